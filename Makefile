@@ -1,0 +1,37 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench db venv venv-dev clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
+
+# Locate mongod, or build FerretDB once into ~/.cache/kjcj (reused by later runs).
+db: venv
+	$(BIN)/python -m server.localdb
+
+run: venv db
+	$(BIN)/python -m server
+
+test: venv-dev db
+	$(BIN)/python -m pytest
+
+bench: venv-dev db
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

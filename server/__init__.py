@@ -1,0 +1,1 @@
+"""The composition root and shared services of the accountant-record backend."""

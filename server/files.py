@@ -1,0 +1,74 @@
+"""The file store: GridFS with sha256, size and content type on every file."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
+from pymongo.asynchronous.database import AsyncDatabase
+
+from server.errors import NotFound
+
+
+class FileStore:
+    """Stores blobs in GridFS (bucket `files`)."""
+
+    def __init__(self, db: AsyncDatabase):
+        self.bucket = AsyncGridFSBucket(db, bucket_name="files")
+        self.db = db
+
+    async def put(self, data: bytes, filename: str, content_type: str, metadata: dict | None = None) -> dict:
+        """Store bytes; return {"file_id", "sha256", "size", "content_type"}."""
+        sha = hashlib.sha256(data).hexdigest()
+        meta = {**(metadata or {}), "sha256": sha, "content_type": content_type}
+        file_id = await self.bucket.upload_from_stream(filename, data, metadata=meta)
+        return {"file_id": file_id, "sha256": sha, "size": len(data), "content_type": content_type}
+
+    async def info(self, file_id) -> dict:
+        """The stored file's metadata, or NotFound."""
+        doc = await self.db["files.files"].find_one({"_id": _oid(file_id)})
+        if not doc:
+            raise NotFound("文件不存在", "file_not_found")
+        meta = doc.get("metadata") or {}
+        return {"file_id": doc["_id"], "size": doc["length"], "filename": doc.get("filename"),
+                "sha256": meta.get("sha256"), "content_type": meta.get("content_type", "application/octet-stream")}
+
+    async def read(self, file_id) -> bytes:
+        """The whole file (small files only)."""
+        try:
+            stream = await self.bucket.open_download_stream(_oid(file_id))
+        except NoFile:
+            raise NotFound("文件不存在", "file_not_found") from None
+        return await stream.read()
+
+    async def stream(self, file_id, chunk: int = 255 * 1024) -> AsyncIterator[bytes]:
+        """Yield the file in chunks, for streaming responses."""
+        try:
+            stream = await self.bucket.open_download_stream(_oid(file_id))
+        except NoFile:
+            raise NotFound("文件不存在", "file_not_found") from None
+        while True:
+            data = await stream.read(chunk)
+            if not data:
+                break
+            yield data
+
+    async def delete(self, file_id) -> None:
+        """Delete a file; a missing one is fine."""
+        try:
+            await self.bucket.delete(_oid(file_id))
+        except NoFile:
+            pass
+
+
+def _oid(value) -> ObjectId:
+    """An ObjectId from a value, or NotFound."""
+    if isinstance(value, ObjectId):
+        return value
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError):
+        raise NotFound("文件不存在", "file_not_found") from None

@@ -1,0 +1,184 @@
+"""Every setting of the service, read once from the environment and validated.
+
+Each field below is one environment variable of the same name (upper-cased). The README
+table lists them; `Settings.from_env()` refuses a bad value with one line naming it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed configuration; build it with `Settings.from_env()`."""
+
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    mongodb_uri: str = ""
+    mongodb_db: str = "kjcj"
+    data_dir: str = ".data"
+    cache_dir: str = ""
+    secret_key: str = DEV_SECRET_KEY
+    log_level: str = "INFO"
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_api_timeout: float = 5.0
+    miniprogram_appid: str = ""
+    miniprogram_secret: str = ""
+    official_account_appid: str = ""
+    official_account_secret: str = ""
+    official_account_token: str = "kjcj-demo-token"
+    official_account_aes_key: str = ""
+    official_account_aes_key_previous: str = ""
+    districts_file: str = str(ROOT / "config" / "districts.json")
+    session_days: int = 7
+    upload_max_mb: int = 10
+    photo_width_px: int = 295
+    photo_height_px: int = 413
+    photo_dpi: int = 300
+    photo_min_kb: int = 10
+    photo_max_kb: int = 20
+    photo_backgrounds: str = "white,blue"
+    photo_min_source_width: int = 295
+    photo_min_source_height: int = 413
+    photo_workers: int = 2
+    photo_queue: int = 8
+    staff_cookie_secure: bool = False
+    staff_session_hours: int = 12
+    subscribe_template_id: str = "demo-review-result-template"
+    subscribe_field_map: str = "name=thing1,result=phrase2,reason=thing3,time=time4"
+    subscribe_page: str = "pages/record/index"
+    reject_reasons: str = "照片不合格,证件不清晰,信息不一致,材料不全,学历信息有误,工作单位信息有误"
+    hotline: str = "0592-0000000"
+    demo_staff: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Read every field from `environ` (default: os.environ); overrides win."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f.name.upper())
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif raw is not None and raw != "":
+                values[f.name] = _convert(f.name.upper(), raw, f.type)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed, validated again."""
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Refuse values the service cannot run with, naming the variable."""
+        if self.environment not in ("development", "production", "test"):
+            raise SettingsError("ENVIRONMENT must be development, production or test")
+        if not 0 <= self.port < 65536:
+            raise SettingsError(f"PORT must be between 0 (any free port) and 65535, got {self.port}")
+        if self.mongodb_uri and not re.match(r"^mongodb(\+srv)?://", self.mongodb_uri):
+            raise SettingsError("MONGODB_URI must start with mongodb:// or mongodb+srv://")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,60}", self.mongodb_db):
+            raise SettingsError("MONGODB_DB must be 1-60 letters, digits, _ or -")
+        if len(self.secret_key) < 16:
+            raise SettingsError("SECRET_KEY must be at least 16 characters")
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET_KEY:
+                raise SettingsError("SECRET_KEY must be set in production")
+            if not self.miniprogram_appid:
+                raise SettingsError("MINIPROGRAM_APPID must be set in production")
+        if not re.match(r"^https?://", self.wechat_api_base):
+            raise SettingsError("WECHAT_API_BASE must be an http(s) URL")
+        for name in ("official_account_aes_key", "official_account_aes_key_previous"):
+            key = getattr(self, name)
+            if key and not re.fullmatch(r"[A-Za-z0-9]{43}", key):
+                raise SettingsError(f"{name.upper()} must be 43 letters or digits (WeChat EncodingAESKey)")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        for name in ("session_days", "upload_max_mb", "photo_workers", "photo_queue",
+                     "photo_width_px", "photo_height_px", "photo_dpi", "staff_session_hours"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be a positive whole number")
+        if not 0 < self.photo_min_kb < self.photo_max_kb:
+            raise SettingsError("PHOTO_MIN_KB must be positive and below PHOTO_MAX_KB")
+        if not Path(self.districts_file).is_file():
+            raise SettingsError(f"DISTRICTS_FILE does not exist: {self.districts_file}")
+        try:
+            self.subscribe_fields
+        except ValueError:
+            raise SettingsError("SUBSCRIBE_FIELD_MAP must look like name=thing1,result=phrase2,...")
+
+    @property
+    def data_path(self) -> Path:
+        """DATA_DIR resolved against the project root."""
+        p = Path(self.data_dir)
+        return p if p.is_absolute() else ROOT / p
+
+    @property
+    def cache_path(self) -> Path:
+        """Where built tools (FerretDB) are kept between runs."""
+        if self.cache_dir:
+            return Path(self.cache_dir)
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "kjcj"
+
+    @property
+    def subscribe_fields(self) -> dict[str, str]:
+        """SUBSCRIBE_FIELD_MAP as {our name: template field key}."""
+        pairs = [p.split("=", 1) for p in self.subscribe_field_map.split(",") if p.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError("bad map")
+        return {k.strip(): v.strip() for k, v in pairs}
+
+    @property
+    def reject_reason_list(self) -> list[str]:
+        """REJECT_REASONS as a list of reason templates."""
+        return [r.strip() for r in self.reject_reasons.split(",") if r.strip()]
+
+    @property
+    def upload_max_bytes(self) -> int:
+        """UPLOAD_MAX_MB in bytes."""
+        return self.upload_max_mb * 1024 * 1024
+
+    @property
+    def uses_fake_wechat(self) -> bool:
+        """No real mini-program configured: the local run starts the fake WeChat API."""
+        return not self.miniprogram_appid
+
+
+def _convert(name: str, raw: str, typ) -> object:
+    """Turn one environment string into the field's type, or fail naming it."""
+    typ = {"int": int, "float": float, "bool": bool, "str": str}.get(typ, typ)
+    if typ is bool:
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    if typ is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if typ is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    return raw

@@ -1,0 +1,51 @@
+"""Liveness, readiness and the error shape of the foundation."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from server.app import serve
+from server.localdb import LocalDatabase
+
+
+async def test_healthz_is_up(http):
+    r = await http.get("/healthz")
+    assert r.status == 200 and r.json == {"status": "ok"}
+
+
+async def test_readyz_follows_the_database(settings, tmp_path, http_factory):
+    local = LocalDatabase(tmp_path / "own-db", settings.cache_path)
+    uri = await asyncio.get_running_loop().run_in_executor(None, local.start)
+    running = await serve(settings.replace(mongodb_uri=uri), port=0, background=False)
+    http = http_factory(running)
+    try:
+        assert (await http.get("/readyz")).status == 200
+        await asyncio.get_running_loop().run_in_executor(None, local.stop)
+        started = time.monotonic()
+        r = await http.get("/readyz")
+        assert r.status == 503
+        assert r.json["error"]["code"] == "database_unavailable"
+        assert time.monotonic() - started < 2.0
+        await asyncio.get_running_loop().run_in_executor(None, local.start)
+        for _ in range(100):
+            r = await http.get("/readyz")
+            if r.status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert r.status == 200
+    finally:
+        await running.stop()
+        await asyncio.get_running_loop().run_in_executor(None, local.stop)
+
+
+async def test_unknown_path_is_a_json_404(http):
+    r = await http.get("/no/such/thing")
+    assert r.status == 404
+    assert r.json["error"]["code"] == "not_found"
+    assert r.json["error"]["message"]
+
+
+async def test_wrong_method_is_a_json_405(http):
+    r = await http.request("DELETE", "/healthz")
+    assert r.status == 405
+    assert r.json["error"] == {"code": "method_not_allowed", "message": "不支持该请求方法"}
