@@ -1,0 +1,1 @@
+"""The mini-program front door: JSON over HTTPS for accountants on their phones."""
