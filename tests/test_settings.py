@@ -38,3 +38,11 @@ def test_server_refuses_to_start_with_one_clear_line():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "PORT" in lines[0]
+
+
+def test_every_setting_is_in_the_readme_table():
+    import dataclasses
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [f.name.upper() for f in dataclasses.fields(Settings) if f"`{f.name.upper()}`" not in readme]
+    assert missing == []
