@@ -1,0 +1,31 @@
+"""GET /api/v1/options: every closed list for the mini-program's pickers (no login)."""
+from __future__ import annotations
+
+from handlers.base import ApiHandler
+from handlers.openapi import register_schema
+from miniprogram_api.base import json_schema_ref
+from server.records.service import RecordService
+
+register_schema("Options", {
+    "type": "object",
+    "description": "每个封闭列表（性别、证件类型、学历、民族、国籍、所在区等）的代码与中文名称；"
+                   "与 components/schemas/Record* 中的枚举一致",
+    "additionalProperties": {"type": "array", "items": {
+        "type": "object", "required": ["code", "label"],
+        "properties": {"code": {"type": "string"}, "label": {"type": "string"}}}},
+})
+
+
+class OptionsHandler(ApiHandler):
+    """Closed lists for the pickers."""
+
+    auth = "public"
+    openapi = {"get": {"summary": "选项列表（枚举、民族、所在区），无需登录", "tags": ["mini-program"],
+                       "responses": {"200": {"description": "成功", "content": json_schema_ref("Options")}}}}
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "public, max-age=300")
+        self.write_json(self.services.get(RecordService).options())
+
+
+default_handlers = [(r"/api/v1/options", OptionsHandler)]

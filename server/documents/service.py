@@ -1,0 +1,123 @@
+"""Upload, list and read the documents of the caller's record (GridFS via services.files)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from server.accounts.sessions import SessionUser
+from server.db import utcnow
+from server.documents.images import reencode
+from server.documents.pdf import check_pdf
+from server.documents.sniff import EXTENSIONS, PDF, require_type
+from server.errors import BadRequest, Busy, Conflict, NotFound, TooLarge
+from server.records import DOCUMENT_KINDS, required_documents
+from server.records.store import RecordStore, record_fields, require_editable
+
+log = logging.getLogger("kjcj.documents")
+
+WORKERS = 2          # threads re-encoding images / scanning PDFs
+MAX_IN_FLIGHT = 16   # uploads being processed at once before answering 503
+WRITE_RETRIES = 5
+
+
+def document_view(kind: str, entry: dict) -> dict:
+    """What the mini-program sees of one stored document."""
+    return {"kind": kind, "label": DOCUMENT_KINDS.get(kind, kind), "content_type": entry.get("content_type"),
+            "size": entry.get("size"), "sha256": entry.get("sha256"), "uploaded_at": entry.get("uploaded_at"),
+            "url": f"/api/v1/me/documents/{kind}/file"}
+
+
+def check_kind(kind: str) -> str:
+    """The kind if it is a known document kind, else NotFound."""
+    if kind not in DOCUMENT_KINDS:
+        raise NotFound("不支持的材料类型", "unknown_document_kind", kinds=list(DOCUMENT_KINDS))
+    return kind
+
+
+class DocumentService:
+    """The caller's documents: sniffed, cleaned, stored once per kind."""
+
+    def __init__(self, services):
+        self.services = services
+        self.store = services.get(RecordStore)
+        self.files = services.files
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="documents")
+        self.in_flight = 0
+
+    async def close(self) -> None:
+        """Stop the worker threads."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def too_large(self) -> TooLarge:
+        """The 413 naming the configured limit."""
+        mb = self.services.settings.upload_max_mb
+        return TooLarge(f"文件不能超过 {mb} MB，请压缩后再上传", "file_too_large", max_bytes=mb * 1024 * 1024)
+
+    async def upload(self, user: SessionUser, kind: str, data: bytes) -> dict:
+        """Store `data` as the record's document of `kind`, replacing (and deleting) the old one."""
+        check_kind(kind)
+        if not data:
+            raise BadRequest("上传的文件为空，请重新选择文件", "file_empty")
+        if len(data) > self.services.settings.upload_max_bytes:
+            raise self.too_large()
+        content_type = require_type(data)
+        doc = await self.store.load(user.record_id, user.openid)
+        require_editable(doc)
+        cleaned = await self._clean(data, content_type)
+        info = await self.files.put(cleaned, f"{kind}.{EXTENSIONS[content_type]}", content_type,
+                                    metadata={"record_id": doc["_id"], "kind": kind})
+        entry = {**info, "uploaded_at": utcnow()}
+        try:
+            doc = await self._attach(user, doc, kind, entry)
+        except BaseException:
+            await self.files.delete(info["file_id"])
+            raise
+        old = (doc.get("documents") or {}).get(kind)
+        if old and old.get("file_id") != info["file_id"]:
+            await self.files.delete(old["file_id"])
+        log.info("document stored", extra={"fields": {"record_id": str(doc["_id"]), "kind": kind,
+                                                      "size": info["size"], "type": content_type}})
+        return document_view(kind, entry)
+
+    async def _attach(self, user: SessionUser, doc: dict, kind: str, entry: dict) -> dict:
+        """Point the record at the new file; returns the record as it was before the write."""
+        for _ in range(WRITE_RETRIES):
+            if await self.store.write(doc, {"$set": {f"documents.{kind}": entry}}) is not None:
+                return doc
+            doc = await self.store.load(user.record_id, user.openid)
+            require_editable(doc)
+        raise Conflict("操作过于频繁，请稍后重试", "version_conflict")
+
+    async def _clean(self, data: bytes, content_type: str) -> bytes:
+        """Re-encode an image / check a PDF in a worker thread."""
+        if self.in_flight >= MAX_IN_FLIGHT:
+            raise Busy("上传人数较多，请稍后重试", "upload_busy")
+        self.in_flight += 1
+        try:
+            loop = asyncio.get_running_loop()
+            if content_type == PDF:
+                await loop.run_in_executor(self.pool, check_pdf, data)
+                return data
+            return await loop.run_in_executor(self.pool, reencode, data, content_type)
+        finally:
+            self.in_flight -= 1
+
+    async def list(self, user: SessionUser) -> dict:
+        """The record's documents in display order, plus what is still required."""
+        doc = await self.store.load(user.record_id, user.openid)
+        docs = doc.get("documents") or {}
+        required = required_documents(record_fields(doc))
+        return {"documents": [document_view(k, docs[k]) for k in DOCUMENT_KINDS if k in docs],
+                "required": required, "missing": [k for k in required if k not in docs]}
+
+    async def open(self, user: SessionUser, kind: str) -> tuple[dict, AsyncIterator[bytes]]:
+        """(document entry, chunk iterator) of the caller's own document of `kind`, or NotFound."""
+        check_kind(kind)
+        doc = await self.store.load(user.record_id, user.openid)
+        entry = (doc.get("documents") or {}).get(kind)
+        if not entry:
+            raise NotFound("尚未上传该材料", "document_not_found")
+        await self.files.info(entry["file_id"])  # NotFound before any byte is sent
+        return entry, self.files.stream(entry["file_id"])

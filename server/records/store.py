@@ -1,0 +1,144 @@
+"""Database access for the `records` collection and the `archive_numbers` claims.
+
+One record per mini-program openid (unique index). Every write bumps `version`;
+conditional writes go through `services.atomic.update`. An archive number is claimed
+by a unique-key insert into `archive_numbers` (`_id` = number, `record_id`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from server.db import declare_indexes, utcnow
+from server.errors import Conflict, NotFound
+from server.masking import mask_id_number
+
+log = logging.getLogger("kjcj.records")
+
+SECTION_NAMES = ("profile", "education", "qualification", "employment", "contact")
+EDITABLE = ("draft", "rejected")
+STATUSES = ("draft", "submitted", "approved", "rejected")
+# A claim whose record never took the number (crash between claim and write) is freed after this.
+STALE_CLAIM = dt.timedelta(minutes=2)
+
+declare_indexes("records", IndexModel([("openid", ASCENDING)], name="openid_unique", unique=True))
+declare_indexes("archive_numbers", IndexModel([("record_id", ASCENDING)], name="record_id_1"))
+
+
+def archive_taken() -> Conflict:
+    """The 409 for an archive number that belongs to another record."""
+    return Conflict("该证件号码已登记过会计人员信息（档案号重复），同一人只能登记一份。如有疑问请联系所在区财政局。",
+                    "archive_no_taken", field="profile.id_number")
+
+
+def new_record(openid: str, unionid: str | None) -> dict:
+    """A fresh draft record document."""
+    now = utcnow()
+    return {
+        "openid": openid, "unionid": unionid, "status": "draft", "version": 1,
+        **{name: {} for name in SECTION_NAMES},
+        "region_code": None, "archive_no": None, "rare_name": False,
+        "documents": {}, "photo": None,
+        "history": [{"status": "draft", "at": now, "by": "self"}],
+        "submitted_at": None, "decided_at": None, "decision": None,
+        "notices": {}, "outbox_due_at": None, "chat_openid": None,
+        "created_at": now, "updated_at": now,
+    }
+
+
+class RecordStore:
+    """Reads and versioned writes of one person's record."""
+
+    def __init__(self, services):
+        self.services = services
+        self.records = services.db["records"]
+        self.claims = services.db["archive_numbers"]
+
+    async def ensure(self, openid: str, unionid: str | None) -> dict:
+        """The record of this openid, created as a draft on first login."""
+        doc = await self.records.find_one({"openid": openid})
+        if doc is None:
+            try:
+                fresh = new_record(openid, unionid)
+                await self.records.insert_one(fresh)
+                return fresh
+            except DuplicateKeyError:  # a concurrent first login won
+                doc = await self.records.find_one({"openid": openid})
+                if doc is None:
+                    raise
+        if unionid and doc.get("unionid") != unionid:
+            doc = await self.services.atomic.update(
+                self.records, {"_id": doc["_id"]},
+                {"$set": {"unionid": unionid, "updated_at": utcnow()}, "$inc": {"version": 1}}) or doc
+        return doc
+
+    async def load(self, record_id: ObjectId, openid: str) -> dict:
+        """The caller's record, found by the session's record id and openid together."""
+        doc = await self.records.find_one({"_id": record_id, "openid": openid})
+        if doc is None:
+            raise NotFound("未找到您的登记信息，请重新登录", "record_not_found")
+        return doc
+
+    async def write(self, doc: dict, update: dict, editable_only: bool = True) -> dict | None:
+        """Apply `update` if the record is still at `doc`'s version (and editable); else None."""
+        cond: dict = {"_id": doc["_id"], "version": doc["version"]}
+        if editable_only:
+            cond["status"] = {"$in": list(EDITABLE)}
+        update = {**update, "$inc": {"version": 1}}
+        update["$set"] = {**update.get("$set", {}), "updated_at": utcnow()}
+        return await self.services.atomic.update(self.records, cond, update)
+
+    async def claim_archive_no(self, number: str, record_id: ObjectId) -> bool:
+        """Claim an archive number for a record; True when newly claimed, Conflict when taken."""
+        now = utcnow()
+        try:
+            await self.claims.insert_one({"_id": number, "record_id": record_id, "claimed_at": now})
+            return True
+        except DuplicateKeyError:
+            pass
+        held = await self.claims.find_one({"_id": number})
+        if held is None:  # released meanwhile: one more try
+            try:
+                await self.claims.insert_one({"_id": number, "record_id": record_id, "claimed_at": now})
+                return True
+            except DuplicateKeyError:
+                raise archive_taken() from None
+        if held["record_id"] == record_id:
+            return False
+        owner = await self.records.find_one({"_id": held["record_id"]}, {"archive_no": 1})
+        if (owner is not None and owner.get("archive_no") == number) or held["claimed_at"] > now - STALE_CLAIM:
+            log.info("archive number %s already registered", mask_id_number(number))
+            raise archive_taken()
+        taken = await self.services.atomic.update(
+            self.claims, {"_id": number, "record_id": held["record_id"], "claimed_at": held["claimed_at"]},
+            {"$set": {"record_id": record_id, "claimed_at": now}})
+        if taken is None:
+            raise archive_taken()
+        return True
+
+    async def release_archive_no(self, number: str | None, record_id: ObjectId) -> None:
+        """Give up a record's claim on a number it does not hold (no-op when not its own claim)."""
+        if not number or await self.records.find_one({"_id": record_id, "archive_no": number}, {"_id": 1}):
+            return
+        await self.claims.delete_one({"_id": number, "record_id": record_id})
+
+
+def require_editable(doc: dict) -> None:
+    """Conflict (409) unless the record is a draft or was rejected."""
+    status = doc.get("status")
+    if status in EDITABLE:
+        return
+    if status == "approved":
+        raise Conflict("您的信息已审核通过，不能再修改；如需变更请联系所在区财政局", "record_locked", status=status)
+    raise Conflict("您的信息已提交，正在审核中，审核完成前不能修改", "record_locked", status=status)
+
+
+def record_fields(doc: dict) -> dict:
+    """The person-entered part of a record: the five sections and region_code."""
+    out = {name: dict(doc.get(name) or {}) for name in SECTION_NAMES}
+    out["region_code"] = doc.get("region_code")
+    return out
