@@ -42,6 +42,7 @@ class Settings:
     official_account_token: str = "kjcj-demo-token"
     official_account_aes_key: str = ""
     official_account_aes_key_previous: str = ""
+    official_account_message_mode: str = ""  # plaintext | compatible | safe; empty = safe when an AES key is set
     districts_file: str = str(ROOT / "config" / "districts.json")
     session_days: int = 7
     upload_max_mb: int = 10
@@ -60,9 +61,13 @@ class Settings:
     subscribe_template_id: str = "demo-review-result-template"
     subscribe_field_map: str = "name=thing1,result=phrase2,reason=thing3,time=time4"
     subscribe_page: str = "pages/record/index"
+    menu_miniprogram_page: str = "pages/index/index"  # the official-account menu's mini-program page
+    menu_fallback_url: str = "https://mp.weixin.qq.com/"  # opened by WeChat clients without mini-programs
     reject_reasons: str = "照片不合格,证件不清晰,信息不一致,材料不全,学历信息有误,工作单位信息有误"
     hotline: str = "0592-0000000"
+    faq_reload_seconds: float = 20.0  # how often each process checks for staff FAQ edits
     demo_staff: bool = True
+    notify_retry_seconds: float = 30.0  # first retry delay of a failed subscribe message (doubles, max 1 h)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

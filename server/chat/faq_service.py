@@ -1,0 +1,135 @@
+"""The FAQ engine of this process: loaded once at start-up, reloaded when staff edit entries.
+
+Building an engine (jieba dictionary, index) runs in an executor; matching is
+sub-millisecond and runs inline. Engines are cached per process by the content of the
+staff entries, so several app instances in one process (tests) share one build.
+Rendered answers are cached per engine: settings are read once.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from faq import FaqEngine, MatchResult
+
+from server.chat.faq_store import FaqStore
+from settings import Settings
+
+log = logging.getLogger("kjcj.chat.faq")
+_CACHE: OrderedDict[str, FaqEngine] = OrderedDict()
+_CACHE_SIZE = 3
+
+
+def answer_context(settings: Settings) -> dict:
+    """Placeholder values for FAQ answers, from settings (others keep the engine's defaults)."""
+    return {
+        "hotline": settings.hotline,
+        "photo_max_kb": settings.photo_max_kb,
+        "photo_min_kb": settings.photo_min_kb,
+        "photo_width_px": settings.photo_width_px,
+        "photo_height_px": settings.photo_height_px,
+        "photo_dpi": settings.photo_dpi,
+        "file_max_kb": settings.upload_max_mb * 1024,
+        "file_max_mb": settings.upload_max_mb,
+    }
+
+
+def build_engine(extra_topics: list[dict]) -> FaqEngine:
+    """An engine for these staff entries, built once per process per content (thread-safe enough)."""
+    fingerprint = hashlib.sha1(json.dumps(extra_topics, sort_keys=True, ensure_ascii=False,
+                                          default=str).encode()).hexdigest()
+    engine = _CACHE.get(fingerprint)
+    if engine is None:
+        engine = FaqEngine.load(extra_topics=extra_topics)
+        _CACHE[fingerprint] = engine
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return engine
+
+
+@dataclass
+class Snapshot:
+    """One loaded engine, the staff version it reflects, and its rendered answers."""
+
+    engine: FaqEngine
+    version: int
+    context: dict
+    answers: dict[str, str] = field(default_factory=dict)
+
+    def answer(self, topic_id: str) -> str | None:
+        """The rendered answer of an active topic, or None."""
+        text = self.answers.get(topic_id)
+        if text is None:
+            if self.engine.topic(topic_id) is None:
+                return None
+            text = self.answers[topic_id] = self.engine.render_answer(topic_id, self.context)
+        return text
+
+
+class FaqService:
+    """Holds the process's engine; `start` loads it, `refresh`/`reload` follow staff edits."""
+
+    def __init__(self, services):
+        self.services = services
+        self.store = services.get(FaqStore)
+        self.context = answer_context(services.settings)
+        self.snapshot: Snapshot | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self, background: bool) -> None:
+        """Load the engine now (jieba warms up in an executor); poll for edits when background."""
+        await self.reload()
+        if background:
+            self.services.spawn(self._watch, "faq-reload")
+
+    @property
+    def engine(self) -> FaqEngine:
+        """The current engine (start() must have run)."""
+        if self.snapshot is None:
+            raise RuntimeError("FaqService.start() has not run")
+        return self.snapshot.engine
+
+    def match(self, text: str) -> MatchResult:
+        """Match a question with the current engine (inline: sub-millisecond)."""
+        return self.engine.match(text)
+
+    def answer(self, topic_id: str) -> str | None:
+        """The rendered answer of an active topic, or None."""
+        return self.snapshot.answer(topic_id) if self.snapshot else None
+
+    def title(self, topic_id: str) -> str | None:
+        """The title of an active topic, or None."""
+        topic = self.engine.topic(topic_id)
+        return topic.title if topic else None
+
+    async def reload(self) -> None:
+        """Rebuild from the database (version first, so a concurrent edit causes another reload)."""
+        async with self._lock:
+            version = await self.store.version()
+            extras = await self.store.extra_topics()
+            engine = await asyncio.get_running_loop().run_in_executor(None, build_engine, extras)
+            self.snapshot = Snapshot(engine, version, self.context)
+            log.info("FAQ engine loaded: version %d, %d topics", version, len(engine.topics()))
+
+    async def refresh(self) -> bool:
+        """Reload when the stored version moved; True when it did."""
+        if self.snapshot is not None and await self.store.version() == self.snapshot.version:
+            return False
+        await self.reload()
+        return True
+
+    async def _watch(self) -> None:
+        """Check the version every FAQ_RELOAD_SECONDS until cancelled."""
+        every = max(self.services.settings.faq_reload_seconds, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("FAQ reload failed; keeping the loaded engine")

@@ -1,0 +1,126 @@
+"""Routing one inbound message to a reply: FAQ, numbered choices, binding, status, menu, hints.
+
+`plan` only reads; anything that writes is returned as `Outcome.effect`, which the
+webhook runs once, after the message is claimed against retries.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from wechatpy.messages import BaseMessage
+
+from server.chat import texts
+from server.chat.binding import ChatBinding
+from server.chat.choices import ChoiceStore
+from server.chat.faq_service import FaqService
+from server.chat.misses import MissLog
+from server.chat.status import ChatStatus, is_status_query
+
+_BIND = re.compile(r"绑定\s*[:：]?\s*(\d{6})")
+_CHOICE = re.compile(r"[1-9]")
+FAQ_KEY = "FAQ:"
+HELP_KEY = "HELP:"
+MIN_CANDIDATE_CONFIDENCE = 0.2  # closest topics below this are not offered
+MAX_TEXT = 600  # longer messages are cut before matching
+SILENT_EVENTS = {"unsubscribe", "view", "view_miniprogram", "location", "templatesendjobfinish",
+                 "masssendjobfinish", "subscribe_msg_popup_event", "subscribe_msg_change_event"}
+HINT_TYPES = {"image", "voice", "video", "shortvideo", "location", "link", "file"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The reply (None = "success"), or an effect that writes and returns the reply."""
+
+    reply: str | None
+    effect: Callable[[], Awaitable[str | None]] | None = None
+
+
+class ChatRouter:
+    """Decides what to answer to each message type."""
+
+    def __init__(self, services):
+        self.hotline = services.settings.hotline
+        self.faq = services.get(FaqService)
+        self.choices = services.get(ChoiceStore)
+        self.misses = services.get(MissLog)
+        self.binding = services.get(ChatBinding)
+        self.status = services.get(ChatStatus)
+        self.welcome = texts.WELCOME.format(hotline=self.hotline)
+        self.self_service = texts.SELF_SERVICE.format(hotline=self.hotline)
+
+    async def plan(self, msg: BaseMessage) -> Outcome:
+        """What to answer to `msg` (reads only; writes go into the effect)."""
+        kind = msg.type
+        if kind == "text":
+            return await self.on_text(msg.source, msg.content or "")
+        if kind == "voice" and (msg.recognition or "").strip():
+            return await self.on_text(msg.source, msg.recognition)
+        if kind == "event":
+            return self.on_event(msg)
+        if kind in HINT_TYPES:
+            return Outcome(texts.HINT_NOT_TEXT)
+        return Outcome(None)
+
+    def on_event(self, msg: BaseMessage) -> Outcome:
+        """Subscribe → welcome; menu clicks → FAQ answer or self-service; others → nothing."""
+        event = (msg.event or "").lower()
+        if event in ("subscribe", "subscribe_scan"):
+            return Outcome(self.welcome)
+        if event == "click":
+            key = str(msg.key or "")
+            if key.startswith(FAQ_KEY):
+                return Outcome(self.faq.answer(key[len(FAQ_KEY):]) or texts.TOPIC_GONE)
+            if key.startswith(HELP_KEY):
+                return Outcome(self.self_service)
+        return Outcome(None)
+
+    async def on_text(self, openid: str, raw: str) -> Outcome:
+        """Binding code, numbered choice, status question, else the FAQ."""
+        text = unicodedata.normalize("NFKC", raw).strip()[:MAX_TEXT]
+        if not text:
+            return Outcome(texts.HINT_EMPTY)
+        bind = _BIND.fullmatch(text)
+        if bind:
+            return Outcome(None, lambda: self._bind(openid, bind.group(1)))
+        if _CHOICE.fullmatch(text):
+            topic_id = await self.choices.pick(openid, int(text))
+            answer = self.faq.answer(topic_id) if topic_id else None
+            return Outcome(answer or texts.CHOICE_EXPIRED)
+        if is_status_query(text):
+            reply, link = await self.status.reply(openid)
+            return Outcome(reply, _then(link, reply) if link else None)
+        result = self.faq.match(text)
+        if result.topic:
+            answer = self.faq.answer(result.topic)
+            if answer:
+                return Outcome(answer)
+        offered = [tid for tid, score in result.candidates
+                   if score >= MIN_CANDIDATE_CONFIDENCE and self.faq.title(tid)][:3]
+        return Outcome(None, lambda: self._miss(openid, text, offered))
+
+    async def _bind(self, openid: str, code: str) -> str:
+        """Redeem a binding code."""
+        result = await self.binding.redeem(openid, code)
+        if result.outcome == "bound":
+            return texts.BIND_OK if result.record and result.record.get("status") else texts.BIND_OK_NO_RECORD
+        return texts.BIND_TOO_MANY if result.outcome == "too_many" else texts.BIND_BAD_CODE
+
+    async def _miss(self, openid: str, text: str, offered: list[str]) -> str:
+        """Record the miss, offer the closest topics as numbered choices."""
+        await self.misses.record(text, offered)
+        if not offered:
+            return texts.MISS_NO_CHOICES.format(hotline=self.hotline)
+        await self.choices.offer(openid, offered)
+        lines = "\n".join(f"{i}. {self.faq.title(tid)}" for i, tid in enumerate(offered, 1))
+        return texts.MISS_WITH_CHOICES.format(choices=lines, hotline=self.hotline)
+
+
+def _then(effect: Callable[[], Awaitable[None]], reply: str) -> Callable[[], Awaitable[str]]:
+    """An effect that runs `effect` and then answers `reply`."""
+    async def run() -> str:
+        await effect()
+        return reply
+    return run

@@ -1,0 +1,93 @@
+"""Status by chat: "查询进度" answers with the sender's record status when they are linked."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from faq.normalize import normalize
+from server.chat import texts
+from server.chat.binding import ChatBinding
+from server.wechat.errors import WeChatError
+
+log = logging.getLogger("kjcj.chat.status")
+
+_STATUS = re.compile(
+    r"(我要|我想|帮我)?(查询|查看|查一下|查下|查|看看|我的)?(信息采集|采集|审核|审批|办理)?"
+    r"(进度|结果|状态|情况)(查询|怎么样了?|如何了?|呢)?")
+_PASSED = re.compile(r"(我的)?(信息采集|采集|审核)(通过|过)了?(吗|没有?|没)")
+CHINA = dt.timezone(dt.timedelta(hours=8))
+UNIONID_TIMEOUT = 2.0
+
+
+def is_status_query(text: str) -> bool:
+    """True for short status questions ("查询进度", "审核结果", "审核通过了吗"...)."""
+    compact = normalize(text).replace(" ", "")
+    return len(compact) <= 12 and bool(_STATUS.fullmatch(compact) or _PASSED.fullmatch(compact))
+
+
+def _day(value) -> str:
+    """A date as 2026年11月23日 (China time), or "" when missing."""
+    if not isinstance(value, dt.datetime):
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    local = value.astimezone(CHINA)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def describe(record: dict | None, hotline: str) -> str:
+    """The status reply for a linked person's record (None: not started)."""
+    status = (record or {}).get("status")
+    if record is None or not status:
+        return texts.STATUS_NO_RECORD
+    if status == "draft":
+        return texts.STATUS_DRAFT
+    if status == "submitted":
+        return texts.STATUS_SUBMITTED.format(submitted=_day(record.get("submitted_at")) or "近期")
+    decision = record.get("decision") or {}
+    decided = _day(record.get("decided_at") or decision.get("at")) or "近期"
+    if status == "approved":
+        archive_no = record.get("archive_no")
+        archive = texts.STATUS_ARCHIVE_NO.format(archive_no=archive_no) if archive_no else ""
+        return texts.STATUS_APPROVED.format(decided=decided, archive=archive).strip()
+    if status == "rejected":
+        return texts.STATUS_REJECTED.format(decided=decided, reason=decision.get("reason") or "请在小程序中查看")
+    return texts.STATUS_UNKNOWN.format(hotline=hotline)
+
+
+class ChatStatus:
+    """Finds a chat user's record (link, then unionid) and describes its status."""
+
+    def __init__(self, services):
+        self.services = services
+        self.binding = services.get(ChatBinding)
+        self.records = services.db["records"]
+
+    async def reply(self, chat_openid: str) -> tuple[str, Callable[[], Awaitable[None]] | None]:
+        """(reply text, a link to store) for a status question; reads only."""
+        hotline = self.services.settings.hotline
+        linked, record = await self.binding.linked(chat_openid)
+        if linked:
+            return describe(record, hotline), None
+        unionid = await self._unionid(chat_openid)
+        record = await self.records.find_one({"unionid": unionid}) if unionid else None
+        if record is None:
+            return texts.STATUS_NOT_LINKED, None
+
+        async def link() -> None:
+            await self.binding.link(chat_openid, record["openid"], unionid)
+        return describe(record, hotline), link
+
+    async def _unionid(self, chat_openid: str) -> str | None:
+        """The sender's unionid from the official account's user info (None when unavailable)."""
+        try:
+            info = await asyncio.wait_for(self.services.official_account.call(
+                "GET", "/cgi-bin/user/info", params={"openid": chat_openid, "lang": "zh_CN"}), UNIONID_TIMEOUT)
+        except (WeChatError, asyncio.TimeoutError) as exc:
+            log.info("no unionid for a chat user: %s", exc)
+            return None
+        unionid = info.get("unionid")
+        return unionid if isinstance(unionid, str) and unionid else None

@@ -1,0 +1,44 @@
+"""What the chat bot says (simplified Chinese); `{hotline}` and similar come from settings."""
+from __future__ import annotations
+
+EXAMPLES = "生僻字怎么输入、忘记密码、档案调转、照片要求、需要准备哪些材料"
+
+WELCOME = (
+    "欢迎关注！这里可以解答会计人员信息采集的常见问题。\n"
+    "直接发送您的问题即可，例如：" + EXAMPLES + "。\n"
+    "发送“查询进度”可查看您的采集审核结果（需先在小程序中获取绑定码，再发送“绑定 绑定码”）。\n"
+    "填写信息请点击菜单“信息采集”进入小程序。咨询电话：{hotline}"
+)
+
+SELF_SERVICE = (
+    "自助服务：\n"
+    "1. 发送问题关键词获取解答，例如：" + EXAMPLES + "；\n"
+    "2. 发送“查询进度”查看审核结果；\n"
+    "3. 首次查询请在小程序“我的”页面获取 6 位绑定码，然后发送“绑定 123456”（换成您的绑定码）。\n"
+    "咨询电话：{hotline}"
+)
+
+HINT_NOT_TEXT = "暂时只能识别文字消息。请用文字描述您的问题，例如：" + EXAMPLES + "。"
+HINT_EMPTY = "请用文字描述您的问题，例如：" + EXAMPLES + "。"
+
+MISS_WITH_CHOICES = "抱歉，没有找到与您的问题完全对应的答案。您是不是想问：\n{choices}\n请回复数字查看答案（10 分钟内有效）。仍未解决可拨打咨询电话：{hotline}"
+MISS_NO_CHOICES = "抱歉，暂时无法回答这个问题。您可以换个说法，或询问：" + EXAMPLES + "。\n也可拨打咨询电话：{hotline}"
+CHOICE_EXPIRED = "选项已过期或不存在，请重新发送您的问题。"
+TOPIC_GONE = "该问题的解答已下线，请直接发送您的问题。"
+
+BIND_OK = "绑定成功！现在可以发送“查询进度”查看您的信息采集审核结果。"
+BIND_OK_NO_RECORD = "绑定成功！您还没有开始填写信息采集，请点击菜单“信息采集”进入小程序填写并提交。"
+BIND_BAD_CODE = "绑定码无效或已过期。请在小程序“我的”页面重新获取绑定码（10 分钟内有效），然后发送“绑定 绑定码”。"
+BIND_TOO_MANY = "绑定码错误次数过多，请 1 小时后再试。"
+
+STATUS_NOT_LINKED = (
+    "您的微信还没有关联信息采集记录。请打开“会计人员信息采集”小程序，在“我的”页面获取 6 位绑定码，"
+    "然后在这里发送“绑定 123456”（换成您的绑定码），即可查询审核进度。"
+)
+STATUS_NO_RECORD = "您还没有开始填写信息采集。请点击菜单“信息采集”进入小程序，填写信息并提交审核。"
+STATUS_DRAFT = "您的信息采集尚未提交（草稿）。请进入小程序补全信息后提交审核。"
+STATUS_SUBMITTED = "您的信息采集已于 {submitted} 提交，正在审核中，请耐心等待。审核结果会通过小程序通知您。"
+STATUS_APPROVED = "您的信息采集已审核通过（{decided}）。{archive}"
+STATUS_ARCHIVE_NO = "会计档案号：{archive_no}。"
+STATUS_REJECTED = "您的信息采集未通过审核（{decided}），原因：{reason}。请进入小程序按要求修改后重新提交。"
+STATUS_UNKNOWN = "暂时无法确定您的审核状态，请进入小程序查看，或拨打咨询电话：{hotline}"
