@@ -3,7 +3,8 @@
 The mini-program asks for a code (`issue`); the person sends "绑定 123456" in the chat
 (`redeem`). Codes are 6 digits, stored only as an HMAC under SECRET_KEY, one-time and
 valid for 10 minutes; wrong guesses are limited per chat user. A link is kept in
-`chat_links` (chat openid → mini-program openid) and copied to `records.chat_openid`.
+`chat_links` (chat openid → record id) and copied to `records.chat_openid` (`$set` by `_id`
+through `services.atomic`; linking is not an edit of the record, so its version does not move).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
@@ -30,7 +32,6 @@ ATTEMPT_WINDOW = dt.timedelta(hours=1)
 MAX_FAILED_ATTEMPTS = 5
 declare_indexes(CODES, IndexModel([("openid", ASCENDING)], name="openid"), expiring=True)
 declare_indexes(ATTEMPTS, expiring=True)
-declare_indexes(LINKS, IndexModel([("openid", ASCENDING)], name="openid"))
 declare_indexes("records", IndexModel([("chat_openid", ASCENDING)], name="chat_openid"))
 
 
@@ -57,14 +58,14 @@ class ChatBinding:
         """The stored form of a code (HMAC-SHA256 under SECRET_KEY)."""
         return hmac.new(self.secret, code.encode(), hashlib.sha256).hexdigest()
 
-    async def issue(self, openid: str, unionid: str | None) -> dict:
-        """A fresh 6-digit code for a mini-program user (their older codes stop working)."""
+    async def issue(self, openid: str, record_id: ObjectId) -> dict:
+        """A fresh 6-digit code for a mini-program user's record (their older codes stop working)."""
         await self.codes.delete_many({"openid": openid})
         now = utcnow()
         for _ in range(8):
             code = f"{secrets.randbelow(10 ** 6):06d}"
             try:
-                await self.codes.insert_one({"_id": self._digest(code), "openid": openid, "unionid": unionid,
+                await self.codes.insert_one({"_id": self._digest(code), "openid": openid, "record_id": record_id,
                                              "created_at": now, "expires_at": now + CODE_TTL})
             except DuplicateKeyError:  # another person's live code: draw again
                 continue
@@ -82,27 +83,25 @@ class ChatBinding:
         if not doc or doc["expires_at"] < now or (await self.codes.delete_one({"_id": digest})).deleted_count != 1:
             await self._failed(chat_openid, now)
             return Redeemed("bad_code")
-        record = await self.link(chat_openid, doc["openid"], doc.get("unionid"))
+        record = await self.link(chat_openid, doc["record_id"])
         log.info("chat user %s linked to a mini-program user", chat_openid[:6] + "***")
         return Redeemed("bound", record)
 
-    async def link(self, chat_openid: str, openid: str, unionid: str | None) -> dict | None:
+    async def link(self, chat_openid: str, record_id: ObjectId) -> dict | None:
         """Store the link and set `chat_openid` on the record (cleared on any other record)."""
-        await self.links.replace_one({"_id": chat_openid}, {"openid": openid, "unionid": unionid,
-                                                             "linked_at": utcnow()}, upsert=True)
-        record = await self.records.find_one({"openid": openid})
-        await self.records.update_many({"chat_openid": chat_openid, "openid": {"$ne": openid}},
-                                       {"$set": {"chat_openid": None}})
-        if record is not None:
-            await self.records.update_one({"_id": record["_id"]}, {"$set": {"chat_openid": chat_openid}})
-            record["chat_openid"] = chat_openid
-        return record
+        await self.links.replace_one({"_id": chat_openid}, {"record_id": record_id, "linked_at": utcnow()},
+                                     upsert=True)
+        atomic = self.services.atomic
+        async for other in self.records.find({"chat_openid": chat_openid, "_id": {"$ne": record_id}}, {"_id": 1}):
+            await atomic.update(self.records, {"_id": other["_id"], "chat_openid": chat_openid},
+                                {"$set": {"chat_openid": None}})
+        return await atomic.update(self.records, {"_id": record_id}, {"$set": {"chat_openid": chat_openid}})
 
     async def linked(self, chat_openid: str) -> tuple[bool, dict | None]:
         """(linked?, record): by the link, then by `records.chat_openid`."""
         link = await self.links.find_one({"_id": chat_openid})
         if link:
-            return True, await self.records.find_one({"openid": link["openid"]})
+            return True, await self.records.find_one({"_id": link["record_id"]})
         record = await self.records.find_one({"chat_openid": chat_openid})
         return (True, record) if record else (False, None)
 

@@ -78,7 +78,7 @@ class ChatStatus:
             return texts.STATUS_NOT_LINKED, None
 
         async def link() -> None:
-            await self.binding.link(chat_openid, record["openid"], unionid)
+            await self.binding.link(chat_openid, record["_id"])
         return describe(record, hotline), link
 
     async def _unionid(self, chat_openid: str) -> str | None:
