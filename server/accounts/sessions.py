@@ -13,8 +13,6 @@ import secrets
 from dataclasses import dataclass
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel
-
 from server.db import declare_indexes, utcnow
 from server.errors import BadRequest, Invalid, Locked, Unauthorized
 from server.records.store import RecordStore
@@ -26,7 +24,9 @@ log = logging.getLogger("kjcj.accounts")
 COLLECTION = "user_sessions"
 MAX_CODE_LENGTH = 256
 MAX_TOKEN_LENGTH = 128
-declare_indexes(COLLECTION, IndexModel([("openid", ASCENDING)], name="openid_1"), expiring=True)
+# Only the expires_at index: lookups are by _id (FerretDB v1 also drops the connection when one
+# createIndexes call re-creates two or more existing indexes, so collections keep few of them).
+declare_indexes(COLLECTION, expiring=True)
 
 
 @dataclass(frozen=True)
