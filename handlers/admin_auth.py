@@ -1,0 +1,66 @@
+"""Staff sign-in, sign-out and "who am I" (with the page's configuration)."""
+from __future__ import annotations
+
+from handlers.admin_base import StaffHandler, clear_session_cookies, set_session_cookies
+from handlers.base import ApiHandler
+from server.errors import BadRequest
+from server.review.access import STATUS_LABELS
+from server.staff import StaffAccounts, StaffSessions
+from server.staff.districts import deployment_districts
+
+TAGS = ["admin"]
+
+
+class StaffLoginHandler(ApiHandler):
+    """Sign in with username and password; sets the session and XSRF cookies."""
+
+    auth = "public"
+    openapi = {"post": {
+        "summary": "工作人员登录（连续5次失败锁定15分钟）", "tags": TAGS,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["username", "password"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}}}}},
+        "responses": {"200": {"description": "已登录；返回 xsrf_token，之后的写操作带 X-XSRF-Token 头"},
+                      "401": {"description": "用户名或密码错误"}, "429": {"description": "账号已锁定"}}}}
+
+    async def post(self) -> None:
+        if not (self.request.headers.get("Content-Type") or "").lower().startswith("application/json"):
+            raise BadRequest("登录请求必须是 JSON", "json_required")  # a cross-site form cannot send JSON
+        body = self.json_body()
+        accounts = self.services.get(StaffAccounts)
+        doc = await accounts.authenticate(body.get("username"), body.get("password"))
+        token, xsrf, expires = await self.services.get(StaffSessions).create(doc["_id"])
+        set_session_cookies(self, token, xsrf, expires)
+        self.write_json({**accounts.as_staff(doc).public(), "xsrf_token": xsrf, "expires_at": expires})
+
+
+class StaffLogoutHandler(StaffHandler):
+    """Sign out: the session is deleted server-side and the cookies cleared."""
+
+    openapi = {"post": {"summary": "工作人员退出登录", "tags": TAGS}}
+
+    async def post(self) -> None:
+        await self.services.get(StaffSessions).revoke(self.staff.session_id)
+        clear_session_cookies(self)
+        self.write_json({"ok": True})
+
+
+class StaffMeHandler(StaffHandler):
+    """The signed-in staff member, their districts, statuses and reject-reason templates."""
+
+    openapi = {"get": {"summary": "当前工作人员及页面配置", "tags": TAGS}}
+
+    def get(self) -> None:
+        settings = self.services.settings
+        districts = [{"code": d["code"], "name": d["name"]} for d in deployment_districts(settings).districts
+                     if self.staff.can_see(d["code"])]
+        self.write_json({**self.staff.public(), "districts": districts, "statuses": STATUS_LABELS,
+                         "reject_reasons": settings.reject_reason_list,
+                         "city": deployment_districts(settings).city.get("name", "")})
+
+
+default_handlers = [
+    (r"/admin/api/login", StaffLoginHandler),
+    (r"/admin/api/logout", StaffLogoutHandler),
+    (r"/admin/api/me", StaffMeHandler),
+]

@@ -1,0 +1,423 @@
+/* 会计人员信息采集 · 审核管理: a small vanilla-JS page over /admin/api/ (no external resources). */
+"use strict";
+
+const state = { me: null, queue: { page: 1 }, audit: { page: 1 }, record: null };
+
+/* ---------- helpers ---------- */
+
+function $(id) { return document.getElementById(id); }
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+function cookie(name) {
+  const hit = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return hit ? decodeURIComponent(hit.slice(name.length + 1)) : "";
+}
+
+const timeFmt = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  hour12: false,
+});
+function fmtTime(iso) { return iso ? timeFmt.format(new Date(iso)).replace(/\//g, "-") : ""; }
+
+function flash(message, ok) {
+  const el = $("flash");
+  el.textContent = message;
+  el.className = ok ? "flash ok" : "flash";
+  el.hidden = false;
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => { el.hidden = true; }, 5000);
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const err = (body && body.error) || {};
+    super(err.message || "请求失败（" + status + "）");
+    this.status = status;
+    this.code = err.code || "";
+    this.body = body;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") {
+    headers["X-XSRF-Token"] = state.xsrf || cookie("kjcj_xsrf");
+    headers["Content-Type"] = "application/json";
+  }
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, credentials: "same-origin",
+                               body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, { error: { code: "network", message: "网络连接失败，请检查网络后重试" } });
+  }
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = null; }
+  if (!resp.ok) {
+    const err = new ApiError(resp.status, data);
+    if (resp.status === 401 && !path.endsWith("/login")) { showLogin(); }
+    throw err;
+  }
+  return data;
+}
+
+function badge(status, label) { return h("span", { class: "badge " + status }, label); }
+function rareBadge() { return h("span", { class: "badge warn", title: "姓名含生僻字" }, "生僻字"); }
+function recordLink(id, text) { return h("a", { href: "#/record/" + id }, text || "查看"); }
+function regionName(code) {
+  const d = ((state.me && state.me.districts) || []).find((x) => x.code === code);
+  return d ? d.name : (code || "");
+}
+
+function fillSelect(select, options, value) {
+  clear(select);
+  for (const [v, label] of options) select.append(h("option", { value: v }, label));
+  select.value = value || "";
+}
+
+/* ---------- views ---------- */
+
+const VIEWS = ["login", "queue", "record", "sample", "stats", "audit"];
+
+function show(view) {
+  for (const v of VIEWS) $("view-" + v).hidden = v !== view;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === view);
+  $("nav").hidden = view === "login";
+  $("who").hidden = view === "login";
+}
+
+function showLogin() {
+  state.me = null;
+  show("login");
+  $("login-username").focus();
+}
+
+async function route() {
+  if (!state.me) {
+    try {
+      state.me = await api("GET", "/admin/api/me");
+    } catch (e) {
+      if (e.status !== 401) flash(e.message);
+      showLogin();
+      return;
+    }
+    setupMe();
+  }
+  const hash = location.hash || "#/queue";
+  const m = hash.match(/^#\/record\/([0-9a-f]{24})$/);
+  try {
+    if (m) await openRecord(m[1]);
+    else if (hash === "#/sample") show("sample");
+    else if (hash === "#/stats") await openStats();
+    else if (hash === "#/audit") await openAudit();
+    else await openQueue();
+  } catch (e) {
+    if (e.status !== 401) flash(e.message);
+  }
+}
+
+function setupMe() {
+  const me = state.me;
+  $("who-name").textContent = me.username + "（" + me.role_label + (me.role === "reviewer"
+    ? "：" + me.districts.map((d) => d.name).join("、") : "") + "）";
+  const regions = [["", "全部（本人辖区）"]].concat(me.districts.map((d) => [d.code, d.name]));
+  fillSelect($("f-region"), regions, "");
+  fillSelect($("s-region"), regions, "");
+  const statuses = [["", "全部状态"]].concat(Object.entries(me.statuses));
+  fillSelect($("f-status"), statuses, "submitted");
+  const box = clear($("reason-templates"));
+  for (const reason of me.reject_reasons) {
+    box.append(h("label", {}, h("input", { type: "checkbox", value: reason, name: "reason_code" }), reason));
+  }
+}
+
+/* ---------- login ---------- */
+
+$("login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("login-error").textContent = "";
+  $("login-submit").disabled = true;
+  try {
+    const me = await api("POST", "/admin/api/login", {
+      username: $("login-username").value, password: $("login-password").value });
+    state.xsrf = me.xsrf_token;
+    state.me = null;
+    $("login-password").value = "";
+    if (!location.hash || location.hash === "#/login") location.hash = "#/queue";
+    await route();
+  } catch (e) {
+    $("login-error").textContent = e.message;
+  } finally {
+    $("login-submit").disabled = false;
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  try { await api("POST", "/admin/api/logout"); } catch (e) { /* signed out anyway */ }
+  state.xsrf = "";
+  showLogin();
+});
+
+/* ---------- queue ---------- */
+
+function queueQuery() {
+  const p = new URLSearchParams();
+  for (const [k, id] of [["status", "f-status"], ["region", "f-region"], ["q", "f-q"]]) {
+    const v = $(id).value.trim();
+    if (v) p.set(k, v);
+  }
+  return p;
+}
+
+async function openQueue() {
+  show("queue");
+  const p = queueQuery();
+  const exportParams = new URLSearchParams(p);
+  exportParams.delete("q");
+  $("export-link").href = "/admin/api/export.xlsx" + (exportParams.toString() ? "?" + exportParams : "");
+  p.set("page", state.queue.page);
+  p.set("page_size", 20);
+  const data = await api("GET", "/admin/api/records?" + p);
+  const body = clear($("queue-table").tBodies[0]);
+  if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "没有符合条件的记录")));
+  for (const r of data.items) {
+    body.append(h("tr", { "data-id": r.id },
+      h("td", {}, recordLink(r.id, r.name || "（未填姓名）"), " ", r.rare_name ? rareBadge() : null),
+      h("td", {}, r.id_number), h("td", {}, r.mobile), h("td", {}, r.unit_name),
+      h("td", {}, r.region_name), h("td", {}, badge(r.status, r.status_label)),
+      h("td", {}, fmtTime(r.submitted_at)), h("td", {}, recordLink(r.id, "审核"))));
+  }
+  pager($("queue-pager"), data, (page) => { state.queue.page = page; openQueue().catch((e) => flash(e.message)); });
+}
+
+function pager(el, data, go) {
+  clear(el);
+  const pages = Math.max(1, Math.ceil(data.total / data.page_size));
+  el.append(h("span", { class: "muted" }, "共 " + data.total + " 条，第 " + data.page + " / " + pages + " 页"));
+  el.append(h("button", { type: "button", disabled: data.page <= 1, onclick: () => go(data.page - 1) }, "上一页"));
+  el.append(h("button", { type: "button", disabled: data.page >= pages, onclick: () => go(data.page + 1) }, "下一页"));
+}
+
+$("queue-filters").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  state.queue.page = 1;
+  if (location.hash !== "#/queue") location.hash = "#/queue";
+  else openQueue().catch((e) => flash(e.message));
+});
+
+/* ---------- record ---------- */
+
+async function openRecord(id) {
+  const r = await api("GET", "/admin/api/records/" + id);
+  state.record = r;
+  show("record");
+  $("r-name").textContent = r.name || "（未填姓名）";
+  $("r-name").className = r.rare_name ? "rare" : "";
+  const st = $("r-status");
+  st.textContent = r.status_label;
+  st.className = "badge " + r.status;
+  $("r-rare").hidden = !r.rare_name;
+  $("r-rare").textContent = "含生僻字：" + r.rare_characters.join(" ");
+  $("r-meta").textContent = r.region_name + " · 版本 " + r.version + (r.submitted_at ? " · 提交于 " + fmtTime(r.submitted_at) : "");
+
+  const sections = clear($("r-sections"));
+  for (const s of r.sections) {
+    const dl = h("dl", { class: "fields" });
+    for (const f of s.fields) dl.append(h("dt", {}, f.label), h("dd", { "data-path": f.path }, f.display || "—"));
+    sections.append(h("div", { class: "card" }, h("h2", {}, s.label), dl));
+  }
+
+  const photo = clear($("r-photo"));
+  if (r.photo) {
+    photo.append(h("img", { src: r.photo.url, alt: "证件照片" }));
+    const checks = (r.photo.checks || []).map((c) => typeof c === "string" ? c : (c.message || c.code || ""));
+    if (checks.length) photo.append(h("div", { class: "checks muted" }, checks.join("；")));
+  } else {
+    photo.append(h("p", { class: "muted" }, "未上传照片"));
+  }
+
+  const tabs = clear($("r-doc-tabs"));
+  const view = clear($("r-doc-view"));
+  r.documents.forEach((d, i) => {
+    const btn = h("button", { type: "button", onclick: () => showDoc(d, btn) }, d.label);
+    tabs.append(btn);
+    if (i === 0) showDoc(d, btn);
+  });
+  if (!r.documents.length) view.append(h("p", { class: "muted" }, "未上传证明材料"));
+
+  const hist = clear($("r-history"));
+  for (const e of r.history) {
+    hist.append(h("li", {}, fmtTime(e.at) + " " + (({ submitted: "提交", approved: "审核通过", rejected: "退回",
+      draft: "保存草稿" })[e.status] || e.status) + "（" + (e.by === "self" ? "本人" : e.by) + "）" +
+      (e.reason ? "：" + e.reason : "")));
+  }
+  const notices = clear($("r-notices"));
+  const states = { pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", skipped: "用户未订阅，仅站内消息" };
+  for (const n of r.notices) {
+    notices.append(h("li", {}, fmtTime(n.created_at) + " " + n.title + " — 微信通知：" +
+      (states[n.delivery.state] || n.delivery.state || "") + (n.read_at ? "，已读" : "")));
+  }
+  if (!r.notices.length) notices.append(h("li", { class: "muted" }, "暂无"));
+  loadRecordAudit(id);
+
+  const open = r.status === "submitted";
+  $("decision-form").hidden = !open;
+  $("decision-closed").hidden = open;
+  $("decision-closed").textContent = r.decision
+    ? "已" + (r.decision.decision === "approve" ? "通过" : "退回") + "（" + r.decision.by + "，" + fmtTime(r.decision.at) + "）" +
+      (r.decision.reason ? "：" + r.decision.reason : "")
+    : "该记录当前为“" + r.status_label + "”，不需要审核。";
+  $("decision-error").textContent = "";
+  $("reason-text").value = "";
+  for (const c of document.querySelectorAll("#reason-templates input")) c.checked = false;
+  resetConfirm();
+}
+
+function showDoc(d, btn) {
+  for (const b of document.querySelectorAll("#r-doc-tabs button")) b.classList.remove("active");
+  btn.classList.add("active");
+  const view = clear($("r-doc-view"));
+  if ((d.content_type || "").startsWith("image/")) view.append(h("img", { src: d.url, alt: d.label }));
+  else view.append(h("iframe", { src: d.url, title: d.label }));
+  view.append(h("p", {}, h("a", { href: d.url, target: "_blank", rel: "noopener" }, "在新窗口打开")));
+}
+
+async function loadRecordAudit(id) {
+  const list = clear($("r-audit"));
+  try {
+    const data = await api("GET", "/admin/api/records/" + id + "/audit");
+    for (const e of data.items) list.append(h("li", {}, auditLine(e)));
+    if (!data.items.length) list.append(h("li", { class: "muted" }, "暂无"));
+  } catch (e) { list.append(h("li", { class: "error" }, e.message)); }
+}
+
+function auditLine(e) {
+  return fmtTime(e.at) + " " + e.actor + " " + (e.action === "approve" ? "通过" : "退回") +
+    (e.reason ? "：" + e.reason : "") + "（" + e.before.status + " v" + e.before.version + " → " +
+    e.after.status + " v" + e.after.version + "）";
+}
+
+let confirmTimer = null;
+function resetConfirm() {
+  clearTimeout(confirmTimer);
+  $("approve-btn").textContent = "通过";
+  $("reject-btn").textContent = "退回";
+  $("approve-btn").classList.remove("confirming");
+  $("reject-btn").classList.remove("confirming");
+}
+
+async function decide(decision, btn) {
+  $("decision-error").textContent = "";
+  const codes = [...document.querySelectorAll("#reason-templates input:checked")].map((c) => c.value);
+  const reason = $("reason-text").value.trim();
+  if (decision === "reject" && !codes.length && !reason) {
+    $("decision-error").textContent = "退回时请选择或填写退回原因";
+    return;
+  }
+  if (decision === "approve" && codes.length) {
+    $("decision-error").textContent = "审核通过时请不要勾选退回原因";
+    return;
+  }
+  if (!btn.classList.contains("confirming")) {  // second click confirms
+    resetConfirm();
+    btn.classList.add("confirming");
+    btn.textContent = decision === "approve" ? "确认通过" : "确认退回";
+    confirmTimer = setTimeout(resetConfirm, 6000);
+    return;
+  }
+  resetConfirm();
+  btn.disabled = true;
+  try {
+    const r = state.record;
+    await api("POST", "/admin/api/records/" + r.id + "/decision",
+              { decision, version: r.version, reason, reason_codes: decision === "reject" ? codes : [] });
+    flash(decision === "approve" ? "已审核通过，已通知本人" : "已退回，已通知本人", true);
+    await openRecord(r.id);
+  } catch (e) {
+    $("decision-error").textContent = e.message;
+    if (e.status === 409) await openRecord(state.record.id).catch(() => {});
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+$("approve-btn").addEventListener("click", () => decide("approve", $("approve-btn")));
+$("reject-btn").addEventListener("click", () => decide("reject", $("reject-btn")));
+
+/* ---------- sample ---------- */
+
+$("sample-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const p = new URLSearchParams({ n: $("s-n").value || "10" });
+  if ($("s-region").value) p.set("region", $("s-region").value);
+  try {
+    const data = await api("GET", "/admin/api/records/sample?" + p);
+    $("s-population").textContent = "已通过共 " + data.population + " 条，本次抽取 " + data.items.length + " 条";
+    const body = clear($("sample-table").tBodies[0]);
+    for (const r of data.items) {
+      body.append(h("tr", {}, h("td", {}, recordLink(r.id, r.name), " ", r.rare_name ? rareBadge() : null),
+        h("td", {}, r.id_number), h("td", {}, r.unit_name), h("td", {}, r.region_name),
+        h("td", {}, fmtTime(r.decided_at)), h("td", {}, recordLink(r.id, "查看"))));
+    }
+  } catch (e) { flash(e.message); }
+});
+
+/* ---------- stats ---------- */
+
+async function openStats() {
+  show("stats");
+  const data = await api("GET", "/admin/api/stats?days=30");
+  const statuses = Object.entries(data.statuses);
+  const table = $("stats-table");
+  clear(table.tHead).append(h("tr", {}, h("th", {}, "所在区"),
+    statuses.map(([, label]) => h("th", { class: "num" }, label)), h("th", { class: "num" }, "合计")));
+  const body = clear(table.tBodies[0]);
+  for (const d of data.districts) {
+    body.append(h("tr", {}, h("td", {}, d.region_name),
+      statuses.map(([s]) => h("td", { class: "num" }, d.counts[s])), h("td", { class: "num" }, d.total)));
+  }
+  body.append(h("tr", {}, h("th", {}, "合计"), statuses.map(([s]) => h("th", { class: "num" }, data.totals[s])),
+    h("th", { class: "num" }, data.totals.total)));
+  const bars = clear($("stats-days"));
+  const max = Math.max(1, ...data.per_day.map((d) => d.submitted));
+  for (const d of data.per_day) {
+    const bar = h("div", { class: "bar", title: d.date + "：" + d.submitted + " 人提交" }, h("span", {}, d.submitted || ""));
+    bar.style.height = (100 * d.submitted / max) + "%";
+    bars.append(bar);
+  }
+}
+
+/* ---------- audit ---------- */
+
+async function openAudit() {
+  show("audit");
+  const data = await api("GET", "/admin/api/audit?page=" + state.audit.page + "&page_size=50");
+  const body = clear($("audit-table").tBodies[0]);
+  for (const e of data.items) {
+    body.append(h("tr", {}, h("td", {}, fmtTime(e.at)), h("td", {}, e.actor), h("td", {}, e.name || ""),
+      h("td", {}, regionName(e.region_code)), h("td", {}, e.action === "approve" ? "通过" : "退回"),
+      h("td", {}, e.reason || ""), h("td", {}, e.before.status + " → " + e.after.status),
+      h("td", {}, recordLink(e.record_id, "查看"))));
+  }
+  if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "暂无审核记录")));
+  pager($("audit-pager"), data, (page) => { state.audit.page = page; openAudit().catch((e) => flash(e.message)); });
+}
+
+window.addEventListener("hashchange", route);
+route();

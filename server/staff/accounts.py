@@ -1,0 +1,176 @@
+"""Staff accounts: add, disable, enable, reset password, and log in with a lockout."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+from pymongo.errors import DuplicateKeyError
+
+from server.db import declare_indexes, utcnow
+from server.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
+from server.staff.districts import deployment_districts
+from server.staff.model import CITY_ADMIN, ROLES, Staff
+from server.staff.passwords import check_policy, hash_password, verify_password
+
+log = logging.getLogger("kjcj.staff")
+
+MAX_FAILURES = 5
+LOCK_FOR = dt.timedelta(minutes=15)
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
+
+declare_indexes("staff_login_failures", expiring=True)
+
+
+def normalize_username(raw: object) -> str:
+    """Usernames are case-insensitive: trimmed and lower-cased."""
+    return raw.strip().lower() if isinstance(raw, str) else ""
+
+
+class StaffAccounts:
+    """The `staff` collection (one document per account, `_id` = username)."""
+
+    def __init__(self, services):
+        self.services = services
+        self.settings = services.settings
+        self.staff = services.db["staff"]
+        self.failures = services.db["staff_login_failures"]
+        self.atomic = services.atomic
+
+    # --- administration (CLI) ---
+
+    def _regions_for(self, role: str, regions: list[str]) -> list[str]:
+        """Validate the role and its districts; a city admin covers all and stores none."""
+        if role not in ROLES:
+            raise Invalid([{"field": "role", "code": "unknown_role", "message": "角色只能是 city_admin 或 reviewer"}],
+                          "角色只能是 city_admin 或 reviewer", "unknown_role")
+        if role == CITY_ADMIN:
+            return []
+        known = deployment_districts(self.settings).codes
+        cleaned = sorted({c.strip() for c in regions if c.strip()})
+        if not cleaned:
+            raise Invalid([{"field": "regions", "code": "required", "message": "审核员至少要负责一个区"}],
+                          "审核员至少要负责一个区", "regions_required")
+        unknown = [c for c in cleaned if c not in known]
+        if unknown:
+            raise Invalid([{"field": "regions", "code": "unknown_region",
+                            "message": f"本系统不服务这些区划代码：{', '.join(unknown)}"}],
+                          f"本系统不服务这些区划代码：{', '.join(unknown)}", "unknown_region")
+        return cleaned
+
+    async def add(self, username: str, role: str, regions: list[str], password: str) -> dict:
+        """Create an account; Conflict if the username is taken."""
+        name = normalize_username(username)
+        if not USERNAME_RE.fullmatch(name):
+            raise Invalid([{"field": "username", "code": "invalid", "message": "用户名须为2-32位小写字母、数字、_.-"}],
+                          "用户名须为2-32位小写字母、数字、_.-", "invalid_username")
+        codes = self._regions_for(role, regions)
+        check_policy(password)
+        now = utcnow()
+        doc = {"_id": name, "username": name, "role": role, "regions": codes,
+               "password_hash": await hash_password(password), "disabled": False,
+               "created_at": now, "updated_at": now, "password_changed_at": now}
+        try:
+            await self.staff.insert_one(doc)
+        except DuplicateKeyError:
+            raise Conflict("用户名已存在", "staff_exists") from None
+        log.info("staff account %s added (%s %s)", name, role, ",".join(codes) or "all")
+        return doc
+
+    async def set_disabled(self, username: str, disabled: bool) -> dict:
+        """Disable (and sign out everywhere) or re-enable an account."""
+        doc = await self.staff.find_one_and_update({"_id": normalize_username(username)},
+                                                   {"$set": {"disabled": disabled, "updated_at": utcnow()}})
+        if doc is None:
+            raise NotFound("没有这个账号", "staff_not_found")
+        if disabled:
+            from server.staff.sessions import StaffSessions
+
+            await self.services.get(StaffSessions).revoke_user(doc["_id"])
+        log.info("staff account %s %s", doc["_id"], "disabled" if disabled else "enabled")
+        return doc
+
+    async def reset_password(self, username: str, password: str) -> dict:
+        """Set a new password, clear the lockout and end every session of the account."""
+        check_policy(password)
+        name = normalize_username(username)
+        now = utcnow()
+        doc = await self.staff.find_one_and_update(
+            {"_id": name}, {"$set": {"password_hash": await hash_password(password), "updated_at": now,
+                                     "password_changed_at": now}})
+        if doc is None:
+            raise NotFound("没有这个账号", "staff_not_found")
+        await self.failures.delete_one({"_id": name})
+        from server.staff.sessions import StaffSessions
+
+        await self.services.get(StaffSessions).revoke_user(name)
+        log.info("staff account %s password reset", name)
+        return doc
+
+    async def list(self) -> list[dict]:
+        """Every account, without password hashes."""
+        return [d async for d in self.staff.find({}, {"password_hash": 0}).sort("_id", 1)]
+
+    async def ensure(self, username: str, role: str, regions: list[str], password: str) -> bool:
+        """Create the account unless it exists (demo seeding); True when created."""
+        if await self.staff.find_one({"_id": normalize_username(username)}, {"_id": 1}):
+            return False
+        try:
+            await self.add(username, role, regions, password)
+        except Conflict:
+            return False
+        return True
+
+    # --- signing in ---
+
+    def as_staff(self, doc: dict, session_id: str = "") -> Staff:
+        """The effective Staff of an account document (districts the deployment still serves)."""
+        known = deployment_districts(self.settings).codes
+        if doc["role"] == CITY_ADMIN:
+            regions = tuple(d["code"] for d in deployment_districts(self.settings).districts)
+        else:
+            regions = tuple(c for c in doc.get("regions", []) if c in known)
+        return Staff(doc["_id"], doc["role"], regions, session_id)
+
+    async def authenticate(self, username: object, password: object) -> dict:
+        """The account for a correct username and password; counts failures and locks after 5."""
+        name = normalize_username(username)
+        if not name or not isinstance(password, str) or not password:
+            raise Invalid([{"field": "username" if not name else "password", "code": "required",
+                            "message": "请输入用户名和密码"}], "请输入用户名和密码", "credentials_required")
+        key = name[:64]
+        now = utcnow()
+        record = await self.failures.find_one({"_id": key})
+        if record and record.get("locked_until") and record["locked_until"] > now:
+            raise self._locked(record["locked_until"], now)
+        doc = await self.staff.find_one({"_id": key}) if USERNAME_RE.fullmatch(key) else None
+        ok = await verify_password(doc["password_hash"] if doc else None, password[:256])
+        if not ok:
+            await self._failed(key, now)
+        if doc.get("disabled"):
+            raise Forbidden("该账号已停用，请联系管理员", "account_disabled")
+        await self.failures.delete_one({"_id": key})
+        return doc
+
+    async def _failed(self, key: str, now: dt.datetime) -> None:
+        """Count one failure (per username, existing or not); lock on the fifth."""
+        await self.failures.delete_one({"_id": key, "expires_at": {"$lt": now}})  # a stale counter restarts
+        doc = await self.atomic.update(self.failures, {"_id": key},
+                                       {"$inc": {"count": 1}, "$set": {"last_at": now, "expires_at": now + LOCK_FOR}},
+                                       upsert=True)
+        count = doc["count"] if doc else 1
+        if count >= MAX_FAILURES:
+            until = now + LOCK_FOR
+            await self.atomic.update(self.failures, {"_id": key},
+                                     {"$set": {"locked_until": until, "count": 0, "expires_at": until}})
+            log.warning("staff login locked for %s after %d failures", key, count)
+            raise self._locked(until, now)
+        left = MAX_FAILURES - count
+        raise Unauthorized(f"用户名或密码错误，再失败{left}次账号将被锁定15分钟", "bad_credentials",
+                           attempts_left=left)
+
+    @staticmethod
+    def _locked(until: dt.datetime, now: dt.datetime) -> Locked:
+        minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+        return Locked(f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试", "account_locked",
+                      retry_after_seconds=int((until - now).total_seconds()))

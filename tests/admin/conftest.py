@@ -1,0 +1,165 @@
+"""Fixtures of the bureau side: staff accounts, signed-in staff clients, and records
+inserted directly in the contracts.md shape (with a real JPEG photo and a PDF document)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+
+import pytest
+from PIL import Image, ImageDraw
+
+from server.db import utcnow
+from server.staff import StaffAccounts
+
+PASSWORD = "correct-horse-42"
+A, B = "350203", "350205"  # 思明区, 海沧区
+RARE_NAME = "刘䶮"  # U+4DAE, outside GB 2312
+RARE_NAME_B = "张𠀋"  # U+2000B, CJK Extension B (outside the BMP)
+_seq = itertools.count(1)
+
+
+def id_check_char(first17: str) -> str:
+    """GB 11643 check character."""
+    weights = [pow(2, 17 - i, 11) for i in range(17)]
+    value = (12 - sum(int(c) * w for c, w in zip(first17, weights)) % 11) % 11
+    return "X" if value == 10 else str(value)
+
+
+def resident_id(area: str, n: int) -> str:
+    """A valid 18-character resident ID number, unique per n."""
+    first17 = f"{area}1990{(n % 12) + 1:02d}{(n % 28) + 1:02d}{n % 1000:03d}"
+    return first17 + id_check_char(first17)
+
+
+def jpeg_bytes() -> bytes:
+    """A small real JPEG portrait (295x413)."""
+    img = Image.new("RGB", (295, 413), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((95, 80, 200, 200), fill=(224, 190, 160))
+    draw.rectangle((70, 220, 225, 413), fill=(40, 60, 90))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80, dpi=(300, 300))
+    return out.getvalue()
+
+
+def pdf_bytes(text: str = "Diploma") -> bytes:
+    """A minimal valid one-page PDF."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.4\n")
+    for i, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+async def insert_record(services, *, name: str = RARE_NAME, region: str = A, status: str = "submitted",
+                        openid: str | None = None, submitted_at: dt.datetime | None = None,
+                        mobile: str = "13812345678", unit_name: str = "厦门示例会计服务有限公司",
+                        with_files: bool = True) -> dict:
+    """Insert a record document of the contracts.md shape; returns it."""
+    n = next(_seq)
+    now = utcnow()
+    submitted_at = submitted_at or now - dt.timedelta(minutes=100 - n % 100)
+    photo = documents = None
+    if with_files:
+        jpg = await services.files.put(jpeg_bytes(), "photo.jpg", "image/jpeg")
+        pdf = await services.files.put(pdf_bytes(), "diploma.pdf", "application/pdf")
+        photo = {"file_id": jpg["file_id"], "sha256_original": jpg["sha256"], "size": jpg["size"], "checks": [],
+                 "uploaded_at": now}
+        documents = {"diploma": {**pdf, "uploaded_at": now}}
+    id_number = resident_id(region, n)
+    history = [{"status": "draft", "at": submitted_at - dt.timedelta(hours=1), "by": "self"}]
+    if status != "draft":
+        history.append({"status": "submitted", "at": submitted_at, "by": "self"})
+    if status in ("approved", "rejected"):
+        history.append({"status": status, "at": submitted_at + dt.timedelta(hours=1), "by": "someone"})
+    doc = {
+        "openid": openid or f"test-openid-{n}", "unionid": None, "status": status,
+        "version": len(history),
+        "profile": {"name": name, "gender": "male", "id_type": "resident_id", "id_number": id_number,
+                    "birth_date": "1990-01-01", "ethnicity": "01", "nationality": "CHN"},
+        "education": {"level": "bachelor", "school": "厦门大学", "major": "会计学", "graduated_on": "2012-07-01",
+                      "degree": "bachelor"},
+        "qualification": {"level": "intermediate", "obtained_by": "exam", "obtained_on": "2016-09-01",
+                          "certificate_no": f"Z{n:08d}", "issuer": "财政部"},
+        "employment": {"in_post": True, "unit_name": unit_name, "unit_credit_code": None,
+                       "unit_nature": "enterprise", "industry": "L", "post": "cashier",
+                       "accounting_since": "2012-08-01"},
+        "contact": {"mobile": mobile, "email": "a@example.com"},
+        "region_code": region, "archive_no": id_number, "rare_name": name != "王小明",
+        "documents": documents or {}, "photo": photo, "history": history,
+        "submitted_at": submitted_at if status != "draft" else None,
+        "decided_at": None, "decision": None, "notices": {}, "outbox_due_at": None, "chat_openid": None,
+        "created_at": submitted_at - dt.timedelta(hours=1), "updated_at": submitted_at,
+    }
+    result = await services.db["records"].insert_one(doc)
+    doc["_id"] = result.inserted_id
+    return doc
+
+
+async def add_staff(services, username: str, role: str = "reviewer", regions: list[str] | None = None,
+                    password: str = PASSWORD) -> dict:
+    """Create a staff account directly through the service."""
+    return await services.get(StaffAccounts).add(username, role, regions if regions is not None else [A], password)
+
+
+class StaffClient:
+    """A signed-in staff member over real HTTP: sends the XSRF header on writes."""
+
+    def __init__(self, http):
+        self.http = http
+        self.xsrf = ""
+
+    async def login(self, username: str, password: str = PASSWORD):
+        r = await self.http.post("/admin/api/login", json={"username": username, "password": password})
+        if r.status == 200:
+            self.xsrf = r.json["xsrf_token"]
+        return r
+
+    async def get(self, path: str, **kw):
+        return await self.http.get(path, **kw)
+
+    async def post(self, path: str, json=None, **kw):
+        headers = {"X-XSRF-Token": self.xsrf, **kw.pop("headers", {})}
+        return await self.http.post(path, json=json if json is not None else {}, headers=headers, **kw)
+
+    async def decide(self, record_id, decision: str, version: int, reason: str = "", codes: list | None = None):
+        return await self.post(f"/admin/api/records/{record_id}/decision",
+                               json={"decision": decision, "version": version, "reason": reason,
+                                     "reason_codes": codes or []})
+
+
+@pytest.fixture
+def staff_client(http_factory):
+    """Factory: a signed-in StaffClient on a server."""
+    async def _make(server, username: str, password: str = PASSWORD) -> StaffClient:
+        client = StaffClient(http_factory(server))
+        r = await client.login(username, password)
+        assert r.status == 200, r.text
+        return client
+    return _make
+
+
+@pytest.fixture
+async def two_districts(server, staff_client):
+    """Reviewer of A, reviewer of B, a city admin, and one submitted record in each district."""
+    s = server.services
+    await add_staff(s, "rev-a", regions=[A])
+    await add_staff(s, "rev-b", regions=[B])
+    await add_staff(s, "city", role="city_admin", regions=[])
+    rec_a = await insert_record(s, region=A, name=RARE_NAME)
+    rec_b = await insert_record(s, region=B, name=RARE_NAME_B)
+    return {"a": await staff_client(server, "rev-a"), "b": await staff_client(server, "rev-b"),
+            "city": await staff_client(server, "city"), "rec_a": rec_a, "rec_b": rec_b}
