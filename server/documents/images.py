@@ -31,15 +31,14 @@ def reencode(data: bytes, content_type: str) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             if img.width * img.height > MAX_PIXELS:
-                raise Invalid([{"field": "file", "code": "image_too_many_pixels",
-                                "message": "图片像素过大，请压缩后再上传"}], "图片像素过大，请压缩后再上传",
-                              "image_too_many_pixels")
+                raise Image.DecompressionBombError("too many pixels")
             img.load()
             img = ImageOps.exif_transpose(img)
-    except Invalid:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, EOFError):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        message = "图片像素过多，请缩小或压缩后再上传"
+        raise Invalid([{"field": "file", "code": "image_too_many_pixels", "message": message}], message,
+                      "image_too_many_pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise corrupt() from None
     if max(img.size) > MAX_SIDE:
         img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
