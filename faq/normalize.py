@@ -1,0 +1,52 @@
+"""Text normalisation: width, case, traditional to simplified, punctuation."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+import opencc
+
+_converter: opencc.OpenCC | None = None
+_lock = threading.Lock()
+_SPACES = re.compile(r"\s+")
+
+
+def _opencc() -> opencc.OpenCC:
+    """Return the process-wide traditional-to-simplified converter."""
+    global _converter
+    if _converter is None:
+        with _lock:
+            if _converter is None:
+                _converter = opencc.OpenCC("t2s")
+    return _converter
+
+
+def _is_kept(ch: str) -> bool:
+    """True for letters, digits and CJK characters; punctuation and symbols are dropped."""
+    cat = unicodedata.category(ch)
+    return cat[0] in "LN" or cat == "Mn"
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width, lowercase, traditional to simplified, punctuation to spaces."""
+    if not text:
+        return ""
+    # Lone surrogates (from broken JSON escapes) would make OpenCC's UTF-8 encoding fail.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _opencc().convert(text)
+    text = "".join(ch if _is_kept(ch) else " " for ch in text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def is_cjk(ch: str) -> bool:
+    """True for a CJK unified ideograph (basic block and extensions)."""
+    cp = ord(ch)
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x3134F
+        or 0xF900 <= cp <= 0xFAFF
+    )

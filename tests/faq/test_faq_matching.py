@@ -1,0 +1,117 @@
+"""Matching behaviour: normalisation, typos, thresholds, candidates, speed of reload."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from faq import FaqEngine, tokens
+from faq.normalize import normalize
+
+
+def test_normalize_width_case_traditional_punctuation() -> None:
+    assert normalize("ＡＢＣ１２３，會計檔案號？") == "abc123 会计档案号"
+    assert normalize("  調轉!!!怎麼辦  ") == "调转 怎么办"
+    assert normalize("") == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("會計檔案怎麼調轉", "transfer"),
+        ("年度考評沒做會怎樣", "annual_assessment"),
+        ("忘記密碼了", "password_reset"),
+        ("護照要傳哪幾頁", "id_documents"),
+    ],
+)
+def test_traditional_input(engine: FaqEngine, question: str, topic: str) -> None:
+    assert engine.match(question).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("掉转", "transfer"),
+        ("掉转怎么办", "transfer"),
+        ("生辟字", "rare_characters"),
+        ("名字里有生辟字怎么填", "rare_characters"),
+        ("考評", "annual_assessment"),
+        ("档案好是什么", "archive_number"),
+        ("申核要多久", "review_status"),
+        ("我的管理机够在哪", "management_office"),
+    ],
+)
+def test_homophone_typos(engine: FaqEngine, question: str, topic: str) -> None:
+    assert engine.match(question).topic == topic
+
+
+def test_typo_is_corrected_to_the_keyword(engine: FaqEngine) -> None:
+    assert engine.explain("掉转怎么办")["normalized"].startswith("调转")
+    assert engine.explain("体现在哪")["normalized"].startswith("体现")
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样", "qwerty", "好的 多谢", "注册会计师考几门", "", "   ", "！！！"])
+def test_out_of_scope_gets_no_topic(engine: FaqEngine, question: str) -> None:
+    assert engine.match(question).topic is None
+
+
+def test_candidates_are_given_even_when_not_confident(engine: FaqEngine) -> None:
+    result = engine.match("电子发票怎么下载")
+    assert result.topic is None
+    assert len(result.candidates) <= 3
+    ambiguous = engine.match("照片")
+    assert ambiguous.topic == "photo_spec"
+    assert ambiguous.candidates[0][0] == "photo_spec"
+    assert all(isinstance(s, float) for _, s in ambiguous.candidates)
+
+
+def test_score_is_confidence_with_half_at_threshold(engine: FaqEngine) -> None:
+    strong = engine.match("我名字里有生僻字系统不认")
+    assert strong.topic == "rare_characters"
+    assert 0.5 <= strong.score < 1.0
+    weak = engine.match("股市明天会涨吗")
+    assert weak.topic is None
+    assert 0.0 <= weak.score < 0.5
+
+
+def test_raising_the_threshold_rejects_everything() -> None:
+    strict = FaqEngine.load(threshold=1e9)
+    assert strict.match("忘记密码怎么办").topic is None
+
+
+def test_tokenizer_is_shared_and_reload_is_fast(engine: FaqEngine) -> None:
+    before = tokens.tokenizer()
+    started = time.perf_counter()
+    FaqEngine.load([{"id": "x_new", "title": "新", "answer": "a", "keywords": ["新关键词"]}])
+    assert time.perf_counter() - started < 1.0
+    assert tokens.tokenizer() is before
+
+
+def test_match_is_fast(engine: FaqEngine) -> None:
+    question = "我原来在江苏考的初级 现在嫁到内蒙古这边上班了 会计档案要从江苏那边调出来吗"
+    engine.match(question)
+    timings = []
+    for _ in range(200):
+        started = time.perf_counter()
+        engine.match(question)
+        timings.append(time.perf_counter() - started)
+    timings.sort()
+    assert timings[len(timings) // 2] < 0.002
+
+
+def test_odd_input_never_crashes(engine: FaqEngine) -> None:
+    assert engine.match("调转\ud800怎么办").topic == "transfer"
+    assert engine.match("😀😀 http://x.y/z?a=1").topic is None
+    assert engine.match(None).topic is None  # type: ignore[arg-type]
+    started = time.perf_counter()
+    assert engine.match("会计档案调转" * 2000).topic == "transfer"
+    assert time.perf_counter() - started < 0.5
+
+
+def test_explain_shows_contributions(engine: FaqEngine) -> None:
+    report = engine.explain("跨省調轉怎麼弄")
+    assert report["normalized"] == "跨省调转怎么弄"
+    top = report["classes"][0]
+    assert top["id"] == "transfer"
+    assert any(key.startswith("k:") for key in top["features"])
