@@ -1,0 +1,76 @@
+"""GET /api/v1/me/messages and POST /api/v1/me/messages/{id}/read over the record's notices."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from server.db import utcnow
+
+
+def notice(title: str, at: dt.datetime, result: str = "审核未通过", reason: str = "照片不合格") -> dict:
+    """A notice in the shape of docs/contracts.md (what the decision code writes)."""
+    nid = uuid.uuid4().hex
+    return {"id": nid, "kind": "review_result", "title": title, "body": f"{title}。原因：{reason}",
+            "data": {"result": result, "reason": reason, "name": "张三", "time": at},
+            "created_at": at, "read_at": None,
+            "delivery": {"state": "sent", "attempts": 1, "next_at": None, "lease_until": None,
+                         "last_error": None, "sent_at": at}}
+
+
+async def add_notices(server, openid: str, *notices: dict) -> None:
+    records = server.services.db["records"]
+    doc = await records.find_one({"openid": openid})
+    sets = {f"notices.{n['id']}": n for n in notices}
+    assert await server.services.atomic.update(records, {"_id": doc["_id"]},
+                                               {"$set": sets, "$inc": {"version": 1}})
+
+
+async def test_messages_newest_first_with_read_marks(server, as_user):
+    c = await as_user("ma")
+    assert (await c.get("/api/v1/me/messages")).json == {"messages": [], "unread": 0}
+    now = utcnow()
+    old, new = notice("会计人员信息审核未通过", now - dt.timedelta(days=2)), notice("会计人员信息审核通过", now, "审核通过", "")
+    await add_notices(server, c.openid, old, new)
+    inbox = (await c.get("/api/v1/me/messages")).json
+    assert [m["id"] for m in inbox["messages"]] == [new["id"], old["id"]]
+    assert inbox["unread"] == 2
+    first = inbox["messages"][0]
+    assert first["title"] == "会计人员信息审核通过" and first["read"] is False and first["read_at"] is None
+    assert first["data"]["result"] == "审核通过"
+    assert "delivery" not in first
+    assert (await c.get("/api/v1/me/record")).json["unread_messages"] == 2
+
+    r = await c.post(f"/api/v1/me/messages/{old['id']}/read")
+    assert r.status == 200 and r.json["read"] is True and r.json["read_at"]
+    first_read = r.json["read_at"]
+    again = await c.post(f"/api/v1/me/messages/{old['id']}/read")
+    assert again.status == 200 and again.json["read_at"] == first_read  # idempotent, first time kept
+    inbox = (await c.get("/api/v1/me/messages")).json
+    assert inbox["unread"] == 1
+    assert [m["read"] for m in inbox["messages"]] == [False, True]
+    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    assert doc["notices"][old["id"]]["delivery"]["state"] == "sent"  # delivery state untouched
+    assert doc["notices"][new["id"]]["read_at"] is None
+
+
+async def test_unknown_and_other_peoples_messages_are_404(server, as_user):
+    a, b = await as_user("mb"), await as_user("mc")
+    mine = notice("会计人员信息审核通过", utcnow())
+    await add_notices(server, a.openid, mine)
+    r = await b.post(f"/api/v1/me/messages/{mine['id']}/read")
+    assert r.status == 404 and r.error_code == "message_not_found"
+    assert (await b.get("/api/v1/me/messages")).json["messages"] == []
+    r = await a.post(f"/api/v1/me/messages/{uuid.uuid4().hex}/read")
+    assert r.status == 404 and r.error_code == "message_not_found"
+    doc = await server.services.db["records"].find_one({"openid": a.openid})
+    assert list(doc["notices"]) == [mine["id"]]  # no stray notice created by the miss
+    for bad in ("a.b", "$where", "x" * 65):
+        r = await a.post(f"/api/v1/me/messages/{bad}/read")
+        assert r.status == 404
+    doc_b = await server.services.db["records"].find_one({"openid": b.openid})
+    assert doc_b["notices"] == {}
+
+
+async def test_messages_need_a_login(http):
+    assert (await http.get("/api/v1/me/messages")).status == 401
+    assert (await http.post("/api/v1/me/messages/abc/read")).status == 401
