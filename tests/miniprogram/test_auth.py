@@ -117,3 +117,10 @@ async def test_logout_revokes_the_token(http):
     assert (await http.post("/api/v1/auth/logout", token=token)).status == 204
     r = await http.get("/api/v1/me/record", token=token)
     assert r.status == 401 and r.error_code == "token_invalid"
+
+
+async def test_a_mini_program_token_does_not_open_the_admin_api(http):
+    token = (await http.post("/api/v1/auth/login", json={"code": "demo:ivan"})).json["token"]
+    for path in ("/admin/api/records", "/admin/api/audit"):
+        r = await http.get(path, token=token)
+        assert r.status in (401, 403), (path, r.status)
