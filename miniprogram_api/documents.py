@@ -38,7 +38,7 @@ class UploadHandler(UserHandler):
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}},
         "responses": {"201": {"description": "已保存（同类材料旧文件被替换并删除）", "content": json_schema_ref("Document")},
-                      "400": {"description": "空文件、缺少 file 字段或不是 multipart（file_empty / file_missing / "
+                      "400": {"description": "空文件、缺少 file 字段或不是 multipart（empty_file / file_missing / "
                                              "not_multipart）", "content": _ERR},
                       **UNAUTHORIZED,
                       "404": {"description": "未知的材料类型", "content": _ERR},

@@ -14,7 +14,8 @@ MAX_JSON_BYTES = 64 * 1024
 def register_record_schemas(districts: Districts | None) -> None:
     """The record's component schemas (sections, enums, districts) in the OpenAPI document."""
     for name, schema in openapi_components(districts, openapi_version="3.0.3")["schemas"].items():
-        register_schema(name, schema)
+        if name != "RecordValidationFailed":  # our 422 bodies use the shared Error shape instead
+            register_schema(name, schema)
 
 
 register_record_schemas(load_districts(Settings().districts_file))

@@ -59,7 +59,7 @@ class DocumentService:
         """Store `data` as the record's document of `kind`, replacing (and deleting) the old one."""
         check_kind(kind)
         if not data:
-            raise BadRequest("上传的文件为空，请重新选择文件", "file_empty")
+            raise BadRequest("上传的文件为空，请重新选择文件", "empty_file")
         if len(data) > self.services.settings.upload_max_bytes:
             raise self.too_large()
         content_type = require_type(data)

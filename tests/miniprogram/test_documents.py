@@ -83,7 +83,7 @@ async def test_an_exe_renamed_jpg_is_refused_and_nothing_stored(server, as_user,
 
 
 @pytest.mark.parametrize("data,status,code", [
-    (b"", 400, "file_empty"),
+    (b"", 400, "empty_file"),
     (b"hello, I am a text file pretending to be a PDF", 415, "unsupported_file_type"),
     (b"<html><script>alert(1)</script></html>", 415, "unsupported_file_type"),
     (b"GIF89a" + b"\x00" * 100, 415, "unsupported_file_type"),
