@@ -3,6 +3,7 @@
 WeChat resends a message it got no answer for after 5 s, up to three times, possibly to
 another server process. The first process to insert `_id = key` owns the message; every
 other copy answers the reply stored on the claim (waiting briefly while it is pending).
+Claims made in the same loop turn share one round trip (`InsertBatcher`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from pymongo.errors import DuplicateKeyError
 
+from server.chat.batch import InsertBatcher
 from server.db import declare_indexes, utcnow
 
 COLLECTION = "chat_dedupe"
@@ -45,16 +47,14 @@ class Dedupe:
 
     def __init__(self, services):
         self.coll = services.db[COLLECTION]
+        self.inserts = InsertBatcher(self.coll)
 
     async def claim(self, key: str, reply: str | None = None, done: bool = False) -> Claim:
         """Insert the claim (with its reply when already known); a copy gets the stored reply."""
         now = utcnow()
         doc = {"_id": key, "done": done, "reply": reply, "at": now, "expires_at": now + TTL}
-        try:
-            await self.coll.insert_one(doc)
+        if await self.inserts.insert(doc):
             return Claim(True)
-        except DuplicateKeyError:
-            pass
         return await self._wait(key, doc)
 
     async def finish(self, key: str, reply: str | None) -> None:

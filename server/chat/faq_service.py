@@ -3,7 +3,8 @@
 Building an engine (jieba dictionary, index) runs in an executor; matching is
 sub-millisecond and runs inline. Engines are cached per process by the content of the
 staff entries, so several app instances in one process (tests) share one build.
-Rendered answers are cached per engine: settings are read once.
+Rendered answers and the matches of short questions are cached per engine (settings are
+read once; a reload starts with empty caches).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from settings import Settings
 log = logging.getLogger("kjcj.chat.faq")
 _CACHE: OrderedDict[str, FaqEngine] = OrderedDict()
 _CACHE_SIZE = 3
+MATCH_CACHE_SIZE = 4096  # per engine; dropped with it on reload
+MATCH_CACHE_TEXT = 40  # only questions up to this many characters are remembered
 
 
 def answer_context(settings: Settings) -> dict:
@@ -53,12 +56,24 @@ def build_engine(extra_topics: list[dict]) -> FaqEngine:
 
 @dataclass
 class Snapshot:
-    """One loaded engine, the staff version it reflects, and its rendered answers."""
+    """One loaded engine, the staff version it reflects, its rendered answers and recent matches."""
 
     engine: FaqEngine
     version: int
     context: dict
     answers: dict[str, str] = field(default_factory=dict)
+    matches: dict[str, MatchResult] = field(default_factory=dict)
+
+    def match(self, text: str) -> MatchResult:
+        """The engine's match; short questions (which people repeat a lot) are remembered."""
+        result = self.matches.get(text)
+        if result is None:
+            result = self.engine.match(text)
+            if len(text) <= MATCH_CACHE_TEXT:
+                if len(self.matches) >= MATCH_CACHE_SIZE:
+                    del self.matches[next(iter(self.matches))]  # oldest first
+                self.matches[text] = result
+        return result
 
     def answer(self, topic_id: str) -> str | None:
         """The rendered answer of an active topic, or None."""
@@ -95,11 +110,20 @@ class FaqService:
 
     def match(self, text: str) -> MatchResult:
         """Match a question with the current engine (inline: sub-millisecond)."""
-        return self.engine.match(text)
+        if self.snapshot is None:
+            raise RuntimeError("FaqService.start() has not run")
+        return self.snapshot.match(text)
 
     def answer(self, topic_id: str) -> str | None:
         """The rendered answer of an active topic, or None."""
         return self.snapshot.answer(topic_id) if self.snapshot else None
+
+    def out_of_scope(self, text: str) -> bool:
+        """True when an out-of-scope class (tax, exams, chit-chat...) beats every topic."""
+        raw = self.engine.raw_scores(text)
+        topics = max((v for k, v in raw.items() if not k.startswith("~")), default=0.0)
+        others = max((v for k, v in raw.items() if k.startswith("~")), default=0.0)
+        return others > topics
 
     def title(self, topic_id: str) -> str | None:
         """The title of an active topic, or None."""

@@ -27,13 +27,14 @@ class MissLog:
         self.services = services
         self.coll = services.db[COLLECTION]
 
-    async def record(self, text: str, candidates: list[str]) -> None:
+    async def record(self, text: str, candidates: list[str], out_of_scope: bool = False) -> None:
         """Count one miss of this question (personal numbers masked), with the closest topics."""
         key, question = miss_key(text)
         now = utcnow()
         await self.services.atomic.update(self.coll, {"_id": key}, {
             "$inc": {"count": 1},
-            "$set": {"last_at": now, "sample": mask_text(text.strip())[:MAX_QUESTION], "candidates": candidates},
+            "$set": {"last_at": now, "sample": mask_text(text.strip())[:MAX_QUESTION], "candidates": candidates,
+                     "out_of_scope": out_of_scope},
             "$setOnInsert": {"question": question, "first_at": now},
         }, upsert=True)
 
@@ -42,6 +43,7 @@ class MissLog:
         cursor = self.coll.find({}).sort([("count", DESCENDING), ("last_at", DESCENDING)]).skip(offset).limit(limit)
         items = [{"id": d["_id"], "question": d.get("question", ""), "sample": d.get("sample", ""),
                   "count": d.get("count", 0), "candidates": d.get("candidates", []),
+                  "out_of_scope": bool(d.get("out_of_scope")),
                   "first_at": d.get("first_at"), "last_at": d.get("last_at")} async for d in cursor]
         return items, await self.coll.count_documents({})
 

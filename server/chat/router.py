@@ -97,6 +97,8 @@ class ChatRouter:
             answer = self.faq.answer(result.topic)
             if answer:
                 return Outcome(answer)
+        if self.faq.out_of_scope(text):
+            return Outcome(None, lambda: self._miss(openid, text, [], out_of_scope=True))
         offered = [tid for tid, score in result.candidates
                    if score >= MIN_CANDIDATE_CONFIDENCE and self.faq.title(tid)][:3]
         return Outcome(None, lambda: self._miss(openid, text, offered))
@@ -108,9 +110,11 @@ class ChatRouter:
             return texts.BIND_OK if result.record and result.record.get("status") else texts.BIND_OK_NO_RECORD
         return texts.BIND_TOO_MANY if result.outcome == "too_many" else texts.BIND_BAD_CODE
 
-    async def _miss(self, openid: str, text: str, offered: list[str]) -> str:
+    async def _miss(self, openid: str, text: str, offered: list[str], out_of_scope: bool = False) -> str:
         """Record the miss, offer the closest topics as numbered choices."""
-        await self.misses.record(text, offered)
+        await self.misses.record(text, offered, out_of_scope)
+        if out_of_scope:
+            return texts.OUT_OF_SCOPE.format(hotline=self.hotline)
         if not offered:
             return texts.MISS_NO_CHOICES.format(hotline=self.hotline)
         await self.choices.offer(openid, offered)

@@ -22,8 +22,13 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 UNIONID_TIMEOUT = 2.0
 
 
+_HINT_CHARS = frozenset("进度果态况过進結狀況過")  # every status question has one of these
+
+
 def is_status_query(text: str) -> bool:
     """True for short status questions ("查询进度", "审核结果", "审核通过了吗"...)."""
+    if len(text) > 24 or _HINT_CHARS.isdisjoint(text):
+        return False
     compact = normalize(text).replace(" ", "")
     return len(compact) <= 12 and bool(_STATUS.fullmatch(compact) or _PASSED.fullmatch(compact))
 

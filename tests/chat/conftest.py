@@ -158,24 +158,6 @@ class _UserInfo(fakemod._Base):
         self.reply(info)
 
 
-@pytest.fixture(autouse=True)
-def one_index_at_a_time(monkeypatch):
-    """Work around a FerretDB v1 bug (reported, in server/db.py, not ours): `createIndexes` with two or
-    more indexes that already exist closes the connection, so a second app instance on the same
-    database fails at start-up. Same indexes, created one call each."""
-    from server import db as dbmod
-
-    async def ensure_indexes(db, ttl: bool = False) -> None:
-        for name, models in dbmod._INDEXES.items():
-            for model in models:
-                await db[name].create_indexes([model])
-        if ttl:
-            await original(db, ttl=True)
-
-    original = dbmod.ensure_indexes
-    monkeypatch.setattr(dbmod, "ensure_indexes", ensure_indexes)
-
-
 @pytest.fixture
 async def fake_wechat():
     """Overrides the shared fake: same behaviour plus user info."""

@@ -109,3 +109,12 @@ async def test_a_question_without_close_topics_says_so(chat):
     _, sender = await chat(hotline="0592-1111111")
     reply = await sender.ask("o-none", "怎么弄")
     assert "0592-1111111" in reply.content and "1. " not in reply.content
+
+
+async def test_an_out_of_scope_question_is_declined_without_choices(chat):
+    server, sender = await chat()
+    reply = await sender.ask("o-tax", "个税怎么申报")
+    assert "不在本号的解答范围" in reply.content and "1. " not in reply.content
+    assert await server.services.db["chat_choices"].count_documents({}) == 0
+    miss = await server.services.db["chat_misses"].find_one({})
+    assert miss["out_of_scope"] is True and miss["count"] == 1

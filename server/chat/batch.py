@@ -1,0 +1,74 @@
+"""Unique-key inserts grouped per event-loop turn: many claims, one `insert_many` round trip.
+
+Under load many webhook requests are parsed in the same loop iteration; their dedupe
+claims go to the database together (`ordered=False`), and each caller learns whether its
+own document was inserted (True) or its key already existed (False). Each document is
+still its own unique-key insert, so the claim semantics are those of `insert_one`; the
+round trip and the driver's per-call cost are shared. At low load a batch holds one claim.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, WriteError
+
+MAX_BATCH = 200
+DUPLICATE_KEY = 11000
+
+
+class InsertBatcher:
+    """Collects `insert(doc)` calls made in one loop turn and sends them as one unordered insert_many."""
+
+    def __init__(self, collection: AsyncCollection, max_batch: int = MAX_BATCH):
+        self.collection = collection
+        self.max_batch = max_batch
+        self._pending: list[tuple[dict, asyncio.Future]] = []
+        self._scheduled = False
+        self._tasks: set[asyncio.Task] = set()
+
+    async def insert(self, doc: dict) -> bool:
+        """True when `doc` was inserted, False when its `_id` already existed; other errors raise."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((doc, future))
+        if len(self._pending) >= self.max_batch:
+            self._flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        """Send everything pending as one batch (in its own task)."""
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._send(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, batch: list[tuple[dict, asyncio.Future]]) -> None:
+        """One unordered insert_many; resolve each caller's future from the per-document errors."""
+        failed: dict[int, dict] = {}
+        try:
+            await self.collection.insert_many([doc for doc, _ in batch], ordered=False)
+        except BulkWriteError as exc:
+            failed = {err["index"]: err for err in exc.details.get("writeErrors", [])}
+        except BaseException as exc:  # the whole batch failed (network, cancelled): every caller sees it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for index, (_, future) in enumerate(batch):
+            if future.done():
+                continue
+            err = failed.get(index)
+            if err is None:
+                future.set_result(True)
+            elif err.get("code") == DUPLICATE_KEY:
+                future.set_result(False)
+            else:
+                future.set_exception(WriteError(err.get("errmsg", "write error"), err.get("code"), err))
