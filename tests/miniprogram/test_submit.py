@@ -173,3 +173,16 @@ async def test_submission_re_checks_the_stored_data(make_server, as_user, make_v
     r = await http_factory(moved).post(SUBMIT, json={"commitment": True}, token=c.token)
     assert r.status == 422
     assert {"field": "region_code", "code": "region_not_served"}.items() <= r.json["error"]["fields"][0].items()
+
+
+async def test_concurrent_submits_through_two_instances_give_one_success(server, make_server, as_user,
+                                                                          make_valid_record, http_factory):
+    other = await make_server()  # a second app instance on the same database
+    c = await as_user("aq")
+    await make_valid_record(c)
+    clients = [http_factory(server if i % 2 else other) for i in range(8)]
+    results = await asyncio.gather(*[x.post(SUBMIT, json={"commitment": True}, token=c.token) for x in clients])
+    assert sorted(r.status for r in results) == [200] + [409] * 7
+    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    assert doc["status"] == "submitted"
+    assert [h["status"] for h in doc["history"]] == ["draft", "submitted"]
