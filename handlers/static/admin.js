@@ -293,8 +293,13 @@ function showDoc(d, btn) {
   for (const b of document.querySelectorAll("#r-doc-tabs button")) b.classList.remove("active");
   btn.classList.add("active");
   const view = clear($("r-doc-view"));
+  delete view.dataset.loaded;
   if ((d.content_type || "").startsWith("image/")) view.append(h("img", { src: d.url, alt: d.label }));
-  else view.append(h("iframe", { src: d.url, title: d.label }));
+  else {
+    const frame = h("iframe", { src: d.url, title: d.label });
+    frame.addEventListener("load", () => { view.dataset.loaded = "1"; });
+    view.append(frame);
+  }
   view.append(h("p", {}, h("a", { href: d.url, target: "_blank", rel: "noopener" }, "在新窗口打开")));
 }
 

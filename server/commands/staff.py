@@ -48,6 +48,7 @@ async def run(args: argparse.Namespace, services) -> int:
     try:
         if args.staff_command == "add":
             regions = [c for c in args.regions.split(",") if c.strip()]
+            accounts.check_new(args.username, args.role, regions)  # refuse bad input before the prompt
             doc = await accounts.add(args.username, args.role, regions, read_password(args.password_stdin))
             print(f"已创建账号 {doc['_id']}（{ROLES[doc['role']]}，{','.join(doc['regions']) or '全部区'}）")
         elif args.staff_command in ("disable", "enable"):

@@ -58,13 +58,17 @@ class StaffAccounts:
                           f"本系统不服务这些区划代码：{', '.join(unknown)}", "unknown_region")
         return cleaned
 
-    async def add(self, username: str, role: str, regions: list[str], password: str) -> dict:
-        """Create an account; Conflict if the username is taken."""
+    def check_new(self, username: str, role: str, regions: list[str]) -> tuple[str, list[str]]:
+        """(normalised username, stored districts) of a new account, or Invalid (before asking a password)."""
         name = normalize_username(username)
         if not USERNAME_RE.fullmatch(name):
             raise Invalid([{"field": "username", "code": "invalid", "message": "用户名须为2-32位小写字母、数字、_.-"}],
                           "用户名须为2-32位小写字母、数字、_.-", "invalid_username")
-        codes = self._regions_for(role, regions)
+        return name, self._regions_for(role, regions)
+
+    async def add(self, username: str, role: str, regions: list[str], password: str) -> dict:
+        """Create an account; Conflict if the username is taken."""
+        name, codes = self.check_new(username, role, regions)
         check_policy(password)
         now = utcnow()
         doc = {"_id": name, "username": name, "role": role, "regions": codes,
