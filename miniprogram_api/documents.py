@@ -54,7 +54,9 @@ class UploadHandler(UserHandler):
         self.received = bytearray()
         self.limit = self.services.settings.upload_max_bytes + MULTIPART_OVERHEAD
         length = self.request.headers.get("Content-Length")
-        if length is not None and (not length.strip().isdigit() or int(length) > self.limit):
+        if length is not None and not length.strip().isdigit():
+            raise BadRequest("请求长度信息不正确", "invalid_content_length")
+        if length is not None and int(length) > self.limit:
             raise self.services.get(DocumentService).too_large()
 
     def data_received(self, chunk: bytes) -> None:

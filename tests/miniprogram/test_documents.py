@@ -11,7 +11,8 @@ from PIL import Image
 
 from tests.miniprogram.conftest import form, jpeg_bytes, pdf_bytes, png_bytes
 
-EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run in DOS mode" + b"\x00" * 400
+EXE = (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
+       + b"This program cannot be run in DOS mode" + b"\x00" * 400)
 
 
 async def nothing_stored(running, openid: str, version: int | None = None) -> None:
