@@ -58,8 +58,8 @@ async def is_ferretdb(db: AsyncDatabase) -> bool:
 async def ensure_indexes(db: AsyncDatabase, ttl: bool = False) -> None:
     """Create every declared index (plus TTL indexes where `ttl`); safe on every start."""
     for name, models in _INDEXES.items():
-        if models:
-            await db[name].create_indexes(models)
+        for model in models:  # one per call: FerretDB v1 drops the connection when a call re-creates 2+
+            await db[name].create_indexes([model])
         if ttl and name in _EXPIRING:
             try:
                 await db[name].create_index([("expires_at", ASCENDING)], name="expires_at_ttl",
