@@ -75,7 +75,7 @@ class PhotoHandler(UploadHandler):
     async def post(self) -> None:  # type: ignore[override]
         if self._finished:  # already answered 413 while receiving
             return
-        data = self._file()
+        data = await self._file()
         self.write_json(await self.services.get(PhotoService).upload(self.user, data), status=201)
 
     async def get(self) -> None:

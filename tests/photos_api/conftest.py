@@ -19,10 +19,10 @@ def upload_photo():
 
 @pytest.fixture
 def stored_files(server):
-    """`await stored_files(running=None)` → every GridFS file document (files.files) of the database."""
+    """`await stored_files(running=None)` → the GridFS file documents (files.files) stored as photos."""
     async def _files(running=None) -> list[dict]:
         db = (running or server).services.db
-        return await db["files.files"].find({}).to_list(None)
+        return await db["files.files"].find({"metadata.kind": "photo"}).sort("_id", 1).to_list(None)
     return _files
 
 
