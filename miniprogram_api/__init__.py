@@ -1,1 +1,1 @@
-"""The mini-program's HTTP API (/api/v1/...): thin handlers over the services."""
+"""The mini-program front door: JSON over HTTPS for accountants on their phones."""
