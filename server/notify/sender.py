@@ -30,7 +30,7 @@ log = logging.getLogger("kjcj.notify")
 
 
 LEASE = dt.timedelta(seconds=120)  # longer than a send can take (token wait + HTTP timeout)
-POLL_SECONDS = 1.0
+POLL_SECONDS = 2.0  # a round is one indexed query (a collection scan on FerretDB v1)
 BATCH = 20
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 3600.0
@@ -38,7 +38,11 @@ RACE_RETRIES = 8
 
 
 class NoticeSender:
-    """Delivers pending notices of `records` as subscribe messages (one instance per process)."""
+    """Delivers pending notices of `records` as subscribe messages (one instance per process).
+
+    Decisions made in this process `poke()` it; notices of other processes' decisions and
+    retries that come due are found by the poll (at most POLL_SECONDS late).
+    """
 
     def __init__(self, services):
         self.services = services
@@ -52,31 +56,23 @@ class NoticeSender:
             self._wake.set()
 
     async def run_forever(self) -> None:
-        """Deliver due notices until cancelled; sleeps until the next due time, at most POLL_SECONDS."""
+        """Deliver due notices until cancelled; between rounds wait POLL_SECONDS or a poke."""
         self._wake = asyncio.Event()
         while True:
             self._wake.clear()
+            handled = 0
             try:
-                await self.run_once()
-                delay = await self._idle_delay()
+                handled = await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("notice sender round failed")
-                delay = POLL_SECONDS
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
-                except asyncio.TimeoutError:
-                    pass
-
-    async def _idle_delay(self) -> float:
-        """Seconds until the earliest outbox entry is due (bounded by the poll interval)."""
-        doc = await self.records.find_one({"outbox_due_at": {"$ne": None}}, {"outbox_due_at": 1},
-                                          sort=[("outbox_due_at", ASCENDING)])
-        if not doc:
-            return POLL_SECONDS
-        return max(0.0, min(POLL_SECONDS, (doc["outbox_due_at"] - utcnow()).total_seconds()))
+            if handled:
+                continue  # there may be more than one batch due
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
 
     async def run_once(self) -> int:
         """One round over due records; returns how many notices this sender delivered or settled."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from server.db import utcnow
 from server.errors import Conflict, Invalid
 from server.notify.notices import review_notice
 from server.notify.sender import NoticeSender
@@ -12,7 +13,6 @@ from server.review.access import visible_record
 from server.review.detail import get_record
 from server.staff.districts import deployment_districts
 from server.staff.model import Staff
-from server.db import utcnow
 
 log = logging.getLogger("kjcj.review")
 

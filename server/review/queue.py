@@ -1,6 +1,7 @@
 """The review queue: filter by status, district and a search term; stable order; paged."""
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 
@@ -55,7 +56,11 @@ async def list_records(services, staff: Staff, status: str | None, region: str |
     page_size = min(page_size, MAX_PAGE_SIZE)
     query = {**status_filter(status), **region_filter(services.settings, staff, region), **search_filter(q)}
     records = services.db["records"]
-    total = await records.count_documents(query)
-    cursor = records.find(query, ROW_PROJECTION).sort(ORDER).skip((page - 1) * page_size).limit(page_size)
-    items = [list_row(services.settings, doc) async for doc in cursor]
+
+    async def rows() -> list[dict]:
+        cursor = records.find(query, ROW_PROJECTION).sort(ORDER).skip((page - 1) * page_size).limit(page_size)
+        return [list_row(services.settings, doc) async for doc in cursor]
+
+    # Concurrently: FerretDB v1 scans the collection for each (about 0.2 ms per record).
+    total, items = await asyncio.gather(records.count_documents(query), rows())
     return {"items": items, "page": page, "page_size": page_size, "total": total}

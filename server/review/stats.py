@@ -1,6 +1,7 @@
 """Progress: counts per status per district, and submissions per day (China time)."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from server.db import utcnow
@@ -42,7 +43,8 @@ async def daily_submissions(services, staff: Staff, days: int) -> list[dict]:
 
 async def stats(services, staff: Staff, days: int) -> dict:
     """Per-district status counts (with totals) and the daily submission series."""
-    counts = await status_counts(services, staff)
+    counts, per_day = await asyncio.gather(status_counts(services, staff),
+                                           daily_submissions(services, staff, min(days, MAX_DAYS)))
     districts = []
     totals = {s: 0 for s in STATUS_LABELS}
     for d in deployment_districts(services.settings).districts:
@@ -54,4 +56,4 @@ async def stats(services, staff: Staff, days: int) -> dict:
         districts.append({"region_code": d["code"], "region_name": d["name"], "counts": row,
                           "total": sum(row.values())})
     return {"statuses": STATUS_LABELS, "districts": districts, "totals": totals | {"total": sum(totals.values())},
-            "per_day": await daily_submissions(services, staff, min(days, MAX_DAYS))}
+            "per_day": per_day}
