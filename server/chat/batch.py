@@ -4,7 +4,12 @@ Under load many webhook requests are parsed in the same loop iteration; their de
 claims go to the database together (`ordered=False`), and each caller learns whether its
 own document was inserted (True) or its key already existed (False). Each document is
 still its own unique-key insert, so the claim semantics are those of `insert_one`; the
-round trip and the driver's per-call cost are shared. At low load a batch holds one claim.
+round trip, the driver's per-call cost and the database's per-write cost are shared
+(measured on FerretDB: ~600 us of client CPU per insert_one, ~30 us per document in a batch).
+
+Group commit: while `max_in_flight` batches are at the database, new claims wait and go
+together in the next one, so batches grow with the load. At low load a claim is sent
+on the next loop turn, alone.
 """
 from __future__ import annotations
 
@@ -14,15 +19,17 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, WriteError
 
 MAX_BATCH = 200
+MAX_IN_FLIGHT = 1
 DUPLICATE_KEY = 11000
 
 
 class InsertBatcher:
-    """Collects `insert(doc)` calls made in one loop turn and sends them as one unordered insert_many."""
+    """Groups concurrent `insert(doc)` calls into unordered insert_many batches (group commit)."""
 
-    def __init__(self, collection: AsyncCollection, max_batch: int = MAX_BATCH):
+    def __init__(self, collection: AsyncCollection, max_batch: int = MAX_BATCH, max_in_flight: int = MAX_IN_FLIGHT):
         self.collection = collection
         self.max_batch = max_batch
+        self.max_in_flight = max_in_flight
         self._pending: list[tuple[dict, asyncio.Future]] = []
         self._scheduled = False
         self._tasks: set[asyncio.Task] = set()
@@ -32,21 +39,25 @@ class InsertBatcher:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((doc, future))
-        if len(self._pending) >= self.max_batch:
-            self._flush()
-        elif not self._scheduled:
+        if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
         return await future
 
     def _flush(self) -> None:
-        """Send everything pending as one batch (in its own task)."""
+        """Send what is pending, in batches of at most max_batch, while fewer than max_in_flight are out."""
         self._scheduled = False
-        batch, self._pending = self._pending, []
-        if batch:
+        while self._pending and len(self._tasks) < self.max_in_flight:
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
             task = asyncio.get_running_loop().create_task(self._send(batch))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        """A batch came back: send the claims that queued meanwhile."""
+        self._tasks.discard(task)
+        if self._pending:
+            self._flush()
 
     async def _send(self, batch: list[tuple[dict, asyncio.Future]]) -> None:
         """One unordered insert_many; resolve each caller's future from the per-document errors."""

@@ -7,7 +7,7 @@ a miss with numbered choices) are claimed first, then handled, then their reply 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from server.chat.crypto import DecryptError, MessageCrypto
 from server.chat.dedupe import Dedupe, message_key
@@ -19,8 +19,7 @@ from server.errors import BadRequest, Forbidden
 log = logging.getLogger("kjcj.chat.webhook")
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(NamedTuple):
     """The webhook's query arguments."""
 
     signature: str = ""
