@@ -217,13 +217,17 @@ class InboxService:
         return {"messages": items, "unread": sum(1 for m in items if not m["read"])}
 
     async def mark_read(self, user: SessionUser, notice_id: str) -> dict:
-        """Mark one of the caller's messages read (idempotent: the first read time is kept)."""
+        """Mark one of the caller's messages read (idempotent: the first read time is kept).
+
+        A read mark is bookkeeping, not a change of the record's content: it leaves
+        `version` alone so that a reviewer holding the record is not sent a 409.
+        """
         path = f"notices.{notice_id}"
         now = utcnow()
         updated = await self.services.atomic.update(
             self.store.records,
             {"_id": user.record_id, "openid": user.openid, f"{path}.id": notice_id, f"{path}.read_at": None},
-            {"$set": {f"{path}.read_at": now, "updated_at": now}, "$inc": {"version": 1}})
+            {"$set": {f"{path}.read_at": now}})
         doc = updated or await self.store.load(user.record_id, user.openid)
         notice = (doc.get("notices") or {}).get(notice_id)
         if not isinstance(notice, Mapping) or notice.get("id") != notice_id:

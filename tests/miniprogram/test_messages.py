@@ -40,8 +40,11 @@ async def test_messages_newest_first_with_read_marks(server, as_user):
     assert "delivery" not in first
     assert (await c.get("/api/v1/me/record")).json["unread_messages"] == 2
 
+    version = (await c.get("/api/v1/me/record")).json["version"]
     r = await c.post(f"/api/v1/me/messages/{old['id']}/read")
     assert r.status == 200 and r.json["read"] is True and r.json["read_at"]
+    # A read mark must not invalidate the version a reviewer is deciding on.
+    assert (await c.get("/api/v1/me/record")).json["version"] == version
     first_read = r.json["read_at"]
     again = await c.post(f"/api/v1/me/messages/{old['id']}/read")
     assert again.status == 200 and again.json["read_at"] == first_read  # idempotent, first time kept
