@@ -23,6 +23,7 @@ from pymongo import ASCENDING
 from server.db import utcnow
 from server.notify.notices import due_at, next_due
 from server.notify.template import subscribe_data
+from server.review import audit
 from server.wechat import subscribe
 from server.wechat.errors import InvalidCode, InvalidRequest, NoSubscription, WeChatError
 
@@ -77,10 +78,12 @@ class NoticeSender:
     async def run_once(self) -> int:
         """One round over due records; returns how many notices this sender delivered or settled."""
         now = utcnow()
-        cursor = self.records.find({"outbox_due_at": {"$lte": now}}, {"notices": 1, "version": 1}) \
+        cursor = self.records.find({"outbox_due_at": {"$lte": now}},
+                                   {"notices": 1, "version": 1, "decision": 1, "region_code": 1, "profile.name": 1}) \
             .sort("outbox_due_at", ASCENDING).limit(BATCH)
         handled = 0
         async for rec in cursor:
+            await audit.log_decision(self.services, rec)  # repairs a crash between decision and audit
             due = [nid for nid, n in (rec.get("notices") or {}).items()
                    if isinstance(n, dict) and (due_at(n) or now + LEASE) <= now]
             for nid in due:

@@ -27,6 +27,27 @@ async def append(services, entry: dict) -> None:
         pass
 
 
+def entry_for(record: dict) -> dict | None:
+    """The audit entry of a record's latest decision, built from the record alone."""
+    d = record.get("decision")
+    if not isinstance(d, dict) or "version" not in d:
+        return None
+    status = {"approve": "approved", "reject": "rejected"}.get(d.get("decision"))
+    return {"_id": f"{record['_id']}:{d['version']}", "record_id": str(record["_id"]),
+            "region_code": record.get("region_code"), "name": (record.get("profile") or {}).get("name") or "",
+            "actor": d.get("by"), "actor_role": d.get("role"), "at": d.get("at"), "action": d.get("decision"),
+            "reason": d.get("reason", ""), "reason_codes": d.get("reason_codes", []),
+            "before": {"status": "submitted", "version": d["version"] - 1},
+            "after": {"status": status, "version": d["version"]}, "notice_id": d.get("notice_id")}
+
+
+async def log_decision(services, record: dict) -> None:
+    """Append the audit entry of the record's latest decision, once (idempotent)."""
+    entry = entry_for(record)
+    if entry:
+        await append(services, entry)
+
+
 def public(entry: dict) -> dict:
     """An audit entry as staff read it."""
     return {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}

@@ -1,5 +1,6 @@
 """Approve or reject a submitted record: one atomic conditional update writes the decision,
-the history entry and the person's notice together; then the audit entry is appended."""
+the history entry and the person's notice together; then the audit entry is appended
+(and appended again, idempotently, by the notice sender, so a crash in between loses nothing)."""
 from __future__ import annotations
 
 import logging
@@ -78,7 +79,8 @@ async def decide(services, staff: Staff, record_id: str, body: dict) -> dict:
         history["reason"] = text
     fields = {"status": status, "version": version + 1, "decided_at": now, "updated_at": now,
               "decision": {"decision": decision, "reason": text, "note": note, "reason_codes": codes,
-                           "by": staff.username, "at": now},
+                           "by": staff.username, "role": staff.role, "at": now, "version": version + 1,
+                           "notice_id": notice["id"]},
               "outbox_due_at": now}
     if isinstance(current.get("notices"), dict):
         fields[f"notices.{notice['id']}"] = notice
@@ -92,12 +94,9 @@ async def decide(services, staff: Staff, record_id: str, body: dict) -> dict:
         latest = await services.db["records"].find_one({"_id": current["_id"]}, {"status": 1, "version": 1})
         raise _conflict(latest or current)
     log.info("record %s %s by %s", current["_id"], status, staff.username)
-    await audit.append(services, {
-        "_id": f"{current['_id']}:{version + 1}", "record_id": str(current["_id"]),
-        "region_code": current.get("region_code"), "name": name, "actor": staff.username, "actor_role": staff.role,
-        "at": now, "action": decision, "reason": text, "reason_codes": codes,
-        "before": {"status": "submitted", "version": version}, "after": {"status": status, "version": version + 1},
-        "notice_id": notice["id"]})
+    # The decision (with everything the audit entry needs) is in the record already; if this
+    # process dies before the next line, the notice sender logs it when it delivers the notice.
+    await audit.log_decision(services, after)
     services.get(NoticeSender).poke()
     return await get_record(services, staff, record_id)
 

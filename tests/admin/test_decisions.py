@@ -131,3 +131,18 @@ async def test_racing_service_calls_have_one_winner(make_server):
         assert sum(isinstance(r, Conflict) for r in results) == 3, results
         stored = await one.services.db["records"].find_one({"_id": rec["_id"]})
         assert len(stored["notices"]) == 1 and stored["version"] == rec["version"] + 1
+
+
+async def test_an_audit_entry_lost_to_a_crash_is_restored_by_the_sender(server, staff_client, fake_wechat):
+    from server.notify.sender import NoticeSender
+
+    rev = await _reviewer(server, staff_client)
+    rec = await insert_record(server.services)
+    assert (await rev.decide(rec["_id"], "approve", rec["version"])).status == 200
+    [logged] = [e async for e in server.services.db["audit_log"].find()]
+    # Simulate a process that died right after the decision's single write.
+    await server.services.db["audit_log"].delete_many({})
+    assert await server.services.get(NoticeSender).run_once() == 1
+    [restored] = [e async for e in server.services.db["audit_log"].find()]
+    assert restored == logged
+    assert len(fake_wechat.subscribe_messages) == 1
