@@ -9,7 +9,7 @@ import tornado.web
 
 from handlers.base import ApiHandler
 from server.notify.sender import NoticeSender
-from server.review.indexes import ensure_review_indexes
+import server.review.indexes  # noqa: F401  (declares the review indexes)
 from server.staff.demo import seed_demo_staff
 
 HERE = Path(__file__).resolve().parent
@@ -59,8 +59,7 @@ class AdminStaticHandler(tornado.web.StaticFileHandler, ApiHandler):
 
 
 async def on_startup(services, background: bool) -> None:
-    """Create the review indexes, seed demo staff (development only), run the notice sender if background."""
-    await ensure_review_indexes(services.db)
+    """Seed demo staff (development only), run the notice sender if background."""
     await seed_demo_staff(services)
     if background:
         sender = services.get(NoticeSender)

@@ -59,13 +59,13 @@ async def ensure_indexes(db: AsyncDatabase, ttl: bool = False) -> None:
     """Create every declared index (plus TTL indexes where `ttl`); safe on every start."""
     for name, models in _INDEXES.items():
         for model in models:  # one per call: FerretDB v1 drops the connection when a call re-creates 2+
-            await db[name].create_indexes([model])
-        if ttl and name in _EXPIRING:
+            if ttl and name in _EXPIRING and model.document["name"] == "expires_at":
+                # MongoDB: the same key as a TTL index (both kinds on one key are refused).
+                model = IndexModel([("expires_at", ASCENDING)], name="expires_at", expireAfterSeconds=0)
             try:
-                await db[name].create_index([("expires_at", ASCENDING)], name="expires_at_ttl",
-                                            expireAfterSeconds=0)
-            except OperationFailure as exc:  # an older non-TTL index on the same key
-                log.warning("no TTL index on %s: %s", name, exc)
+                await db[name].create_indexes([model])
+            except OperationFailure as exc:  # e.g. an older non-TTL expires_at index
+                log.warning("index %s on %s not created: %s", model.document["name"], name, exc)
 
 
 async def sweep_expired(db: AsyncDatabase) -> int:
