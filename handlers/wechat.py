@@ -58,8 +58,8 @@ class WeChatWebhookHandler(ApiHandler):
 
 
 async def on_startup(services, background: bool) -> None:
-    """Load the FAQ engine (jieba warms up in an executor), build the webhook once, then freeze
-    the long-lived heap (jieba's dictionary, ~300k objects) out of the cyclic GC's full passes."""
+    """Load the FAQ engine (jieba warms up in an executor), build the webhook, freeze the heap."""
+    # gc.freeze: the long-lived heap (jieba's dictionary, ~300k objects) leaves the full GC passes
     await services.get(FaqService).start(background)
     services.get(Webhook)
     if not gc.get_freeze_count():  # once per process: collect garbage first, so none is frozen

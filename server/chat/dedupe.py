@@ -50,20 +50,22 @@ class Dedupe:
         self.inserts = InsertBatcher(self.coll)
 
     async def claim(self, key: str, reply: str | None = None, done: bool = False) -> Claim:
-        """Insert the claim (with its reply when already known); a copy gets the stored reply."""
-        now = utcnow()
-        doc = {"_id": key, "done": done, "reply": reply, "at": now, "expires_at": now + TTL}
+        """Insert the claim (with its reply when `done`); a copy gets the stored reply."""
+        # a finished claim has a `reply` field (None = "success"); a pending one has none
+        doc = {"_id": key, "expires_at": utcnow() + TTL}
+        if done:
+            doc["reply"] = reply
         if await self.inserts.insert(doc):
             return Claim(True)
         return await self._wait(key, doc)
 
     async def finish(self, key: str, reply: str | None) -> None:
         """Store the owner's reply for the copies that follow."""
-        await self.coll.update_one({"_id": key}, {"$set": {"done": True, "reply": reply}})
+        await self.coll.update_one({"_id": key}, {"$set": {"reply": reply}})
 
     async def release(self, key: str) -> None:
         """Drop a claim whose processing failed, so a later copy may try again."""
-        await self.coll.delete_one({"_id": key, "done": False})
+        await self.coll.delete_one({"_id": key, "reply": {"$exists": False}})
 
     async def _wait(self, key: str, doc: dict) -> Claim:
         """The stored reply of an earlier copy, polling while it is being processed."""
@@ -75,12 +77,12 @@ class Dedupe:
             if found is None or found["expires_at"] < utcnow():  # released or stale: claim afresh
                 await self.coll.delete_one({"_id": key, "expires_at": {"$lt": utcnow()}})
                 try:
-                    await self.coll.insert_one({**doc, "at": utcnow(), "expires_at": utcnow() + TTL})
+                    await self.coll.insert_one({**doc, "expires_at": utcnow() + TTL})
                     return Claim(True)
                 except DuplicateKeyError:
                     found = await self.coll.find_one({"_id": key})
-            if found and found.get("done"):
-                return Claim(False, found.get("reply"))
+            if found and "reply" in found:
+                return Claim(False, found["reply"])
             if loop.time() > deadline:
                 return Claim(False, None)
             await asyncio.sleep(delay)
