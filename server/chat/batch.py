@@ -54,6 +54,13 @@ class InsertBatcher:
             self._tasks.add(task)
             task.add_done_callback(self._done)
 
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) for the batches in flight; pending claims are sent first."""
+        if self._pending:
+            self._flush()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
     def _done(self, task: asyncio.Task) -> None:
         """A batch came back: send the claims that queued meanwhile."""
         self._tasks.discard(task)

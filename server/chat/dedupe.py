@@ -59,6 +59,10 @@ class Dedupe:
             return Claim(True)
         return await self._wait(key, doc)
 
+    async def close(self) -> None:
+        """Let batches already sent finish (called by Services.close)."""
+        await self.inserts.drain()
+
     async def finish(self, key: str, reply: str | None) -> None:
         """Store the owner's reply for the copies that follow."""
         await self.coll.update_one({"_id": key}, {"$set": {"reply": reply}})

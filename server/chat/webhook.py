@@ -6,6 +6,7 @@ a miss with numbered choices) are claimed first, then handled, then their reply 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import NamedTuple
 
@@ -17,6 +18,7 @@ from server.chat.router import ChatRouter
 from server.errors import BadRequest, Forbidden
 
 log = logging.getLogger("kjcj.chat.webhook")
+CLAIM_TIMEOUT = 3.0  # seconds; WeChat waits 5 s for the answer
 
 
 class Query(NamedTuple):
@@ -91,27 +93,47 @@ class Webhook:
         key = message_key(fields)
         try:
             outcome = await self.router.plan(to_message(fields))
-            if key is None:
-                return await outcome.effect() if outcome.effect else outcome.reply
-            if outcome.effect is None:
-                claim = await self.dedupe.claim(key, outcome.reply, done=True)
-                return outcome.reply if claim.owner else claim.reply
-            claim = await self.dedupe.claim(key)
-            if not claim.owner:
-                return claim.reply
         except Exception:
-            log.exception("chat message not handled; answering success")
+            log.exception("chat message not routed; answering success")
+            return None
+        if outcome.effect is None:
+            return await self._pure(key, outcome.reply)
+        return await self._with_effect(key, outcome.effect)
+
+    async def _pure(self, key: str | None, reply: str | None) -> str | None:
+        """A reply without side effects: one insert claims the message and stores the reply."""
+        if key is None:
+            return reply
+        try:
+            async with asyncio.timeout(CLAIM_TIMEOUT):
+                claim = await self.dedupe.claim(key, reply, done=True)
+        except Exception as exc:  # database slow or down: answer anyway (nothing to do twice)
+            log.warning("dedupe unavailable (%s); answering without it", type(exc).__name__)
+            return reply
+        return reply if claim.owner else claim.reply
+
+    async def _with_effect(self, key: str | None, effect) -> str | None:
+        """Claim first, run the effect once, store its reply for the copies that follow."""
+        try:
+            if key is not None:
+                claim = await self.dedupe.claim(key)
+                if not claim.owner:
+                    return claim.reply
+        except Exception:
+            log.exception("chat message not claimed; answering success")
             return None
         try:
-            reply = await outcome.effect()
+            reply = await effect()
         except Exception:
             log.exception("chat message handling failed; answering success")
-            await self._release(key)
+            if key is not None:
+                await self._release(key)
             return None
-        try:
-            await self.dedupe.finish(key, reply)
-        except Exception:
-            log.exception("could not store the reply of a chat message")
+        if key is not None:
+            try:
+                await self.dedupe.finish(key, reply)
+            except Exception:
+                log.exception("could not store the reply of a chat message")
         return reply
 
     async def _release(self, key: str) -> None:
