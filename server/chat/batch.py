@@ -27,8 +27,10 @@ DUPLICATE_KEY = 11000
 class InsertBatcher:
     """Groups concurrent `insert(doc)` calls into unordered insert_many batches (group commit)."""
 
-    def __init__(self, collection: AsyncCollection, max_batch: int = MAX_BATCH, max_in_flight: int = MAX_IN_FLIGHT):
+    def __init__(self, collection: AsyncCollection, max_batch: int = MAX_BATCH, max_in_flight: int = MAX_IN_FLIGHT,
+                 timeout: float | None = None):
         self.collection = collection
+        self.timeout = timeout  # one timer per batch, not per caller
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self._pending: list[tuple[dict, asyncio.Future]] = []
@@ -71,8 +73,9 @@ class InsertBatcher:
         """One unordered `insert` command; resolve each caller's future from the per-document errors."""
         # a raw command, not insert_many: the driver's bulk machinery costs ~20 % more client CPU
         try:
-            reply = await self.collection.database.command(
-                SON([("insert", self.collection.name), ("documents", [doc for doc, _ in batch]), ("ordered", False)]))
+            async with asyncio.timeout(self.timeout):
+                reply = await self.collection.database.command(SON([
+                    ("insert", self.collection.name), ("documents", [doc for doc, _ in batch]), ("ordered", False)]))
             if reply.get("writeConcernError"):
                 raise WriteConcernError(str(reply["writeConcernError"].get("errmsg", "write concern error")))
         except BaseException as exc:  # the whole batch failed (network, cancelled): every caller sees it

@@ -19,6 +19,7 @@ from server.db import declare_indexes, utcnow
 COLLECTION = "chat_dedupe"
 TTL = dt.timedelta(minutes=10)
 WAIT_FOR_REPLY = 4.0  # seconds a retry waits for the first copy to finish
+CLAIM_TIMEOUT = 3.0  # seconds a claim may take before it fails (WeChat waits 5 s for the answer)
 declare_indexes(COLLECTION, expiring=True)
 
 
@@ -47,7 +48,7 @@ class Dedupe:
 
     def __init__(self, services):
         self.coll = services.db[COLLECTION]
-        self.inserts = InsertBatcher(self.coll)
+        self.inserts = InsertBatcher(self.coll, timeout=CLAIM_TIMEOUT)
 
     async def claim(self, key: str, reply: str | None = None, done: bool = False) -> Claim:
         """Insert the claim (with its reply when `done`); a copy gets the stored reply."""
