@@ -66,16 +66,9 @@ class RecordFileHandler(StaffHandler):
 
     async def get(self, record_id: str, kind: str) -> None:
         info, chunks = await files.open_file(self.services, self.staff, record_id, kind)
-        self.set_header("Content-Type", info["content_type"])
-        self.set_header("Content-Length", str(info["size"]))
-        disposition = "inline" if info["inline"] else "attachment"
-        self.set_header("Content-Disposition", f"{disposition}; filename=\"{info['filename']}\"")
-        self.set_header("Cache-Control", "private, no-store")
-        self.set_header("X-Frame-Options", "SAMEORIGIN")
-        async for chunk in chunks:
-            self.write(chunk)
-            await self.flush()
-        self.finish()
+        # Not sandboxed: the admin page shows PDFs in a same-origin frame.
+        await self.stream_file(info["content_type"], info["size"], info["filename"], chunks,
+                               inline=info["inline"], sandbox=False)
 
 
 class DecisionHandler(StaffHandler):

@@ -119,15 +119,7 @@ class DocumentFileHandler(UserHandler):
     async def get(self, kind: str) -> None:
         entry, chunks = await self.services.get(DocumentService).open(self.user, kind)
         ext = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(entry["content_type"], "bin")
-        self.set_header("Content-Type", entry["content_type"])
-        self.set_header("Content-Length", str(entry["size"]))
-        self.set_header("Content-Disposition", f'inline; filename="{kind}.{ext}"')
-        self.set_header("Cache-Control", "private, no-store")
-        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
-        async for chunk in chunks:
-            self.write(chunk)
-            await self.flush()
-        self.finish()
+        await self.stream_file(entry["content_type"], entry["size"], f"{kind}.{ext}", chunks)
 
 
 default_handlers = [

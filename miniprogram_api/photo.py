@@ -80,15 +80,7 @@ class PhotoHandler(UploadHandler):
 
     async def get(self) -> None:
         entry, chunks = await self.services.get(PhotoService).open(self.user)
-        self.set_header("Content-Type", entry["content_type"])
-        self.set_header("Content-Length", str(entry["size"]))
-        self.set_header("Content-Disposition", 'inline; filename="photo.jpg"')
-        self.set_header("Cache-Control", "private, no-store")
-        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
-        async for chunk in chunks:
-            self.write(chunk)
-            await self.flush()
-        self.finish()
+        await self.stream_file(entry["content_type"], entry["size"], "photo.jpg", chunks)
 
 
 

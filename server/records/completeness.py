@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .fields import field_label
+from .fields import field_label, value_at as _get
 from .options import DOCUMENT_KINDS
 
 __all__ = ["DOCUMENT_KINDS", "ID_DOCUMENTS", "missing_for_submission", "required_documents"]
@@ -29,15 +29,6 @@ _ALWAYS = (
 _QUALIFIED = ("qualification.obtained_on", "qualification.certificate_no")
 _IN_POST = ("employment.unit_name", "employment.unit_credit_code", "employment.post",
             "employment.accounting_since")
-
-
-def _get(record: Mapping[str, Any], path: str) -> Any:
-    """Value at a dotted path, or None."""
-    section, _, name = path.partition(".")
-    body = record.get(section)
-    if not name:
-        return body
-    return body.get(name) if isinstance(body, Mapping) else None
 
 
 def _present(value: Any) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .options import OPTIONS
 
@@ -129,3 +130,12 @@ def options_payload(districts: "Districts | None" = None) -> dict[str, list[dict
     if districts is not None:
         payload["districts"] = districts.options()
     return payload
+
+
+def value_at(record: Mapping[str, Any], path: str) -> Any:
+    """Value at a dotted path (`section.field`) of a record, or None."""
+    section, _, name = path.partition(".")
+    body = record.get(section)
+    if not name:
+        return body
+    return body.get(name) if isinstance(body, Mapping) else None

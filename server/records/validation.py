@@ -11,6 +11,7 @@ from . import identifiers as ids
 from .districts import DistrictsLike, district_codes
 from .errors import FieldErrorItem, FieldProblem, ValidationFailed, error_item
 from .fields import SCALARS, SECTIONS
+from .fields import value_at as _get
 from .names import derive_pinyin
 from .values import Context, check_value
 
@@ -93,15 +94,6 @@ def _check_shapes(patch: Mapping[str, Any], run: _Run) -> None:
                     run.error(path, p.code, p.message)
         else:
             run.error(key, "unknown_section", "不支持的信息项")
-
-
-def _get(record: Mapping[str, Any], path: str) -> Any:
-    """Value at a dotted path of a record, or None."""
-    section, _, name = path.partition(".")
-    body = record.get(section)
-    if not name:
-        return body
-    return body.get(name) if isinstance(body, Mapping) else None
 
 
 def _usable(run: _Run, merged: Record, path: str) -> Any:
