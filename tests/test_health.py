@@ -49,3 +49,27 @@ async def test_wrong_method_is_a_json_405(http):
     r = await http.request("DELETE", "/healthz")
     assert r.status == 405
     assert r.json["error"] == {"code": "method_not_allowed", "message": "不支持该请求方法"}
+
+
+async def test_malformed_json_is_a_json_400_that_changes_nothing(server, http, fake_wechat):
+    for raw, code in ((b'{"code": "demo:a"', "malformed_json"), (b"\xff\xfe", "malformed_json"),
+                      (b'["demo:a"]', "body_not_object")):
+        r = await http.post("/api/v1/auth/login", raw=raw, headers={"Content-Type": "application/json"})
+        assert r.status == 400, raw
+        assert r.json["error"]["code"] == code and r.json["error"]["message"]
+    assert await server.services.db["user_sessions"].count_documents({}) == 0
+
+
+async def test_an_uncaught_exception_is_a_json_500_without_details(server, http):
+    from handlers.base import ApiHandler
+
+    class Broken(ApiHandler):
+        auth = "public"
+
+        def get(self):
+            raise RuntimeError("secret internals 11010119900307123X")
+
+    server.app.wildcard_router.add_rules([(r"/test-broken", Broken)])
+    r = await http.get("/test-broken")
+    assert r.status == 500
+    assert r.json == {"error": {"code": "internal_error", "message": "服务器内部错误，请稍后重试"}}
