@@ -27,6 +27,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
+    proxy_headers: bool = False
     mongodb_uri: str = ""
     mongodb_db: str = "kjcj"
     data_dir: str = ".data"

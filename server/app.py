@@ -58,7 +58,6 @@ def make_app(services: Services, modules: list[ModuleType] | None = None) -> tor
         default_handler_class=NotFoundHandler,
         log_function=log_request,
         cookie_secret=services.settings.secret_key,
-        compress_response=True,
     )
 
 
@@ -105,7 +104,7 @@ async def serve(settings: Settings, port: int | None = None, background: bool = 
         if hook:
             await hook(services, background=background)
     sockets = bind_sockets(settings.port if port is None else port, settings.host)
-    http = tornado.httpserver.HTTPServer(app, xheaders=True,
+    http = tornado.httpserver.HTTPServer(app, xheaders=settings.proxy_headers,
                                          max_body_size=settings.upload_max_bytes + 1024 * 1024)
     http.add_sockets(sockets)
     return RunningServer(services, app, http, sockets[0].getsockname()[1])

@@ -39,12 +39,14 @@ access_log = logging.getLogger("kjcj.access")
 
 def log_request(handler) -> None:
     """Tornado's `log_function`: one masked JSON line per request."""
-    req = handler.request
     status = handler.get_status()
+    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
+    req = handler.request
     fields = {"method": req.method, "path": mask_text(req.uri or ""), "status": status,
               "ms": round(req.request_time() * 1000, 1), "ip": req.remote_ip}
     code = getattr(handler, "error_code", None)
     if code:
         fields["code"] = code
-    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
     access_log.log(level, "request", extra={"fields": fields})
