@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from typing import Any
 
 import tornado.web
@@ -77,6 +78,32 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_constant(name: str) -> Any:
+    """NaN, Infinity and -Infinity are not JSON."""
+    raise ValueError(f"not JSON: {name}")
+
+
+def _lone_surrogate(data: dict) -> str | None:
+    """The dotted path of the first key or string holding a lone UTF-16 surrogate, else None."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    return path or "body"
+                stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+    return None
+
+
 class ApiHandler(tornado.web.RequestHandler):
     """Base of every handler: JSON bodies, the error shape, the services."""
 
@@ -100,11 +127,15 @@ class ApiHandler(tornado.web.RequestHandler):
         if not raw or not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            data = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, UnicodeError, RecursionError):  # also NaN/Infinity and deep nesting
             raise errors.BadRequest("请求内容不是有效的 JSON", "malformed_json") from None
         if not isinstance(data, dict):
             raise errors.BadRequest("请求内容必须是 JSON 对象", "body_not_object")
+        field = _lone_surrogate(data)
+        if field is not None:  # "\ud800" parses, but can be neither stored nor sent back as UTF-8
+            raise errors.Invalid([{"field": field, "code": "invalid_characters",
+                                   "message": "包含无效字符（不成对的 UTF-16 代理项）"}])
         return data
 
     def write_json(self, obj: Any, status: int = 200) -> None:

@@ -60,6 +60,27 @@ async def test_malformed_json_is_a_json_400_that_changes_nothing(server, http, f
     assert await server.services.db["user_sessions"].count_documents({}) == 0
 
 
+async def test_hostile_json_is_a_json_4xx_that_changes_nothing(server, http, fake_wechat):
+    # deep nesting (RecursionError) and NaN/Infinity: not JSON
+    for raw in (b"[" * 10_000 + b"]" * 10_000, b'{"code":' * 10_000 + b"1" + b"}" * 10_000,
+                b'{"code": NaN}', b'{"code": -Infinity}'):
+        for path in ("/api/v1/auth/login", "/admin/api/login"):
+            r = await http.post(path, raw=raw, headers={"Content-Type": "application/json"})
+            assert r.status == 400, (path, raw[:40], r.text)
+            assert r.json["error"]["code"] == "malformed_json" and r.json["error"]["message"]
+    # lone surrogates parse, but can be neither stored nor written back as UTF-8
+    for raw, fields in ((b'{"code": "\\ud800", "username": "\\ud800", "password": "x"}', {"code", "username"}),
+                        (b'{"username": "nobody", "password": "\\udfff"}', {"password"}),
+                        (b'{"code": "demo:a", "x": ["ok", {"\\udc00": 1}]}', {"x.1"})):
+        for path in ("/api/v1/auth/login", "/admin/api/login"):
+            r = await http.post(path, raw=raw, headers={"Content-Type": "application/json"})
+            assert r.status == 422, (path, raw, r.text)
+            problem = r.json["error"]["fields"][0]
+            assert problem["code"] == "invalid_characters" and problem["field"] in fields and problem["message"]
+    assert await server.services.db["user_sessions"].count_documents({}) == 0
+    assert await server.services.db["staff_login_failures"].count_documents({}) == 0
+
+
 async def test_an_uncaught_exception_is_a_json_500_without_details(server, http):
     from handlers.base import ApiHandler
 

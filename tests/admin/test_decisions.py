@@ -86,6 +86,10 @@ async def test_bad_decision_bodies_are_4xx_and_change_nothing(server, staff_clie
     assert r.status == 400 and r.error_code == "malformed_json"
     r = await rev.http.post(url, raw=b"[1]", headers={"X-XSRF-Token": rev.xsrf, "Content-Type": "application/json"})
     assert r.status == 400 and r.error_code == "body_not_object"
+    for raw in (b'{"decision": "reject", "version": %d, "reason": "\\ud800"}' % v,
+                b'{"decision": "reject", "version": %d, "reason_codes": ["\\udfff"]}' % v):
+        r = await rev.http.post(url, raw=raw, headers={"X-XSRF-Token": rev.xsrf, "Content-Type": "application/json"})
+        assert r.status == 422 and r.json["error"]["fields"][0]["code"] == "invalid_characters", r.text
     doc = await server.services.db["records"].find_one({"_id": rec["_id"]})
     assert doc["status"] == "submitted" and doc["version"] == v and doc["notices"] == {}
     # Only codes, no free text, is a valid rejection.

@@ -41,6 +41,9 @@ async def test_json_surrogate_escapes_are_decoded_and_lone_surrogates_refused(se
     r = await c.patch("/api/v1/me/record", raw=b'{"profile": {"name": "\\u738b\\ud840"}}',
                       headers={"Content-Type": "application/json"})
     assert r.status == 422 and r.json["error"]["fields"][0]["code"] == "invalid_characters"
+    for raw in (b'{"profile": {"ethnicity": "\\ud800"}}', b'{"profile": {"\\ud800": "x"}}', b'{"\\udc00": 1}'):
+        r = await c.patch("/api/v1/me/record", raw=raw, headers={"Content-Type": "application/json"})
+        assert r.status == 422 and r.json["error"]["fields"][0]["code"] == "invalid_characters", r.text
     assert await stored_name(server, c.openid) == "王\U00020000"
 
 
