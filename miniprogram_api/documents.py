@@ -92,7 +92,10 @@ def _multipart_file(content_type: str, body: bytearray) -> bytes | None:
     """The first part named `file` of a multipart body, or None."""
     args: dict = {}
     files: dict = {}
-    tornado.httputil.parse_body_arguments(content_type, bytes(body), args, files)
+    try:
+        tornado.httputil.parse_body_arguments(content_type, bytes(body), args, files)
+    except tornado.httputil.HTTPInputError:
+        raise BadRequest("上传内容不是有效的 multipart/form-data", "malformed_multipart") from None
     parts = files.get("file")
     return parts[0]["body"] if parts else None
 

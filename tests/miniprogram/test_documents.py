@@ -124,6 +124,9 @@ async def test_multipart_problems(server, as_user):
     assert r.status == 400 and r.error_code == "file_missing"
     r = await c.post("/api/v1/me/documents/id_front", raw=jpeg_bytes(), headers={"Content-Type": "image/jpeg"})
     assert r.status == 400 and r.error_code == "not_multipart"
+    for ctype in ("multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=x"):
+        r = await c.post("/api/v1/me/documents/id_front", raw=b"garbage", headers={"Content-Type": ctype})
+        assert r.status == 400 and r.error_code == "malformed_multipart", (ctype, r.text)
     await nothing_stored(server, c.openid, version=1)
 
 

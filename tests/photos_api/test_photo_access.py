@@ -175,6 +175,9 @@ async def test_malformed_requests_are_400(as_user):
     fd.add_field("photo", images.id_photo_jpeg(), filename="a.jpg", content_type="image/jpeg")
     r = await c.post(PHOTO, data=fd)
     assert r.status == 400 and r.error_code == "file_missing"
+    r = await c.post(PHOTO, raw=b"garbage", headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert r.status == 400 and r.error_code == "malformed_multipart"
+    assert (await c.get(PHOTO)).status == 404
 
 
 async def test_the_spec_comes_from_the_settings(make_server, as_user, upload_photo):
