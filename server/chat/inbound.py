@@ -13,6 +13,7 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
 
 MAX_BODY = 64 * 1024  # WeChat messages are a few hundred bytes
+MAX_DEPTH = 8  # WeChat nests at most three levels (SendPicsInfo > PicList > item)
 
 
 class HostileXml(ValueError):
@@ -32,12 +33,14 @@ def parse_fields(body: bytes | str) -> dict:
     return _children(root)
 
 
-def _children(element: Element) -> dict:
+def _children(element: Element, depth: int = 1) -> dict:
     """Element children as {tag: text or nested dict}; the first of repeated tags wins."""
+    if depth > MAX_DEPTH:
+        raise HostileXml("nested too deeply")
     out: dict = {}
     for child in element:
         if child.tag not in out:
-            out[child.tag] = _children(child) if len(child) else (child.text or "")
+            out[child.tag] = _children(child, depth + 1) if len(child) else (child.text or "")
     return out
 
 

@@ -23,6 +23,7 @@ HOSTILE = {
     "plain_text": "hello there",
     "wrong_root": "<message><MsgType>text</MsgType></message>",
     "empty": "",
+    "deep_nesting": "<xml>" + "<a>" * 5000 + "</a>" * 5000 + "</xml>",  # under the size limit, past the stack
 }
 
 
@@ -42,7 +43,7 @@ async def test_hostile_or_broken_xml_is_400(chat, mode, name):
     assert await _counts(server) == {"chat_dedupe": 0, "chat_misses": 0, "chat_choices": 0}
 
 
-@pytest.mark.parametrize("name", ["xxe", "billion_laughs", "malformed", "not_xml"])
+@pytest.mark.parametrize("name", ["xxe", "billion_laughs", "malformed", "not_xml", "deep_nesting"])
 async def test_hostile_xml_inside_the_encrypted_payload_is_400(chat, name):
     server, sender = await chat("safe")
     reply = await sender.send(HOSTILE[name])
