@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ for path in (str(ROOT), str(HERE)):
 
 import aiohttp  # noqa: E402
 
-from photo_pipeline import make_phone_jpeg, naive_pipeline  # noqa: E402
+from photo_pipeline import make_phone_jpeg, medians  # noqa: E402
 from server.photos import PhotoSpec, process_photo  # noqa: E402
 
 TARGET_RATIO = 0.35
@@ -59,16 +58,7 @@ def compare(data: bytes, runs: int) -> tuple[float, float]:
     if not result.ok or result.jpeg is None:
         raise SystemExit(f"the pipeline did not produce a photo: {result.checks}")
     print(f"output: {result.width}x{result.height}, {len(result.jpeg) / 1024:.1f} KB, quality {result.quality}")
-    naive_pipeline(data, spec)  # warm both up
-    fast, naive = [], []
-    for _ in range(runs):
-        start = time.perf_counter()
-        process_photo(data, spec)
-        fast.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        naive_pipeline(data, spec)
-        naive.append((time.perf_counter() - start) * 1000)
-    return statistics.median(fast), statistics.median(naive)
+    return medians(data, spec, runs)
 
 
 def free_port() -> int:
