@@ -343,3 +343,17 @@ def heic_bytes(orientation: int = 1) -> bytes:
     pillow_heif.from_pillow(stored).save(buf, quality=85,
                                          exif=phone_exif(orientation, gps=True).tobytes())
     return buf.getvalue()
+
+
+def jpeg_markers(data: bytes) -> list[int]:
+    """Marker codes of a JPEG's segments up to the start of scan (to check what metadata is left)."""
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    markers, pos = [], 2
+    while pos < len(data):
+        assert data[pos] == 0xFF
+        marker = data[pos + 1]
+        markers.append(marker)
+        if marker == 0xDA:
+            break
+        pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+    return markers

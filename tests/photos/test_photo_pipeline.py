@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -15,20 +14,6 @@ from server.photos import CHECK_IDS, PhotoResult, PhotoSpec, process_photo
 from tests.photos import images
 
 SPEC = PhotoSpec()
-
-
-def jpeg_segments(data: bytes) -> list[int]:
-    """Marker codes of all segments before the first scan."""
-    assert data[:2] == b"\xff\xd8", "not a JPEG"
-    markers, pos = [], 2
-    while pos < len(data):
-        assert data[pos] == 0xFF
-        marker = data[pos + 1]
-        markers.append(marker)
-        if marker == 0xDA:
-            break
-        pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
-    return markers
 
 
 def output_faces(jpeg: bytes) -> list[tuple[int, int, int, int]]:
@@ -59,7 +44,7 @@ def assert_good_output(result: PhotoResult, data: bytes, spec: PhotoSpec = SPEC)
     assert not img.getexif()
     for key in ("exif", "icc_profile", "xmp", "comment", "photoshop"):
         assert key not in img.info, key
-    segments = jpeg_segments(result.jpeg)
+    segments = images.jpeg_markers(result.jpeg)
     assert [m for m in segments if 0xE0 <= m <= 0xEF] == [0xE0]
     assert 0xFE not in segments
     for check in result.checks:

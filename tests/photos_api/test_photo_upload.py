@@ -16,19 +16,6 @@ from tests.photos_api.conftest import PHOTO
 MIN_BYTES, MAX_BYTES = 10 * 1024, 20 * 1000  # valid whether a KB is read as 1000 or 1024 bytes
 
 
-def jpeg_markers(data: bytes) -> list[int]:
-    """The segment markers of a JPEG up to the start of scan."""
-    pos, markers = 2, []
-    while pos < len(data):
-        assert data[pos] == 0xFF
-        marker = data[pos + 1]
-        markers.append(marker)
-        if marker == 0xDA:
-            break
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
-    return markers
-
-
 def faces_in(jpeg: bytes) -> list[tuple[int, int, int, int]]:
     """Frontal faces found by OpenCV's stock cascade, independently of the pipeline's settings."""
     grey = np.asarray(Image.open(io.BytesIO(jpeg)).convert("L"))
@@ -46,7 +33,7 @@ def assert_id_photo(jpeg: bytes, width: int = 295, height: int = 413) -> Image.I
     assert not img.getexif()
     for key in ("exif", "icc_profile", "xmp", "comment", "photoshop"):
         assert key not in img.info, key
-    assert [m for m in jpeg_markers(jpeg) if 0xE0 <= m <= 0xEF or m == 0xFE] == [0xE0]  # JFIF only
+    assert [m for m in images.jpeg_markers(jpeg) if 0xE0 <= m <= 0xEF or m == 0xFE] == [0xE0]  # JFIF only
     faces = faces_in(jpeg)
     assert len(faces) == 1, faces
     x, y, w, h = faces[0]

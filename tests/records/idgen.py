@@ -102,3 +102,14 @@ def random_usccs(n: int, seed: int = 1) -> list[str]:
     rng = random.Random(seed)
     prefixes = ("91", "92", "93", "11", "12", "51", "52", "53", "N2", "Y1")
     return [uscc(*rng.choice(prefixes), area=rng.choice(AREAS), rng=rng) for _ in range(n)]
+
+
+def code_of(fn, *args):
+    """Error code of the FieldProblem raised by fn(*args), or None if it passed."""
+    from server.records.errors import FieldProblem
+
+    try:
+        fn(*args)
+    except FieldProblem as p:
+        return p.code
+    return None

@@ -11,7 +11,7 @@ for _p in (str(HERE), str(HERE.parents[1])):
 
 import pytest  # noqa: E402
 
-from server.records.errors import FieldProblem  # noqa: E402
+import idgen  # noqa: E402
 from server.records.names import (  # noqa: E402
     derive_pinyin, is_han, is_rare, normalize_name, normalize_pinyin, rare_characters,
 )
@@ -22,15 +22,6 @@ RARE = {
     "ExtC": "\U0002a700", "ExtD": "\U0002b740", "ExtE": "\U0002b820", "ExtF": "\U0002ceb0",
     "ExtG": "\U00030000", "ExtH first": "\U00031350", "ExtH last": "\U000323af", "ExtI": "\U0002ebf0",
 }
-
-
-def code_of(fn, *args):
-    """Error code raised by fn(*args), or None if it passed."""
-    try:
-        fn(*args)
-    except FieldProblem as p:
-        return p.code
-    return None
 
 
 @pytest.mark.parametrize("ch", list(RARE.values()), ids=list(RARE))
@@ -89,7 +80,7 @@ def test_normalisation(raw, expected):
     ("   ", "empty"),
 ])
 def test_refused(raw, code):
-    assert code_of(normalize_name, raw) == code
+    assert idgen.code_of(normalize_name, raw) == code
 
 
 @pytest.mark.parametrize("name,pinyin", [
@@ -119,4 +110,4 @@ def test_pinyin_ok(raw, expected):
     ("zhang-san", "pinyin_format"), ("a" * 129, "too_long"),
 ])
 def test_pinyin_bad(raw, code):
-    assert code_of(normalize_pinyin, raw) == code
+    assert idgen.code_of(normalize_pinyin, raw) == code
