@@ -6,7 +6,7 @@ from handlers.base import ApiHandler
 from server.errors import BadRequest
 from server.review.access import STATUS_LABELS
 from server.staff import StaffAccounts, StaffSessions
-from server.staff.districts import deployment_districts
+from server.districts import deployment_districts
 
 TAGS = ["admin"]
 

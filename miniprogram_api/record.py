@@ -4,9 +4,8 @@ from __future__ import annotations
 from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.errors import TooLarge
-from server.records import Districts, load_districts, openapi_components
+from server.records import Districts, openapi_components
 from server.records.service import RecordService
-from settings import Settings
 
 MAX_JSON_BYTES = 64 * 1024
 
@@ -18,7 +17,6 @@ def register_record_schemas(districts: Districts | None) -> None:
             register_schema(name, schema)
 
 
-register_record_schemas(load_districts(Settings().districts_file))
 _SECTION_REFS = {s: {"$ref": f"#/components/schemas/Record{s.capitalize()}"}
                  for s in ("profile", "education", "qualification", "employment", "contact")}
 _FIELD_ITEM = {"type": "object", "properties": {"field": {"type": "string"}, "code": {"type": "string"},

@@ -17,9 +17,10 @@ import opencc
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.documents.service import document_view
+from server.districts import deployment_districts
 from server.errors import Conflict, Invalid, NotFound
 from server.records import (
-    OPTIONS, SECTIONS, Districts, apply_patch, archive_no, is_rare, load_districts, missing_for_submission,
+    OPTIONS, SECTIONS, Districts, apply_patch, archive_no, is_rare, missing_for_submission,
     options_payload, rare_characters, validate_patch, validate_record,
 )
 from server.records.store import EDITABLE, RecordStore, record_fields, require_editable
@@ -80,7 +81,7 @@ class RecordService:
     def __init__(self, services):
         self.services = services
         self.store = services.get(RecordStore)
-        self.districts: Districts = load_districts(services.settings.districts_file)
+        self.districts: Districts = deployment_districts(services.settings)
 
     def options(self) -> dict:
         """Every closed list for the pickers, districts included."""

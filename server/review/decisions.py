@@ -12,7 +12,7 @@ from server.notify.sender import NoticeSender
 from server.review import audit
 from server.review.access import visible_record
 from server.review.detail import get_record
-from server.staff.districts import deployment_districts
+from server.districts import deployment_districts
 from server.staff.model import Staff
 
 log = logging.getLogger("kjcj.review")

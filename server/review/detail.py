@@ -5,7 +5,7 @@ from server.records.fields import SECTION_LABELS, SECTIONS
 from server.records.names import is_rare, rare_characters
 from server.records.options import DOCUMENT_KINDS, option_label
 from server.review.access import STATUS_LABELS, visible_record
-from server.staff.districts import district_name
+from server.districts import district_name
 from server.staff.model import Staff
 
 HIDDEN = {"openid": 0, "unionid": 0, "chat_openid": 0}

@@ -20,7 +20,7 @@ from server.records.names import is_rare
 from server.review.access import STATUS_LABELS
 from server.review.detail import display
 from server.review.queue import ORDER, region_filter, status_filter
-from server.staff.districts import district_name
+from server.districts import district_name
 from server.staff.model import Staff
 
 PROJECTION = {"notices": 0, "history": 0, "openid": 0, "unionid": 0, "chat_openid": 0}

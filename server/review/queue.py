@@ -8,7 +8,7 @@ import unicodedata
 from server.errors import BadRequest
 from server.review.access import STATUS_LABELS
 from server.review.rows import ROW_PROJECTION, list_row
-from server.staff.districts import deployment_districts
+from server.districts import deployment_districts
 from server.staff.model import Staff
 
 MAX_PAGE_SIZE = 100

@@ -7,7 +7,7 @@ import datetime as dt
 from server.db import utcnow
 from server.notify.template import CHINA
 from server.review.access import STATUS_LABELS
-from server.staff.districts import deployment_districts
+from server.districts import deployment_districts
 from server.staff.model import Staff
 
 MAX_DAYS = 366

@@ -9,7 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from server.db import declare_indexes, utcnow
 from server.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
-from server.staff.districts import deployment_districts
+from server.districts import deployment_districts
 from server.staff.model import CITY_ADMIN, ROLES, Staff
 from server.staff.passwords import check_policy, hash_password, verify_password
 
