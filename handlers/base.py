@@ -110,6 +110,7 @@ class ApiHandler(tornado.web.RequestHandler):
     auth: str | None = None  # must be set by each concrete handler
     openapi: dict[str, dict] = {}  # method -> OpenAPI operation object (summary, schemas...)
     error_code: str | None = None
+    route_first = False  # True: matched before every other route (only for an exact, hot path)
 
     @property
     def services(self) -> Services:

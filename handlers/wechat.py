@@ -18,6 +18,7 @@ class WeChatWebhookHandler(ApiHandler):
     """WeChat server callbacks for the official account (signed; AES in safe mode)."""
 
     auth = "signature"
+    route_first = True  # WeChat's callbacks are most of the traffic; an exact path overlaps nothing
     openapi = {
         "get": {"summary": "微信服务器地址校验（回显 echostr）", "tags": ["wechat"],
                 "parameters": _QUERY_PARAMS + [{"name": "echostr", "in": "query", "required": True,
@@ -35,6 +36,10 @@ class WeChatWebhookHandler(ApiHandler):
                      "403": {"description": "签名或消息签名错误"}}},
     }
 
+    def set_default_headers(self) -> None:
+        """Only the content type: the reader is WeChat's server, not a browser (errors set JSON)."""
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+
     def _query(self) -> Query:
         """The signature arguments (last value of each, as WeChat sends one)."""
         args = self.request.query_arguments
@@ -47,7 +52,6 @@ class WeChatWebhookHandler(ApiHandler):
 
     def get(self) -> None:
         echo = self.services.get(Webhook).echo(self._query())
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(echo)
 
     async def post(self) -> None:

@@ -52,6 +52,8 @@ def make_app(services: Services, modules: list[ModuleType] | None = None) -> tor
                 raise RuntimeError(f"{module.__name__}.{handler.__name__} does not declare auth "
                                    f"(one of {sorted(AUTH_KINDS)})")
             routes.append(route)
+    # Tornado tries rules in order; the hottest exact paths go first (stable sort, ~5 us a request)
+    routes.sort(key=lambda route: not getattr(route[1], "route_first", False))
     return tornado.web.Application(
         routes,
         services=services,

@@ -37,3 +37,10 @@ async def test_request_log_lines_mask_personal_numbers(http, caplog):
     lines = [getattr(rec, "fields", {}).get("path", "") for rec in caplog.records if rec.name == "kjcj.access"]
     assert lines and "11010119900307123X" not in lines[-1] and "13812345678" not in lines[-1]
     assert "110101********123X" in lines[-1] and "138****5678" in lines[-1]
+
+
+async def test_the_webhook_route_is_tried_first_and_every_other_route_still_answers(server, http):
+    routes = route_paths(server.app)
+    assert routes[0][0] == "/wechat"  # Tornado tries rules in order; WeChat's callbacks are the hot path
+    assert (await http.get("/healthz")).status == 200
+    assert (await http.get("/wechat")).status == 403  # unsigned

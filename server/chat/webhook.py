@@ -1,6 +1,6 @@
 """The webhook protocol: verify, decrypt, parse, dedupe, route, reply (encrypted when asked).
 
-Per message: one signature check, one defusedxml parse, the in-process FAQ match and
+Per message: one signature check, one expat parse (DTDs refused), the in-process FAQ match and
 one dedupe insert that also stores the reply. Messages whose handling writes (binding,
 a miss with numbered choices) are claimed first, then handled, then their reply stored.
 """
