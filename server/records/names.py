@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
+# pypinyin's phrase dictionary costs ~42 MB in every server process; a name is read
+# character by character (plus the surname tables below), so the documented switch turns
+# it off. It must be set before pypinyin is first imported (faq/ never imports the package).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+from pypinyin import Style, lazy_pinyin  # noqa: E402
 
 from .errors import FieldProblem
 
@@ -49,8 +54,12 @@ _SURNAME_READINGS = {
     "薄": "bo", "葛": "ge", "曲": "qu", "沈": "shen", "员": "yun", "句": "gou",
     "阚": "kan", "隗": "wei", "繁": "po", "祭": "zhai", "尉": "wei", "过": "guo",
 }
-# Compound surnames whose first character is also in the table above.
-_COMPOUND_SURNAMES = {"单于", "尉迟", "长孙", "万俟"}
+# Characters of given names whose usual reading in names is not the dictionary's first one
+# (长青, 长春, 重阳, 重华); without the phrase dictionary these are read one by one.
+_GIVEN_NAME_READINGS = {"长": "chang", "重": "chong"}
+# Compound surnames read differently from their characters' usual readings.
+_COMPOUND_SURNAMES = {"单于": "chan yu", "尉迟": "yu chi", "长孙": "zhang sun", "万俟": "mo qi",
+                      "澹台": "tan tai", "乐正": "yue zheng", "令狐": "ling hu", "长鱼": "zhang yu"}
 
 
 def is_han(ch: str) -> bool:
@@ -146,7 +155,11 @@ def derive_pinyin(name: str) -> str | None:
     )
     if len(syllables) != len(chars) or not all(_SYLLABLE_RE.match(s) for s in syllables):
         return None
-    if chars[0] in _SURNAME_READINGS and "".join(chars[:2]) not in _COMPOUND_SURNAMES:
+    syllables[1:] = [_GIVEN_NAME_READINGS.get(ch, s) for ch, s in zip(chars[1:], syllables[1:])]
+    compound = _COMPOUND_SURNAMES.get("".join(chars[:2])) if len(chars) > 2 else None
+    if compound:
+        syllables[:2] = compound.split()
+    elif chars[0] in _SURNAME_READINGS:
         syllables[0] = _SURNAME_READINGS[chars[0]]
     return " ".join(syllables)
 
