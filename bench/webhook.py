@@ -1,6 +1,6 @@
 """Benchmark: the /wechat webhook answering a FAQ question vs a bare Tornado hello-world.
 
-Run from the repository root:  .venv/bin/python bench/webhook.py [--seconds 10] [--connections 50]
+Run from the repository root:  .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 5] [--connections 50]
 
 Both servers run as separate single processes, loaded in turn by the same `wrk` run (one
 thread, 50 connections, keep-alive, the same Lua script posting the same XML to both); every
@@ -226,9 +226,9 @@ def measure(label: str, url: str, pid: int, db_pids: list[int], tmp: Path, path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating measurement rounds (best kept)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating measurement rounds (best kept)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed: on Debian/Ubuntu run `apt-get install -y wrk` (as root), then run this again")
@@ -291,6 +291,10 @@ def main() -> int:
               f"{r['db_cpu_us']:8.0f}{r['rps'] / b['rps']:10.2f}{r['p99'] / b['p99']:10.2f}")
     print("req/s of every round: " + json.dumps({k: [round(r["rps"]) for r in v] for k, v in results.items()},
                                                 ensure_ascii=False))
+    per_round = [(w["rps"] / b_["rps"], w["p99"] / b_["p99"]) for w, b_ in zip(results["webhook"], results["bare"])]
+    print("webhook/bare in each round (requests/s, p99): "
+          + ", ".join(f"{r:.2f}/{p:.2f}" for r, p in per_round)
+          + f"; median {statistics.median(r for r, _ in per_round):.2f}/{statistics.median(p for _, p in per_round):.2f}")
     print(f"dedupe documents inserted: {inserted} (measured webhook requests: {sent}, plus warm-up)")
     w, u = best["webhook"], best["webhook, unique questions"]
     rps_ratio, p99_ratio = w["rps"] / b["rps"], w["p99"] / b["p99"]
