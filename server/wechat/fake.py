@@ -1,6 +1,7 @@
 """A fake WeChat API server on loopback, real HTTP, for tests and the local demo.
 
-A code `demo:<name>` logs in as openid `demo-openid-<name>`; any other code is 40029.
+A code `demo:<name>` logs in as openid `demo-openid-<name>` (unionid `demo-unionid-<name>`); any
+other code is 40029. The official-account follower `demo-chat-<name>` has the same unionid.
 Everything received is recorded and can be read from Python (`FakeWeChat`) or over HTTP
 (`GET /_fake/state`). Failures can be queued per path to test retries.
 """
@@ -24,6 +25,8 @@ class FakeWeChat:
         self.tokens: dict[str, float] = {}  # valid token -> expiry (epoch seconds)
         self.subscribe_messages: list[dict] = []
         self.menus: list[dict] = []
+        self.unionids: dict[str, str] = {}  # official-account openid -> unionid (user/info)
+        self.user_info_calls = 0
         self.failures: dict[str, deque] = {}
         self.server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
@@ -62,6 +65,7 @@ class FakeWeChat:
             (r"/cgi-bin/token", _Token, kw),
             (r"/cgi-bin/message/subscribe/send", _SubscribeSend, kw),
             (r"/cgi-bin/menu/create", _MenuCreate, kw),
+            (r"/cgi-bin/user/info", _UserInfo, kw),
             (r"/_fake/state", _State, kw),
         ])
 
@@ -171,6 +175,23 @@ class _MenuCreate(_Base):
             return
         self.fake.menus.append(body)
         self.reply({"errcode": 0, "errmsg": "ok"})
+
+
+class _UserInfo(_Base):
+    """An official-account follower: `demo-chat-<name>` shares its unionid with the mini-program's `demo:<name>`."""
+
+    def get(self):
+        self.fake.user_info_calls += 1
+        if self.injected_failure() or not self.token_ok():
+            return
+        openid = self.get_query_argument("openid", "")
+        info = {"subscribe": 1, "openid": openid}
+        unionid = self.fake.unionids.get(openid)
+        if unionid is None and openid.startswith("demo-chat-"):
+            unionid = "demo-unionid-" + openid[len("demo-chat-"):]
+        if unionid:
+            info["unionid"] = unionid
+        self.reply(info)
 
 
 class _State(_Base):

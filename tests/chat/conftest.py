@@ -11,8 +11,6 @@ from xml.etree import ElementTree
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-from server.wechat import fake as fakemod
-from server.wechat.fake import FakeWeChat
 
 TOKEN = "chat-test-token"
 APPID = "wx-test-official"
@@ -130,40 +128,6 @@ class WeChatSender:
 
     async def ask(self, openid: str, content: str) -> Reply:
         return await self.send(text_xml(openid, content))
-
-
-class ChatFakeWeChat(FakeWeChat):
-    """The fake WeChat plus /cgi-bin/user/info (unionid of official-account users)."""
-
-    def __init__(self):
-        super().__init__()
-        self.unionids: dict[str, str] = {}
-        self.user_info_calls = 0
-
-    def make_app(self):
-        app = super().make_app()
-        app.add_handlers(r".*", [(r"/cgi-bin/user/info", _UserInfo, {"fake": self})])
-        return app
-
-
-class _UserInfo(fakemod._Base):
-    def get(self):
-        self.fake.user_info_calls += 1
-        if self.injected_failure() or not self.token_ok():
-            return
-        openid = self.get_query_argument("openid", "")
-        info = {"subscribe": 1, "openid": openid}
-        if openid in self.fake.unionids:
-            info["unionid"] = self.fake.unionids[openid]
-        self.reply(info)
-
-
-@pytest.fixture
-async def fake_wechat():
-    """Overrides the shared fake: same behaviour plus user info."""
-    fake = await ChatFakeWeChat().start()
-    yield fake
-    await fake.stop()
 
 
 MODE_SETTINGS = {

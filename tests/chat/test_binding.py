@@ -114,6 +114,16 @@ async def test_status_by_unionid_links_without_a_code(chat, fake_wechat):
     assert fake_wechat.user_info_calls == calls  # linked now: no second lookup
 
 
+async def test_the_demo_follower_shares_the_unionid_of_the_demo_mini_program_user(chat, fake_wechat):
+    server, sender = await chat()
+    await _login(sender.http, "hal")
+    assert "尚未提交" in (await sender.ask("demo-chat-hal", "审核结果")).content
+    assert "绑定" in (await sender.ask("demo-chat-ida", "审核结果")).content  # no record for ida
+    assert "绑定" in (await sender.ask("o-chat-hal", "审核结果")).content  # not a demo follower: no unionid
+    record = await server.services.db["records"].find_one({"openid": "demo-openid-hal"})
+    assert record["chat_openid"] == "demo-chat-hal"
+
+
 async def test_status_when_wechat_has_no_unionid_says_how_to_link(chat, fake_wechat):
     _, sender = await chat()
     fake_wechat.fail_next("/cgi-bin/user/info", errcode=40003)
