@@ -11,6 +11,9 @@ import opencc
 _converter: opencc.OpenCC | None = None
 _lock = threading.Lock()
 _SPACES = re.compile(r"\s+")
+# Colloquial and dialect words people type on phones, as the knowledge base words them.
+_COLLOQUIAL = {"咋整": "怎么办", "咋办": "怎么办", "咋": "怎么", "啥": "什么", "木有": "没有", "晓得": "知道"}
+_COLLOQUIAL_RE = re.compile("|".join(sorted(_COLLOQUIAL, key=len, reverse=True)))
 
 
 def _opencc() -> opencc.OpenCC:
@@ -30,13 +33,14 @@ def _is_kept(ch: str) -> bool:
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width, lowercase, traditional to simplified, punctuation to spaces."""
+    """Full-width to half-width, lowercase, traditional to simplified, colloquial words, punctuation to spaces."""
     if not text:
         return ""
     # Lone surrogates (from broken JSON escapes) would make OpenCC's UTF-8 encoding fail.
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFKC", text).lower()
     text = _opencc().convert(text)
+    text = _COLLOQUIAL_RE.sub(lambda m: _COLLOQUIAL[m.group()], text)
     text = "".join(ch if _is_kept(ch) else " " for ch in text)
     return _SPACES.sub(" ", text).strip()
 

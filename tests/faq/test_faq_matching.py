@@ -16,6 +16,11 @@ def test_normalize_width_case_traditional_punctuation() -> None:
     assert normalize("") == ""
 
 
+def test_colloquial_words_are_read_as_the_knowledge_base_words_them(engine) -> None:
+    assert normalize("照片咋弄，啥尺寸？密码忘了咋整") == "照片怎么弄 什么尺寸 密码忘了怎么办"
+    assert engine.match("啥时候开始").topic == "collection_period"
+
+
 @pytest.mark.parametrize(
     ("question", "topic"),
     [
