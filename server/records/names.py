@@ -53,6 +53,7 @@ _SURNAME_READINGS = {
     "种": "chong", "折": "she", "纪": "ji", "任": "ren", "华": "hua", "柏": "bai",
     "薄": "bo", "葛": "ge", "曲": "qu", "沈": "shen", "员": "yun", "句": "gou",
     "阚": "kan", "隗": "wei", "繁": "po", "祭": "zhai", "尉": "wei", "过": "guo",
+    "长": "chang", "重": "chong",
 }
 # Characters of given names whose usual reading in names is not the dictionary's first one
 # (长青, 长春, 重阳, 重华); without the phrase dictionary these are read one by one.

@@ -88,7 +88,7 @@ def test_refused(raw, code):
     ("尉迟恭", "yu chi gong"), ("欧阳修", "ou yang xiu"), ("阿依古丽·买买提", "a yi gu li mai mai ti"),
     ("張學友", "zhang xue you"), ("龘", "da"), ("万俟卨", "mo qi xie"), ("长孙无忌", "zhang sun wu ji"),
     ("单于兰", "chan yu lan"), ("澹台灭明", "tan tai mie ming"), ("令狐冲", "ling hu chong"), ("单于", "shan yu"),
-    ("孙长青", "sun chang qing"), ("王重阳", "wang chong yang"),
+    ("孙长青", "sun chang qing"), ("王重阳", "wang chong yang"), ("长春", "chang chun"),
 ])
 def test_derive_pinyin(name, pinyin):
     assert derive_pinyin(name) == pinyin
