@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 
+from server.accounts.sessions import digest
 from server.db import declare_indexes, utcnow
 from server.errors import Forbidden, Unauthorized
 from server.staff.model import Staff
 
 declare_indexes("staff_sessions", expiring=True)  # the username index: server/review/indexes.py
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 class StaffSessions:
@@ -30,7 +26,7 @@ class StaffSessions:
         token, xsrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         now = utcnow()
         expires = now + dt.timedelta(hours=self.hours)
-        await self.sessions.insert_one({"_id": _digest(token), "username": username, "xsrf": _digest(xsrf),
+        await self.sessions.insert_one({"_id": digest(token), "username": username, "xsrf": digest(xsrf),
                                         "created_at": now, "expires_at": expires})
         return token, xsrf, expires
 
@@ -40,10 +36,10 @@ class StaffSessions:
 
         if not token or len(token) > 200:
             raise Unauthorized("请先登录", "staff_login_required")
-        session = await self.sessions.find_one({"_id": _digest(token)})
+        session = await self.sessions.find_one({"_id": digest(token)})
         if session is None or session["expires_at"] <= utcnow():
             raise Unauthorized("登录已过期，请重新登录", "staff_session_expired")
-        if require_xsrf and not (xsrf and hmac.compare_digest(_digest(xsrf), session.get("xsrf", ""))):
+        if require_xsrf and not (xsrf and hmac.compare_digest(digest(xsrf), session.get("xsrf", ""))):
             raise Forbidden("页面已过期，请刷新后重试", "xsrf_failed")
         accounts = self.services.get(StaffAccounts)
         doc = await accounts.staff.find_one({"_id": session["username"]}, {"password_hash": 0})
