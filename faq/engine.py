@@ -34,11 +34,13 @@ class MatchResult:
 
     score is the best topic's confidence in [0, 1); 0.5 is exactly the threshold.
     candidates are the three closest topics with their confidences, even when topic is None.
+    out_of_scope is True when an out-of-scope class (tax, exams, chit-chat...) beats every topic.
     """
 
     topic: str | None
     score: float
     candidates: list[tuple[str, float]] = field(default_factory=list)
+    out_of_scope: bool = False
 
 
 class FaqEngine:
@@ -73,19 +75,21 @@ class FaqEngine:
 
     def match(self, text: str) -> MatchResult:
         """Best topic for a question, or topic None when not confident."""
-        if not isinstance(text, str) or not text.strip() or not self._n_topics:
+        if not isinstance(text, str) or not text.strip():
             return MatchResult(None, 0.0, [])
         scores, named = self._scores(self._analyze(text))
         n = self._n_topics
+        out_of_scope = max(scores[n:], default=0.0)
+        if not n:
+            return MatchResult(None, 0.0, [], out_of_scope > 0.0)
         ranked = sorted(range(n), key=lambda i: scores[i], reverse=True)
         ids = self.index.ids
         candidates = [(ids[i], self._confidence(scores[i])) for i in ranked[:3] if scores[i] > 0]
         best = ranked[0]
         top = scores[best]
-        out_of_scope = max(scores[n:], default=0.0)
         veto = self.veto_named if best in named else self.veto
         confident = top >= self.threshold and out_of_scope <= top * veto
-        return MatchResult(ids[best] if confident else None, self._confidence(top), candidates)
+        return MatchResult(ids[best] if confident else None, self._confidence(top), candidates, out_of_scope > top)
 
     def _analyze(self, text: str) -> Analysis:
         """Analyse a message, replacing homophone typos of knowledge-base phrases (掉转 -> 调转)."""

@@ -118,13 +118,6 @@ class FaqService:
         """The rendered answer of an active topic, or None."""
         return self.snapshot.answer(topic_id) if self.snapshot else None
 
-    def out_of_scope(self, text: str) -> bool:
-        """True when an out-of-scope class (tax, exams, chit-chat...) beats every topic."""
-        raw = self.engine.raw_scores(text)
-        topics = max((v for k, v in raw.items() if not k.startswith("~")), default=0.0)
-        others = max((v for k, v in raw.items() if k.startswith("~")), default=0.0)
-        return others > topics
-
     def title(self, topic_id: str) -> str | None:
         """The title of an active topic, or None."""
         topic = self.engine.topic(topic_id)

@@ -97,7 +97,7 @@ class ChatRouter:
             answer = self.faq.answer(result.topic)
             if answer:
                 return Outcome(answer)
-        if self.faq.out_of_scope(text):
+        if result.out_of_scope:
             return Outcome(None, lambda: self._miss(openid, text, [], out_of_scope=True))
         offered = [tid for tid, score in result.candidates
                    if score >= MIN_CANDIDATE_CONFIDENCE and self.faq.title(tid)][:3]

@@ -61,6 +61,15 @@ def test_out_of_scope_gets_no_topic(engine: FaqEngine, question: str) -> None:
     assert engine.match(question).topic is None
 
 
+def test_a_match_says_whether_an_out_of_scope_class_beat_every_topic(engine: FaqEngine) -> None:
+    assert engine.match("今天天气怎么样").out_of_scope
+    assert engine.match("注册会计师考几门").out_of_scope
+    assert not engine.match("忘记密码了怎么办").out_of_scope
+    assert not engine.match("qwerty").out_of_scope  # nothing scores: no topic, yet not out of scope
+    raw = engine.raw_scores("今天天气怎么样")
+    assert max(v for k, v in raw.items() if k.startswith("~")) > max(v for k, v in raw.items() if k[0] != "~")
+
+
 def test_candidates_are_given_even_when_not_confident(engine: FaqEngine) -> None:
     result = engine.match("电子发票怎么下载")
     assert result.topic is None
