@@ -5,9 +5,22 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from server.errors import NotFound
+from server.records.names import is_rare
 from server.staff.model import Staff
 
 STATUS_LABELS = {"draft": "填写中", "submitted": "待审核", "approved": "已通过", "rejected": "已退回"}
+DECISIONS = {"approve": "approved", "reject": "rejected"}  # a reviewer's decision -> the record's status
+
+
+def status_label(status: str | None) -> str:
+    """The Chinese label of a record status (unknown ones as they are)."""
+    return STATUS_LABELS.get(status, status or "")
+
+
+def rare_name(doc: dict) -> bool:
+    """Flagged as a rare-character name, or a name with characters outside GB 2312."""
+    name = (doc.get("profile") or {}).get("name") or ""
+    return bool(doc.get("rare_name")) or (bool(name) and is_rare(name))
 
 
 def record_not_found() -> NotFound:

@@ -6,12 +6,13 @@ of their own districts.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from server.review.access import record_oid, visible_record
+from server.review.access import DECISIONS, visible_record
 from server.staff.model import Staff
 
 log = logging.getLogger("kjcj.audit")
@@ -32,7 +33,7 @@ def entry_for(record: dict) -> dict | None:
     d = record.get("decision")
     if not isinstance(d, dict) or "version" not in d:
         return None
-    status = {"approve": "approved", "reject": "rejected"}.get(d.get("decision"))
+    status = DECISIONS.get(d.get("decision"))
     return {"_id": f"{record['_id']}:{d['version']}", "record_id": str(record["_id"]),
             "region_code": record.get("region_code"), "name": (record.get("profile") or {}).get("name") or "",
             "actor": d.get("by"), "actor_role": d.get("role"), "at": d.get("at"), "action": d.get("decision"),
@@ -57,11 +58,14 @@ async def list_entries(services, staff: Staff, record_id: str | None, page: int,
     """Entries of the caller's districts, newest first; for one record, NotFound if it is not theirs."""
     query = staff.jurisdiction()
     if record_id:
-        await visible_record(services, staff, record_id, {"_id": 1})
-        query["record_id"] = str(record_oid(record_id))
+        query["record_id"] = str((await visible_record(services, staff, record_id, {"_id": 1}))["_id"])
     page_size = min(page_size, MAX_PAGE_SIZE)
     coll = services.db["audit_log"]
-    total = await coll.count_documents(query)
     cursor = coll.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).skip((page - 1) * page_size) \
         .limit(page_size)
-    return {"items": [public(e) async for e in cursor], "page": page, "page_size": page_size, "total": total}
+
+    async def items() -> list[dict]:
+        return [public(e) async for e in cursor]
+    # both at once: FerretDB scans for each (as in the review queue)
+    total, found = await asyncio.gather(coll.count_documents(query), items())
+    return {"items": found, "page": page, "page_size": page_size, "total": total}

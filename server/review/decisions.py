@@ -10,15 +10,14 @@ from server.errors import Conflict, Invalid
 from server.notify.notices import review_notice
 from server.notify.sender import NoticeSender
 from server.review import audit
-from server.review.access import visible_record
-from server.review.detail import get_record
+from server.review.access import DECISIONS, visible_record
+from server.review.detail import record_detail
 from server.districts import deployment_districts
 from server.staff.model import Staff
 
 log = logging.getLogger("kjcj.review")
 
 REASON_MAX = 200
-DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
 def _problem(field: str, code: str, message: str) -> Invalid:
@@ -98,7 +97,7 @@ async def decide(services, staff: Staff, record_id: str, body: dict) -> dict:
     # process dies before the next line, the notice sender logs it when it delivers the notice.
     await audit.log_decision(services, after)
     services.get(NoticeSender).poke()
-    return await get_record(services, staff, record_id)
+    return record_detail(services.settings, after)
 
 
 def _conflict(doc: dict) -> Conflict:

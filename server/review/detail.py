@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from server.records.fields import SECTION_LABELS, SECTIONS
-from server.records.names import is_rare, rare_characters
+from server.records.names import rare_characters
 from server.records.options import DOCUMENT_KINDS, option_label
-from server.review.access import STATUS_LABELS, visible_record
+from server.review.access import rare_name, status_label, visible_record
 from server.districts import district_name
 from server.staff.model import Staff
 
@@ -55,13 +55,13 @@ def record_detail(settings, doc: dict) -> dict:
     return {
         "id": rid,
         "status": doc.get("status"),
-        "status_label": STATUS_LABELS.get(doc.get("status"), doc.get("status") or ""),
+        "status_label": status_label(doc.get("status")),
         "version": doc.get("version"),
         "region_code": doc.get("region_code"),
         "region_name": district_name(settings, doc.get("region_code")),
         "archive_no": doc.get("archive_no"),
         "name": name,
-        "rare_name": bool(doc.get("rare_name")) or (bool(name) and is_rare(name)),
+        "rare_name": rare_name(doc),
         "rare_characters": rare_characters(name) if name else [],
         "sections": sections(doc),
         "photo": None if not photo or not photo.get("file_id") else {

@@ -16,8 +16,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from server.notify.template import CHINA
 from server.records.fields import SECTIONS
-from server.records.names import is_rare
-from server.review.access import STATUS_LABELS
+from server.review.access import STATUS_LABELS, rare_name
 from server.review.detail import display
 from server.review.queue import ORDER, region_filter, status_filter
 from server.districts import district_name
@@ -45,7 +44,7 @@ def row_values(settings, doc: dict) -> list:
     values: list = [str(doc["_id"]), STATUS_LABELS.get(doc.get("status"), doc.get("status")),
                     district_name(settings, doc.get("region_code")), doc.get("archive_no") or ""]
     values += [display(spec, (doc.get(section) or {}).get(name)) for section, name, spec in FIELDS]
-    values += ["是" if doc.get("rare_name") or (name and is_rare(name)) else "否",
+    values += ["是" if rare_name(doc) else "否",
                _local(doc.get("submitted_at")), _local(doc.get("decided_at")),
                decision.get("by") or "", decision.get("reason") or ""]
     return values

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from server.masking import mask_id_number, mask_mobile
-from server.records.names import is_rare
-from server.review.access import STATUS_LABELS
+from server.review.access import rare_name, status_label
 from server.districts import district_name
 
 ROW_PROJECTION = {"profile.name": 1, "profile.id_number": 1, "contact.mobile": 1, "region_code": 1, "status": 1,
@@ -17,14 +16,14 @@ def list_row(settings, doc: dict) -> dict:
     return {
         "id": str(doc["_id"]),
         "name": name,
-        "rare_name": bool(doc.get("rare_name")) or (bool(name) and is_rare(name)),
+        "rare_name": rare_name(doc),
         "id_number": mask_id_number(profile.get("id_number")),
         "mobile": mask_mobile((doc.get("contact") or {}).get("mobile")),
         "unit_name": (doc.get("employment") or {}).get("unit_name") or "",
         "region_code": doc.get("region_code"),
         "region_name": district_name(settings, doc.get("region_code")),
         "status": doc.get("status"),
-        "status_label": STATUS_LABELS.get(doc.get("status"), doc.get("status") or ""),
+        "status_label": status_label(doc.get("status")),
         "version": doc.get("version"),
         "submitted_at": doc.get("submitted_at"),
         "decided_at": doc.get("decided_at"),
