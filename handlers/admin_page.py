@@ -9,7 +9,6 @@ import tornado.web
 
 from handlers.base import ApiHandler
 from server.notify.sender import NoticeSender
-import server.review.indexes  # noqa: F401  (declares the review indexes)
 from server.staff.demo import seed_demo_staff
 
 HERE = Path(__file__).resolve().parent

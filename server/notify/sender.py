@@ -18,9 +18,9 @@ import logging
 import random
 import uuid
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 
-from server.db import utcnow
+from server.db import declare_indexes, utcnow
 from server.notify.notices import due_at, next_due
 from server.notify.template import subscribe_data
 from server.review import audit
@@ -36,6 +36,7 @@ BATCH = 20
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 3600.0
 RACE_RETRIES = 8
+declare_indexes("records", IndexModel([("outbox_due_at", ASCENDING)], name="outbox_due_at_1"))
 
 
 class NoticeSender:

@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from server.db import declare_indexes
 from server.review.access import DECISIONS, visible_record
 from server.staff.model import Staff
 
 log = logging.getLogger("kjcj.audit")
 
 MAX_PAGE_SIZE = 100
+declare_indexes("audit_log",
+                IndexModel([("region_code", ASCENDING), ("at", DESCENDING)], name="region_code_1_at_-1"),
+                IndexModel([("record_id", ASCENDING), ("at", DESCENDING)], name="record_id_1_at_-1"))
 
 
 async def append(services, entry: dict) -> None:

@@ -5,6 +5,9 @@ import asyncio
 import re
 import unicodedata
 
+from pymongo import ASCENDING, IndexModel
+
+from server.db import declare_indexes
 from server.errors import BadRequest
 from server.review.access import STATUS_LABELS
 from server.review.rows import ROW_PROJECTION, list_row
@@ -15,6 +18,8 @@ MAX_PAGE_SIZE = 100
 QUERY_MAX = 64
 ID_LIKE = re.compile(r"[0-9A-Za-z]{8,20}")
 ORDER = [("submitted_at", 1), ("_id", 1)]
+declare_indexes("records", IndexModel([("region_code", ASCENDING), ("status", ASCENDING), ("submitted_at", ASCENDING)],
+                                      name="region_code_1_status_1_submitted_at_1"))
 
 
 def status_filter(status: str | None) -> dict:

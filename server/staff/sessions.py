@@ -5,12 +5,14 @@ import datetime as dt
 import hmac
 import secrets
 
+from pymongo import ASCENDING, IndexModel
+
 from server.accounts.sessions import digest
 from server.db import declare_indexes, utcnow
 from server.errors import Forbidden, Unauthorized
 from server.staff.model import Staff
 
-declare_indexes("staff_sessions", expiring=True)  # the username index: server/review/indexes.py
+declare_indexes("staff_sessions", IndexModel([("username", ASCENDING)], name="username_1"), expiring=True)
 
 
 class StaffSessions:
