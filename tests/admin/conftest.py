@@ -11,25 +11,13 @@ from PIL import Image, ImageDraw
 
 from server.db import utcnow
 from server.staff import StaffAccounts
+from tests.records import idgen
 
 PASSWORD = "correct-horse-42"
 A, B = "350203", "350205"  # 思明区, 海沧区
 RARE_NAME = "刘䶮"  # U+4DAE, outside GB 2312
 RARE_NAME_B = "张𠀋"  # U+2000B, CJK Extension B (outside the BMP)
 _seq = itertools.count(1)
-
-
-def id_check_char(first17: str) -> str:
-    """GB 11643 check character."""
-    weights = [pow(2, 17 - i, 11) for i in range(17)]
-    value = (12 - sum(int(c) * w for c, w in zip(first17, weights)) % 11) % 11
-    return "X" if value == 10 else str(value)
-
-
-def resident_id(area: str, n: int) -> str:
-    """A valid 18-character resident ID number, unique per n."""
-    first17 = f"{area}1990{(n % 12) + 1:02d}{(n % 28) + 1:02d}{n % 1000:03d}"
-    return first17 + id_check_char(first17)
 
 
 def jpeg_bytes() -> bytes:
@@ -79,7 +67,7 @@ async def insert_record(services, *, name: str = RARE_NAME, region: str = A, sta
         photo = {"file_id": jpg["file_id"], "sha256_original": jpg["sha256"], "size": jpg["size"], "checks": [],
                  "uploaded_at": now}
         documents = {"diploma": {**pdf, "uploaded_at": now}}
-    id_number = resident_id(region, n)
+    id_number = idgen.resident_id(region, dt.date(1990, n % 12 + 1, n % 28 + 1), seq=f"{n % 1000:03d}")
     history = [{"status": "draft", "at": submitted_at - dt.timedelta(hours=1), "by": "self"}]
     if status != "draft":
         history.append({"status": "submitted", "at": submitted_at, "by": "self"})

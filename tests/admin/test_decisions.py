@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.admin.conftest import A, StaffClient, add_staff, insert_record
+from server.staff import StaffAccounts
+from tests.admin.conftest import PASSWORD, A, StaffClient, add_staff, insert_record
 
 
 async def _reviewer(server, staff_client, name="rev"):
-    if not await server.services.db["staff"].find_one({"_id": name}):
-        await add_staff(server.services, name, regions=[A])
+    await server.services.get(StaffAccounts).ensure(name, "reviewer", [A], PASSWORD)
     return await staff_client(server, name)
 
 

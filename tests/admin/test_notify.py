@@ -8,7 +8,7 @@ from server.notify.sender import MAX_ATTEMPTS, NoticeSender
 from server.notify.template import fit, format_time, subscribe_data, units
 from server.review.decisions import decide
 from server.staff import StaffAccounts
-from tests.admin.conftest import A, StaffClient, add_staff, insert_record
+from tests.admin.conftest import PASSWORD, A, StaffClient, add_staff, insert_record
 
 SEND = "/cgi-bin/message/subscribe/send"
 
@@ -26,8 +26,7 @@ async def wait_until(predicate, timeout: float = 20.0, step: float = 0.05):
 
 
 async def _staff(services, name="rev"):
-    if not await services.db["staff"].find_one({"_id": name}):
-        await add_staff(services, name, regions=[A])
+    await services.get(StaffAccounts).ensure(name, "reviewer", [A], PASSWORD)
     return services.get(StaffAccounts).as_staff(await services.db["staff"].find_one({"_id": name}))
 
 
