@@ -1,10 +1,9 @@
 """`python -m server menu push|show`: send the official account's menu (config/menu.json)."""
 from __future__ import annotations
 
-import asyncio
 import json
 
-from server.chat.faq_service import build_engine
+from faq import kb
 from server.chat.faq_store import FaqStore
 from server.chat.menu import MenuError, faq_keys, load_menu
 from server.wechat import menu as wxmenu
@@ -25,9 +24,9 @@ async def run(args, services) -> int:
     except (MenuError, ValueError, OSError) as exc:
         print(f"menu file refused: {exc}")
         return 1
-    extras = await services.get(FaqStore).extra_topics()
-    engine = await asyncio.get_running_loop().run_in_executor(None, build_engine, extras)
-    unknown = [key for key in faq_keys(menu) if engine.topic(key) is None]
+    # the active topics: the knowledge base's files plus staff edits (no engine needed)
+    topics = kb.merge_topics(kb.builtin_topics(), await services.get(FaqStore).extra_topics())
+    unknown = [key for key in faq_keys(menu) if key not in topics]
     if unknown:
         print(f"menu file refused: FAQ buttons for unknown or disabled topics: {', '.join(unknown)}")
         return 1
