@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from faq.normalize import normalize
 from server.chat import texts
 from server.chat.binding import ChatBinding
+from server.notify.template import format_time
 from server.wechat.errors import WeChatError
 
 log = logging.getLogger("kjcj.chat.status")
@@ -18,7 +19,6 @@ _STATUS = re.compile(
     r"(我要|我想|帮我)?(查询|查看|查一下|查下|查|看看|我的)?(信息采集|采集|审核|审批|办理)?"
     r"(进度|结果|状态|情况)(查询|怎么样了?|如何了?|呢)?")
 _PASSED = re.compile(r"(我的)?(信息采集|采集|审核)(通过|过)了?(吗|没有?|没)")
-CHINA = dt.timezone(dt.timedelta(hours=8))
 UNIONID_TIMEOUT = 2.0
 
 
@@ -35,12 +35,7 @@ def is_status_query(text: str) -> bool:
 
 def _day(value) -> str:
     """A date as 2026年11月23日 (China time), or "" when missing."""
-    if not isinstance(value, dt.datetime):
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    local = value.astimezone(CHINA)
-    return f"{local.year}年{local.month}月{local.day}日"
+    return format_time(value, "date") if isinstance(value, dt.datetime) else ""
 
 
 def describe(record: dict | None, hotline: str) -> str:
