@@ -36,6 +36,12 @@ def due_at(notice: dict) -> dt.datetime | None:
     return None
 
 
+def is_due(notice: dict, now: dt.datetime) -> bool:
+    """True when the notice needs the sender now (pending and due, or its sending lease ran out)."""
+    when = due_at(notice)
+    return when is not None and when <= now
+
+
 def next_due(notices: dict | None) -> dt.datetime | None:
     """The record's `outbox_due_at`: the earliest due time of its notices, None if none."""
     times = [t for t in (due_at(n) for n in (notices or {}).values() if isinstance(n, dict)) if t is not None]

@@ -21,7 +21,7 @@ import uuid
 from pymongo import ASCENDING, IndexModel
 
 from server.db import declare_indexes, utcnow
-from server.notify.notices import due_at, next_due
+from server.notify.notices import is_due, next_due
 from server.notify.template import subscribe_data
 from server.review import audit
 from server.wechat import subscribe
@@ -85,8 +85,7 @@ class NoticeSender:
         handled = 0
         async for rec in cursor:
             await audit.log_decision(self.services, rec)  # repairs a crash between decision and audit
-            due = [nid for nid, n in (rec.get("notices") or {}).items()
-                   if isinstance(n, dict) and (due_at(n) or now + LEASE) <= now]
+            due = [nid for nid, n in (rec.get("notices") or {}).items() if isinstance(n, dict) and is_due(n, now)]
             for nid in due:
                 handled += await self.deliver(rec["_id"], nid)
             if not due:
@@ -111,21 +110,25 @@ class NoticeSender:
                                               {"notices": 1, "version": 1, "openid": 1})
             notice = (rec or {}).get("notices", {}).get(nid)
             now = utcnow()
-            if not notice or (due_at(notice) or now + LEASE) > now:
+            if not notice or not is_due(notice, now):
                 return None
             d = notice["delivery"]
             token = uuid.uuid4().hex
             new = {**d, "state": "sending", "attempts": int(d.get("attempts") or 0) + 1,
                    "lease_until": now + LEASE, "lease_owner": token}
-            after = await self.services.atomic.update(
-                self.records,
-                {"_id": record_id, "version": rec.get("version"), f"notices.{nid}.delivery.state": d["state"],
-                 f"notices.{nid}.delivery.attempts": d.get("attempts")},
-                {"$set": {f"notices.{nid}.delivery": new,
-                          "outbox_due_at": next_due({**rec["notices"], nid: {**notice, "delivery": new}})}})  # (FerretDB v1: no projection here)
+            after = await self._set_delivery(rec, nid, new, {f"notices.{nid}.delivery.state": d["state"],
+                                                             f"notices.{nid}.delivery.attempts": d.get("attempts")})
             if after is not None:
                 return token, after
         return None
+
+    async def _set_delivery(self, rec: dict, nid: str, delivery: dict, guard: dict) -> dict | None:
+        """Replace a notice's delivery state and the record's `outbox_due_at` together, if the
+        record is still at the version read and `guard` holds; the record after, or None."""
+        notices = {**rec["notices"], nid: {**rec["notices"][nid], "delivery": delivery}}
+        return await self.services.atomic.update(  # (FerretDB v1: no projection here)
+            self.records, {"_id": rec["_id"], "version": rec.get("version"), **guard},
+            {"$set": {f"notices.{nid}.delivery": delivery, "outbox_due_at": next_due(notices)}})
 
     async def _send(self, rec: dict, notice: dict) -> tuple[str, str | None]:
         """Send one subscribe message: ("sent" | "retry" | "skipped" | "failed", error text)."""
@@ -169,11 +172,7 @@ class NoticeSender:
                 new.update(state="pending", next_at=now + dt.timedelta(seconds=self.backoff(d["attempts"])))
             else:
                 new.update(state="skipped" if outcome == "skipped" else "failed")
-            after = await self.services.atomic.update(
-                self.records,
-                {"_id": record_id, "version": rec.get("version"), f"notices.{nid}.delivery.lease_owner": token},
-                {"$set": {f"notices.{nid}.delivery": new,
-                          "outbox_due_at": next_due({**rec["notices"], nid: {**notice, "delivery": new}})}})
+            after = await self._set_delivery(rec, nid, new, {f"notices.{nid}.delivery.lease_owner": token})
             if after is not None:
                 log.info("notice %s: %s (attempt %d)%s", nid, new["state"], d["attempts"],
                          f" {error}" if error else "")
