@@ -13,14 +13,13 @@ from pymongo.errors import DuplicateKeyError
 
 from faq.kb import builtin_topics
 from server.chat.faq_service import FaqService
-from server.chat.faq_store import FaqStore
+from server.chat.faq_store import FIELDS, FaqStore
 from server.chat.misses import MissLog
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 
 TOPIC_ID = re.compile(r"[a-z][a-z0-9_]{1,39}")
 TEXT_LIMITS = {"title": 40, "answer": 600}
 LIST_LIMITS = {"keywords": (50, 30), "synonyms": (100, 30), "examples": (100, 100)}  # (items, chars each)
-EDITABLE = ("title", "answer", "keywords", "synonyms", "examples", "disabled")
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +43,7 @@ def validate(body: dict, create: bool) -> dict:
         problems.append({"field": field, "code": code, "message": message})
 
     for name in body:
-        if name not in EDITABLE and not (create and name == "id"):
+        if name not in FIELDS and not (create and name == "id"):
             bad(name, "unknown_field", "不支持的字段")
     for name, limit in TEXT_LIMITS.items():
         if name not in body:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from settings import ROOT, Settings
 
+FAQ_KEY = "FAQ:"  # a click button's key "FAQ:<topic id>" answers that topic
+
 MENU_FILE = ROOT / "config" / "menu.json"
 MAX_TOP, MAX_SUB = 3, 5
 NAME_BYTES = {True: 16, False: 60}  # top-level / sub-menu name limits (UTF-8 bytes)
@@ -84,6 +86,6 @@ def faq_keys(menu: dict) -> list[str]:
     for button in menu["button"]:
         for b in [button, *button.get("sub_button", [])]:
             key = b.get("key", "")
-            if b.get("type") == "click" and key.startswith("FAQ:"):
-                keys.append(key[4:])
+            if b.get("type") == "click" and key.startswith(FAQ_KEY):
+                keys.append(key[len(FAQ_KEY):])
     return keys

@@ -16,12 +16,12 @@ from server.chat import texts
 from server.chat.binding import ChatBinding
 from server.chat.choices import ChoiceStore
 from server.chat.faq_service import FaqService
+from server.chat.menu import FAQ_KEY
 from server.chat.misses import MissLog
 from server.chat.status import ChatStatus, is_status_query
 
 _BIND = re.compile(r"绑定\s*[:：]?\s*(\d{6})")
 _CHOICE = re.compile(r"[1-9]")
-FAQ_KEY = "FAQ:"
 HELP_KEY = "HELP:"
 MIN_CANDIDATE_CONFIDENCE = 0.2  # closest topics below this are not offered
 MAX_TEXT = 600  # longer messages are cut before matching
@@ -99,8 +99,7 @@ class ChatRouter:
                 return Outcome(answer)
         if result.out_of_scope:
             return Outcome(None, lambda: self._miss(openid, text, [], out_of_scope=True))
-        offered = [tid for tid, score in result.candidates
-                   if score >= MIN_CANDIDATE_CONFIDENCE and self.faq.title(tid)][:3]
+        offered = [tid for tid, score in result.candidates if score >= MIN_CANDIDATE_CONFIDENCE][:3]
         return Outcome(None, lambda: self._miss(openid, text, offered))
 
     async def _bind(self, openid: str, code: str) -> str:

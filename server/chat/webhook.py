@@ -69,21 +69,19 @@ class Webhook:
         """(message fields, AES key index): the plain body, or the decrypted `Encrypt` (msg_signature checked)."""
         try:
             outer = parse_fields(body)
-        except HostileXml as exc:
-            raise BadRequest("消息不是有效的 XML", "malformed_xml", reason=str(exc)) from None
-        if not encrypted:
-            return outer, 0
-        payload = outer.get("Encrypt")
-        if not isinstance(payload, str) or not payload:
-            raise BadRequest("加密消息缺少 Encrypt", "missing_encrypt")
-        if not self.crypto.check(q.msg_signature, q.timestamp, q.nonce, payload):
-            raise Forbidden("消息签名校验失败", "bad_msg_signature")
-        try:
-            inner, key_index = self.crypto.decrypt(payload)
+            if not encrypted:
+                return outer, 0
+            payload = outer.get("Encrypt")
+            if not isinstance(payload, str) or not payload:
+                raise BadRequest("加密消息缺少 Encrypt", "missing_encrypt")
+            if not self.crypto.check(q.msg_signature, q.timestamp, q.nonce, payload):
+                raise Forbidden("消息签名校验失败", "bad_msg_signature")
+            try:
+                inner, key_index = self.crypto.decrypt(payload)
+            except DecryptError:
+                raise BadRequest("无法解密消息", "undecryptable") from None
             return parse_fields(inner.encode("utf-8")), key_index
-        except DecryptError:
-            raise BadRequest("无法解密消息", "undecryptable") from None
-        except HostileXml as exc:
+        except HostileXml as exc:  # the envelope or the decrypted message
             raise BadRequest("消息不是有效的 XML", "malformed_xml", reason=str(exc)) from None
 
     async def respond(self, fields: dict) -> str | None:
