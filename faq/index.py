@@ -82,6 +82,7 @@ class Index:
         type_weight = {"w": w.word, "c": w.char, "p": w.pinyin}
         tfs: list[dict[str, float]] = []
         texts: list[str] = []
+        analyses: dict[str, Analysis] = {}  # each distinct item once (phrases reuse them below)
         for d in docs:
             tf: dict[str, float] = defaultdict(float)
             fields = ((w.title, [d.title]), (w.keyword, d.keywords),
@@ -89,7 +90,7 @@ class Index:
             joined: list[str] = []
             for boost, items in fields:
                 for item in items:
-                    a = analyze(item)
+                    a = analyses.get(item) or analyses.setdefault(item, analyze(item))
                     joined.append(a.text)
                     for f in a.features:
                         tf[f] += boost
@@ -108,9 +109,10 @@ class Index:
                 score = type_weight[f[0]] * _idf(n, df[f]) * t * (w.k1 + 1.0) / (t + norm)
                 postings[f].append((i, score))
         self.postings = {f: tuple(p) for f, p in postings.items()}
-        self._build_phrases(docs, texts)
+        self._build_phrases(docs, texts, analyses)
 
-    def _build_phrases(self, docs: Sequence[ClassDoc], texts: Sequence[str]) -> None:
+    def _build_phrases(self, docs: Sequence[ClassDoc], texts: Sequence[str],
+                       analyses: dict[str, Analysis]) -> None:
         """Index keyword/synonym phrases by text and by the pinyin of their first two chars."""
         w = self.weights
         n = len(docs)
@@ -122,7 +124,7 @@ class Index:
             for boost, items, is_kw in ((w.phrase, d.keywords, True),
                                         (w.synonym_phrase, d.synonyms, False)):
                 for item in items:
-                    a = analyze(item)
+                    a = analyses[item]
                     text = a.text
                     if len(text) < 2 or text in seen:
                         continue
