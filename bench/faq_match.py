@@ -16,38 +16,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import percentile, status_kb  # noqa: E402
 from faq import FaqEngine, warm  # noqa: E402
 
-DEV_SET = REPO.parent / "shared/faq/dev.jsonl"
-FALLBACK = ["忘记密码怎么办", "跨省調轉怎麼弄", "生辟字能不能用拼音代替", "今天天气怎么样",
-            "我原来在江苏考的初级 现在嫁到内蒙古这边上班了 会计档案要从江苏那边调出来吗"]
+# the shared development set, else the repository's copy (as tests/faq/conftest.py chooses)
+DEV_SETS = (REPO.parent / "shared/faq/dev.jsonl", REPO / "tests/faq/data/dev.jsonl")
 P99_TARGET_MS = 2.0
 RSS_TARGET_MB = 250.0
 
 
 def rss_mb() -> float:
     """Resident set size of this process in MB (Linux /proc; 0 elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return status_kb("VmRSS") / 1024
 
 
 def questions() -> list[str]:
-    """Dev questions if the shared file exists, else a small built-in sample."""
-    if DEV_SET.exists():
-        lines = DEV_SET.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line)["q"] for line in lines if line.strip()]
-    return FALLBACK
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
+    """The development questions."""
+    path = next(p for p in DEV_SETS if p.exists())
+    return [json.loads(line)["q"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def main() -> int:
@@ -82,7 +68,7 @@ def main() -> int:
             cpu.append((time.thread_time_ns() - c0) / 1e6)
     timings.sort()
     cpu.sort()
-    p50, p99 = percentile(timings, 0.50), percentile(timings, 0.99)
+    p50, p99 = percentile(timings, 50), percentile(timings, 99)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     print(f"questions: {len(qs)} x {args.rounds} rounds = {len(timings)} matches")
@@ -91,7 +77,7 @@ def main() -> int:
     print(f"match latency: p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {timings[-1]:.3f} ms, "
           f"mean {statistics.fmean(timings):.3f} ms (target p99 < {P99_TARGET_MS} ms: "
           f"{'OK' if p99 < P99_TARGET_MS else 'MISSED'})")
-    print(f"match CPU time: p50 {percentile(cpu, 0.50):.3f} ms, p99 {percentile(cpu, 0.99):.3f} ms "
+    print(f"match CPU time: p50 {percentile(cpu, 50):.3f} ms, p99 {percentile(cpu, 99):.3f} ms "
           f"(wall-clock minus waiting for a core; load average now {load:.1f} on {os.cpu_count()} cores)")
     print(f"RSS: {base_rss:.0f} MB at start, {loaded_rss:.0f} MB after loading the engine, "
           f"{rss_mb():.0f} MB now (target: whole server process < {RSS_TARGET_MB:.0f} MB)")

@@ -18,6 +18,8 @@ if str(ROOT) not in sys.path:
 
 from PIL import Image, ImageOps  # noqa: E402
 
+from _common import status_kb  # noqa: E402
+
 from server.photos import PhotoSpec, process_photo  # noqa: E402
 
 TARGET_RATIO = 0.35
@@ -47,16 +49,9 @@ def naive_pipeline(data: bytes, spec: PhotoSpec) -> bytes:
 
 def _high_water_kb() -> int:
     """Peak resident memory of this process image in KB (VmHWM; survives no exec)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return status_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _rss_growth_mb(which: str, data: bytes) -> float:

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _common import free_port, percentile, status_kb  # noqa: E402
 
 TOKEN = "bench-token"
 QUESTION = "忘记密码了怎么办"
@@ -59,16 +59,12 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def signed_path() -> str:
     """A plaintext-mode webhook path with a valid signature (it covers token, timestamp, nonce only)."""
     ts, nonce = str(int(time.time())), "20240601"
-    sig = hashlib.sha1("".join(sorted([TOKEN, ts, nonce])).encode()).hexdigest()
+    from server.chat.crypto import signature
+
+    sig = signature(TOKEN, ts, nonce)
     return f"/wechat?signature={sig}&timestamp={ts}&nonce={nonce}&openid=o-bench"
 
 
@@ -139,11 +135,7 @@ def start_child(args: list[str], ready_url: str, timeout: float = 60.0) -> subpr
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MB."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return status_kb("VmRSS", pid) / 1024
 
 
 # ---------------------------------------------------------------- load generation
@@ -193,7 +185,7 @@ def faq_latency(rounds: int = 300) -> dict:
             engine.match(q)
             samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    return {"p50": statistics.median(samples), "p99": samples[int(len(samples) * 0.99) - 1], "max": samples[-1],
+    return {"p50": statistics.median(samples), "p99": percentile(samples, 99), "max": samples[-1],
             "n": len(samples)}
 
 
