@@ -20,8 +20,6 @@ from handlers.base import ApiHandler
 from server.accounts.sessions import SessionService, SessionUser
 from server.errors import Unauthorized
 
-UNAUTHORIZED = {"401": {"description": "未登录、登录凭证无效或已过期（token_missing / token_invalid / token_expired）",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
 
 
 class UserHandler(ApiHandler):
@@ -45,3 +43,7 @@ class UserHandler(ApiHandler):
 def json_schema_ref(name: str) -> dict:
     """An OpenAPI JSON content object referring to a component schema."""
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+
+
+UNAUTHORIZED = {"401": {"description": "未登录、登录凭证无效或已过期（token_missing / token_invalid / token_expired）",
+                        "content": json_schema_ref("Error")}}

@@ -8,6 +8,7 @@ from tornado.ioloop import IOLoop
 from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.documents import DOCUMENT_KINDS, DocumentService
+from server.documents.sniff import EXTENSIONS
 from server.errors import BadRequest
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small form fields around the file
@@ -121,7 +122,7 @@ class DocumentFileHandler(UserHandler):
 
     async def get(self, kind: str) -> None:
         entry, chunks = await self.services.get(DocumentService).open(self.user, kind)
-        ext = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(entry["content_type"], "bin")
+        ext = EXTENSIONS.get(entry["content_type"], "bin")
         await self.stream_file(entry["content_type"], entry["size"], f"{kind}.{ext}", chunks)
 
 

@@ -5,6 +5,7 @@ from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.errors import TooLarge
 from server.records import Districts, openapi_components
+from server.records.fields import SECTIONS
 from server.records.service import RecordService
 
 MAX_JSON_BYTES = 64 * 1024
@@ -17,8 +18,7 @@ def register_record_schemas(districts: Districts | None) -> None:
             register_schema(name, schema)
 
 
-_SECTION_REFS = {s: {"$ref": f"#/components/schemas/Record{s.capitalize()}"}
-                 for s in ("profile", "education", "qualification", "employment", "contact")}
+_SECTION_REFS = {s: {"$ref": f"#/components/schemas/Record{s.capitalize()}"} for s in SECTIONS}
 _FIELD_ITEM = {"type": "object", "properties": {"field": {"type": "string"}, "code": {"type": "string"},
                                                 "message": {"type": "string"}}}
 register_schema("RecordView", {

@@ -16,12 +16,12 @@ from pymongo.errors import DuplicateKeyError
 from server.db import declare_indexes, utcnow
 from server.errors import Conflict, NotFound
 from server.masking import mask_id_number
+from server.records.fields import SECTIONS
 
 log = logging.getLogger("kjcj.records")
 
-SECTION_NAMES = ("profile", "education", "qualification", "employment", "contact")
+SECTION_NAMES = tuple(SECTIONS)
 EDITABLE = ("draft", "rejected")
-STATUSES = ("draft", "submitted", "approved", "rejected")
 # A claim whose record never took the number (crash between claim and write) is freed after this.
 STALE_CLAIM = dt.timedelta(minutes=2)
 
