@@ -64,13 +64,13 @@ class PhotoChecksFailed(Invalid):
 def refusal(rejected: PhotoRejected) -> AppError:
     """The domain error for a file that is not a usable image (nothing was analysed)."""
     checks = [rejected.as_check()]
-    if rejected.code == "empty_file":
-        return BadRequest(rejected.message, rejected.code, checks=checks)
-    if rejected.code == "unsupported_file_type":
-        return UnsupportedMedia(rejected.message, rejected.code, checks=checks)
-    if rejected.code in ("file_too_large", "image_too_large"):
-        return TooLarge(rejected.message, rejected.code, checks=checks)
-    return PhotoChecksFailed(checks, rejected.message, rejected.code)  # corrupt_image and any new code
+    error = _REFUSALS.get(rejected.http_status)  # the status the pipeline's code table suggests
+    if error is None:  # 422: corrupt_image and any new code
+        return PhotoChecksFailed(checks, rejected.message, rejected.code)
+    return error(rejected.message, rejected.code, checks=checks)
+
+
+_REFUSALS: dict[int, type[AppError]] = {400: BadRequest, 413: TooLarge, 415: UnsupportedMedia}
 
 
 def photo_view(entry: dict) -> dict:
