@@ -18,7 +18,6 @@ class FileStore:
 
     def __init__(self, db: AsyncDatabase):
         self.bucket = AsyncGridFSBucket(db, bucket_name="files")
-        self.db = db
 
     async def put(self, data: bytes, filename: str, content_type: str, metadata: dict | None = None) -> dict:
         """Store bytes; return {"file_id", "sha256", "size", "content_type"}."""
@@ -27,34 +26,28 @@ class FileStore:
         file_id = await self.bucket.upload_from_stream(filename, data, metadata=meta)
         return {"file_id": file_id, "sha256": sha, "size": len(data), "content_type": content_type}
 
-    async def info(self, file_id) -> dict:
-        """The stored file's metadata, or NotFound."""
-        doc = await self.db["files.files"].find_one({"_id": _oid(file_id)})
-        if not doc:
-            raise NotFound("文件不存在", "file_not_found")
-        meta = doc.get("metadata") or {}
-        return {"file_id": doc["_id"], "size": doc["length"], "filename": doc.get("filename"),
-                "sha256": meta.get("sha256"), "content_type": meta.get("content_type", "application/octet-stream")}
-
     async def read(self, file_id) -> bytes:
         """The whole file (small files only)."""
-        try:
-            stream = await self.bucket.open_download_stream(_oid(file_id))
-        except NoFile:
-            raise NotFound("文件不存在", "file_not_found") from None
-        return await stream.read()
+        return await (await self._download(file_id)).read()
 
-    async def stream(self, file_id, chunk: int = 255 * 1024) -> AsyncIterator[bytes]:
-        """Yield the file in chunks, for streaming responses."""
+    async def open(self, file_id, chunk: int = 255 * 1024) -> tuple[dict, AsyncIterator[bytes]]:
+        """(the stored file's metadata, its chunks), or NotFound before any byte is read."""
+        stream = await self._download(file_id)
+        meta = stream.metadata or {}
+        info = {"file_id": stream._id, "size": stream.length, "filename": stream.filename,
+                "sha256": meta.get("sha256"), "content_type": meta.get("content_type", "application/octet-stream")}
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while data := await stream.read(chunk):
+                yield data
+        return info, chunks()
+
+    async def _download(self, file_id):
+        """An open GridFS download stream, or NotFound."""
         try:
-            stream = await self.bucket.open_download_stream(_oid(file_id))
+            return await self.bucket.open_download_stream(_oid(file_id))
         except NoFile:
             raise NotFound("文件不存在", "file_not_found") from None
-        while True:
-            data = await stream.read(chunk)
-            if not data:
-                break
-            yield data
 
     async def delete(self, file_id) -> None:
         """Delete a file; a missing one is fine."""

@@ -119,5 +119,5 @@ class DocumentService:
         entry = (doc.get("documents") or {}).get(kind)
         if not entry:
             raise NotFound("尚未上传该材料", "document_not_found")
-        await self.files.info(entry["file_id"])  # NotFound before any byte is sent
-        return entry, self.files.stream(entry["file_id"])
+        _, chunks = await self.files.open(entry["file_id"])  # NotFound before any byte is sent
+        return entry, chunks

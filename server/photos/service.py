@@ -205,6 +205,5 @@ class PhotoService:
         entry = doc.get("photo")
         if not entry or not entry.get("file_id"):
             raise NotFound("尚未上传证件照", "photo_not_found")
-        info = await self.files.info(entry["file_id"])  # NotFound before any byte is sent
-        entry = {**entry, "size": info["size"], "content_type": entry.get("content_type") or info["content_type"]}
-        return entry, self.files.stream(entry["file_id"])
+        info, chunks = await self.files.open(entry["file_id"])  # NotFound before any byte is sent
+        return {**entry, "size": info["size"], "content_type": entry.get("content_type") or info["content_type"]}, chunks

@@ -16,10 +16,10 @@ async def open_file(services, staff: Staff, record_id: str, kind: str) -> tuple[
     entry = doc.get("photo") if kind == "photo" else (doc.get("documents") or {}).get(kind)
     if not isinstance(entry, dict) or not entry.get("file_id"):
         raise NotFound("该材料尚未上传", "file_not_found")
-    info = await services.files.info(entry["file_id"])
+    info, chunks = await services.files.open(entry["file_id"])
     ctype = entry.get("content_type") or info["content_type"] or ("image/jpeg" if kind == "photo" else "")
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}.get(ctype, "bin")
     out = {"content_type": ctype if ctype in SAFE_TYPES else "application/octet-stream",
            "inline": ctype in SAFE_TYPES, "size": info["size"], "filename": f"{record_id}-{kind}.{ext}",
            "sha256": info.get("sha256")}
-    return out, services.files.stream(entry["file_id"])
+    return out, chunks
