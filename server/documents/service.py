@@ -11,7 +11,7 @@ from server.db import utcnow
 from server.documents.images import reencode
 from server.documents.pdf import check_pdf
 from server.documents.sniff import EXTENSIONS, PDF, require_type
-from server.errors import BadRequest, Busy, Conflict, NotFound, TooLarge
+from server.errors import BadRequest, Busy, NotFound, TooLarge
 from server.records import DOCUMENT_KINDS, required_documents
 from server.records.store import RecordStore, record_fields, require_editable
 
@@ -19,7 +19,6 @@ log = logging.getLogger("kjcj.documents")
 
 WORKERS = 2          # threads re-encoding images / scanning PDFs
 MAX_IN_FLIGHT = 16   # uploads being processed at once before answering 503
-WRITE_RETRIES = 5
 
 
 def document_view(kind: str, entry: dict) -> dict:
@@ -69,26 +68,10 @@ class DocumentService:
         info = await self.files.put(cleaned, f"{kind}.{EXTENSIONS[content_type]}", content_type,
                                     metadata={"record_id": doc["_id"], "kind": kind})
         entry = {**info, "uploaded_at": utcnow()}
-        try:
-            doc = await self._attach(user, doc, kind, entry)
-        except BaseException:
-            await self.files.delete(info["file_id"])
-            raise
-        old = (doc.get("documents") or {}).get(kind)
-        if old and old.get("file_id") != info["file_id"]:
-            await self.files.delete(old["file_id"])
+        await self.store.attach_file(doc, "documents", kind, entry)
         log.info("document stored", extra={"fields": {"record_id": str(doc["_id"]), "kind": kind,
                                                       "size": info["size"], "type": content_type}})
         return document_view(kind, entry)
-
-    async def _attach(self, user: SessionUser, doc: dict, kind: str, entry: dict) -> dict:
-        """Point the record at the new file; returns the record as it was before the write."""
-        for _ in range(WRITE_RETRIES):
-            if await self.store.write(doc, {"$set": {f"documents.{kind}": entry}}) is not None:
-                return doc
-            doc = await self.store.load(user.record_id, user.openid)
-            require_editable(doc)
-        raise Conflict("操作过于频繁，请稍后重试", "version_conflict")
 
     async def _clean(self, data: bytes, content_type: str) -> bytes:
         """Re-encode an image / check a PDF in a worker thread."""

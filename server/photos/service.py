@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
-from server.errors import AppError, BadRequest, Busy, Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+from server.errors import AppError, BadRequest, Busy, Invalid, NotFound, TooLarge, UnsupportedMedia
 from server.photos import PhotoRejected, PhotoResult, PhotoSpec, process_photo
 from server.records.store import RecordStore, require_editable
 from settings import Settings
@@ -31,7 +31,6 @@ from settings import Settings
 log = logging.getLogger("kjcj.photos")
 
 T = TypeVar("T")
-WRITE_RETRIES = 5
 PHOTO_URL = "/api/v1/me/photo"
 CONTENT_TYPE = "image/jpeg"
 FIRST_JOB_ESTIMATE = 1.0  # seconds per photo assumed before any has been measured
@@ -178,26 +177,10 @@ class PhotoService:
                                     metadata={"record_id": doc["_id"], "kind": "photo"})
         entry = {**info, "sha256_original": result.sha256_original, "width": result.width,
                  "height": result.height, "checks": result.checks, "uploaded_at": utcnow()}
-        try:
-            before = await self._attach(user, doc, entry)
-        except BaseException:
-            await self.files.delete(info["file_id"])
-            raise
-        old = before.get("photo") or {}
-        if old.get("file_id") and old["file_id"] != info["file_id"]:
-            await self.files.delete(old["file_id"])
+        await self.store.attach_file(doc, "photo", None, entry)
         log.info("photo stored", extra={"fields": {"record_id": str(doc["_id"]), "size": info["size"],
                                                    "quality": result.quality}})
         return photo_view(entry)
-
-    async def _attach(self, user: SessionUser, doc: dict, entry: dict) -> dict:
-        """Point the record at the new photo (version and status conditions); the record as it was before."""
-        for _ in range(WRITE_RETRIES):
-            if await self.store.write(doc, {"$set": {"photo": entry}}) is not None:
-                return doc
-            doc = await self.store.load(user.record_id, user.openid)
-            require_editable(doc)
-        raise Conflict("操作过于频繁，请稍后重试", "version_conflict")
 
     async def open(self, user: SessionUser) -> tuple[dict, AsyncIterator[bytes]]:
         """(photo entry, chunk iterator) of the caller's own photo, or NotFound."""

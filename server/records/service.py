@@ -23,11 +23,10 @@ from server.records import (
     OPTIONS, SECTIONS, Districts, apply_patch, archive_no, is_rare, missing_for_submission,
     options_payload, rare_characters, validate_patch, validate_record,
 )
-from server.records.store import EDITABLE, RecordStore, record_fields, require_editable
+from server.records.store import EDITABLE, WRITE_RETRIES, RecordStore, record_fields, require_editable
 
 log = logging.getLogger("kjcj.records")
 
-WRITE_RETRIES = 5
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 _T2S = opencc.OpenCC("t2s")
 

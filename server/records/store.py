@@ -22,6 +22,7 @@ log = logging.getLogger("kjcj.records")
 
 SECTION_NAMES = tuple(SECTIONS)
 EDITABLE = ("draft", "rejected")
+WRITE_RETRIES = 5  # versioned writes retried after a concurrent edit of the same record
 # A claim whose record never took the number (crash between claim and write) is freed after this.
 STALE_CLAIM = dt.timedelta(minutes=2)
 
@@ -91,6 +92,28 @@ class RecordStore:
         update = {**update, "$inc": {"version": 1}}
         update["$set"] = {**update.get("$set", {}), "updated_at": utcnow()}
         return await self.services.atomic.update(self.records, cond, update)
+
+    async def attach_file(self, doc: dict, section: str, key: str | None, entry: dict) -> dict:
+        """Point the editable record at a newly stored file (`photo`, or `documents.<kind>` with
+        key), retrying after concurrent edits. The new file is deleted if that fails, the one it
+        replaces once it succeeded. Returns the record as it was just before the write."""
+        path = f"{section}.{key}" if key else section
+        files = self.services.files
+        try:
+            for _ in range(WRITE_RETRIES):
+                if await self.write(doc, {"$set": {path: entry}}) is not None:
+                    break
+                doc = await self.load(doc["_id"], doc["openid"])
+                require_editable(doc)
+            else:
+                raise Conflict("操作过于频繁，请稍后重试", "version_conflict")
+        except BaseException:
+            await files.delete(entry["file_id"])
+            raise
+        old = (doc.get(section) or {}).get(key) if key else doc.get(section)
+        if old and old.get("file_id") and old["file_id"] != entry["file_id"]:
+            await files.delete(old["file_id"])
+        return doc
 
     async def claim_archive_no(self, number: str, record_id: ObjectId) -> bool:
         """Claim an archive number for a record; True when newly claimed, Conflict when taken."""
