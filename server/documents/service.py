@@ -1,18 +1,17 @@
 """Upload, list and read the documents of the caller's record (GridFS via services.files)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.documents.images import reencode
 from server.documents.pdf import check_pdf
 from server.documents.sniff import EXTENSIONS, PDF, require_type
-from server.errors import BadRequest, Busy, NotFound, TooLarge
+from server.errors import BadRequest, NotFound, TooLarge
 from server.records import DOCUMENT_KINDS, required_documents
+from server.pool import BoundedPool
 from server.records.store import RecordStore, record_fields, require_editable
 
 log = logging.getLogger("kjcj.documents")
@@ -42,12 +41,12 @@ class DocumentService:
         self.services = services
         self.store = services.get(RecordStore)
         self.files = services.files
-        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="documents")
-        self.in_flight = 0
+        self.pool = BoundedPool(WORKERS, MAX_IN_FLIGHT - WORKERS, "documents", "上传人数较多，请稍后重试", "upload_busy",
+                                retry_after=5)
 
     async def close(self) -> None:
         """Stop the worker threads."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()
 
     def too_large(self) -> TooLarge:
         """The 413 naming the configured limit."""
@@ -75,17 +74,10 @@ class DocumentService:
 
     async def _clean(self, data: bytes, content_type: str) -> bytes:
         """Re-encode an image / check a PDF in a worker thread."""
-        if self.in_flight >= MAX_IN_FLIGHT:
-            raise Busy("上传人数较多，请稍后重试", "upload_busy")
-        self.in_flight += 1
-        try:
-            loop = asyncio.get_running_loop()
-            if content_type == PDF:
-                await loop.run_in_executor(self.pool, check_pdf, data)
-                return data
-            return await loop.run_in_executor(self.pool, reencode, data, content_type)
-        finally:
-            self.in_flight -= 1
+        if content_type == PDF:
+            await self.pool.run(check_pdf, data)
+            return data
+        return await self.pool.run(reencode, data, content_type)
 
     async def list(self, user: SessionUser) -> dict:
         """The record's documents in display order, plus what is still required."""

@@ -12,29 +12,22 @@ sha256 (`record.photo.sha256_original`) and the check results are kept.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
-import threading
-import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
 
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
-from server.errors import AppError, BadRequest, Busy, Invalid, NotFound, TooLarge, UnsupportedMedia
+from server.errors import AppError, BadRequest, Invalid, NotFound, TooLarge, UnsupportedMedia
 from server.photos import PhotoRejected, PhotoResult, PhotoSpec, process_photo
+from server.pool import BoundedPool
 from server.records.store import RecordStore, require_editable
 from settings import Settings
 
 log = logging.getLogger("kjcj.photos")
 
-T = TypeVar("T")
 PHOTO_URL = "/api/v1/me/photo"
 CONTENT_TYPE = "image/jpeg"
 FIRST_JOB_ESTIMATE = 1.0  # seconds per photo assumed before any has been measured
-RETRY_AFTER_MAX = 60
 
 
 def spec_from_settings(settings: Settings) -> PhotoSpec:
@@ -80,64 +73,6 @@ def photo_view(entry: dict) -> dict:
             "checks": entry.get("checks") or [], "uploaded_at": entry.get("uploaded_at")}
 
 
-class BoundedPool:
-    """A thread pool that refuses work beyond `workers + queue` running-or-waiting jobs.
-
-    The slot is taken synchronously on the IOLoop (no await between the check and the
-    increment) and given back when the job itself ends, even if the awaiting request was
-    cancelled meanwhile, so abandoned jobs still count until their thread is free.
-    """
-
-    def __init__(self, workers: int, queue: int, name: str):
-        self.workers = workers
-        self.limit = workers + queue
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._lock = threading.Lock()
-        self._pending = 0
-        self._seconds = FIRST_JOB_ESTIMATE  # moving average of one job's duration
-
-    @property
-    def pending(self) -> int:
-        """Jobs running or waiting for a thread."""
-        return self._pending
-
-    def retry_after(self) -> int:
-        """Seconds after which a retry has a fair chance: the queue drained at the measured rate."""
-        estimate = self._seconds * max(1, self._pending) / self.workers
-        return max(1, min(RETRY_AFTER_MAX, math.ceil(estimate)))
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` in a worker thread, or raise Busy at once when the pool is full."""
-        with self._lock:
-            if self._pending >= self.limit:
-                raise Busy("当前上传照片的人较多，请稍后重试", "photo_busy", retry_after=self.retry_after())
-            self._pending += 1
-        try:
-            future = self.pool.submit(self._timed, fn, *args)
-        except BaseException:  # shut down
-            self._release()
-            raise
-        future.add_done_callback(lambda _f: self._release())
-        return await asyncio.wrap_future(future)
-
-    def _timed(self, fn: Callable[..., T], *args: Any) -> T:
-        start = time.perf_counter()
-        try:
-            return fn(*args)
-        finally:
-            elapsed = time.perf_counter() - start
-            with self._lock:
-                self._seconds = 0.8 * self._seconds + 0.2 * elapsed
-
-    def _release(self) -> None:
-        with self._lock:
-            self._pending -= 1
-
-    def close(self) -> None:
-        """Stop the threads; queued jobs are cancelled."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 class PhotoService:
     """Upload (checked, fixed, stored) and read the caller's ID photo."""
 
@@ -147,7 +82,8 @@ class PhotoService:
         self.spec = spec_from_settings(settings)
         self.store = services.get(RecordStore)
         self.files = services.files
-        self.pool = BoundedPool(settings.photo_workers, settings.photo_queue, "photos")
+        self.pool = BoundedPool(settings.photo_workers, settings.photo_queue, "photos",
+                                "当前上传照片的人较多，请稍后重试", "photo_busy", FIRST_JOB_ESTIMATE)
 
     async def close(self) -> None:
         """Stop the worker threads."""
