@@ -5,10 +5,13 @@ import asyncio
 import hashlib
 import io
 import json
+import threading
 
 import pytest
 from PIL import Image
 
+from server.documents import DocumentService
+from server.documents.service import MAX_IN_FLIGHT
 from tests.miniprogram.conftest import form, jpeg_bytes, pdf_bytes, png_bytes
 
 EXE = (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
@@ -251,3 +254,21 @@ async def test_a_real_multipart_upload_over_the_limit_is_a_413(make_server, as_u
     await nothing_stored(small, c.openid, version=1)
     ok = await upload(c, "id_front", jpeg_bytes())
     assert ok.status == 201
+
+
+async def test_a_full_cleaning_pool_answers_503_at_once_and_stores_nothing(server, as_user, upload):
+    c = await as_user("busy-docs")
+    pool = server.services.get(DocumentService).pool
+    gate = threading.Event()
+    blockers = [asyncio.ensure_future(pool.run(gate.wait, 30)) for _ in range(MAX_IN_FLIGHT)]
+    try:
+        await asyncio.sleep(0)
+        r = await upload(c, "diploma", jpeg_bytes(), "a.jpg", "image/jpeg")
+        assert r.status == 503 and r.error_code == "upload_busy"
+        assert r.headers["Retry-After"] == "5"
+        await nothing_stored(server, "demo-openid-busy-docs")
+    finally:
+        gate.set()
+        await asyncio.gather(*blockers)
+    assert pool.pending == 0
+    assert (await upload(c, "diploma", jpeg_bytes(), "a.jpg", "image/jpeg")).status == 201
