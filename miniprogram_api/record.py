@@ -14,8 +14,7 @@ MAX_JSON_BYTES = 64 * 1024
 def register_record_schemas(districts: Districts | None) -> None:
     """The record's component schemas (sections, enums, districts) in the OpenAPI document."""
     for name, schema in openapi_components(districts, openapi_version="3.0.3")["schemas"].items():
-        if name != "RecordValidationFailed":  # our 422 bodies use the shared Error shape instead
-            register_schema(name, schema)
+        register_schema(name, schema)
 
 
 _SECTION_REFS = {s: {"$ref": f"#/components/schemas/Record{s.capitalize()}"} for s in SECTIONS}

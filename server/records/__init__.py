@@ -8,27 +8,27 @@ Record shape: {"profile": {...}, "education": {...}, "qualification": {...},
 validate_patch(patch, current, districts, today) -> (normalised_patch, errors): errors is a
 list of {"field": "profile.id_number", "code": "<snake_case>", "message": "<中文>"} ("field"
 is "" when the body itself is not an object). Apply the normalised patch with apply_patch()
-only when errors == []; in it None means "delete the field". require_valid_patch() is the
-raising variant (ValidationFailed.fields holds the same list; .to_dict() is a 422 body).
+only when errors == []; in it None means "delete the field". The service answers errors
+with the shared Invalid (422) shape.
 """
 
 from .completeness import ID_DOCUMENTS, missing_for_submission, required_documents
 from .districts import Districts, DistrictsConfigError, district_codes, load_districts, parse_districts
-from .errors import FieldErrorItem, FieldProblem, ValidationFailed
+from .errors import FieldErrorItem, FieldProblem
 from .fields import (
     SCALARS, SECTION_LABELS, SECTIONS, FieldSpec, all_field_paths, field_label, field_spec, options_payload,
 )
 from .names import derive_pinyin, is_rare, normalize_name, normalize_pinyin, rare_characters
 from .openapi import openapi_components
 from .options import DOCUMENT_KINDS, OPTIONS, option_codes, option_label
-from .validation import apply_patch, archive_no, require_valid_patch, validate_patch, validate_record
+from .validation import apply_patch, archive_no, validate_patch, validate_record
 
 __all__ = [
     "DOCUMENT_KINDS", "Districts", "DistrictsConfigError", "FieldErrorItem", "FieldProblem",
     "FieldSpec", "ID_DOCUMENTS", "OPTIONS", "SCALARS", "SECTIONS", "SECTION_LABELS",
-    "ValidationFailed", "all_field_paths", "apply_patch", "archive_no", "derive_pinyin",
+    "all_field_paths", "apply_patch", "archive_no", "derive_pinyin",
     "district_codes", "field_label", "field_spec", "is_rare", "load_districts",
     "missing_for_submission", "normalize_name", "normalize_pinyin", "openapi_components",
-    "option_codes", "option_label", "options_payload", "parse_districts", "rare_characters", "require_valid_patch",
+    "option_codes", "option_label", "options_payload", "parse_districts", "rare_characters",
     "required_documents", "validate_patch", "validate_record",
 ]

@@ -92,23 +92,5 @@ def openapi_components(districts: Districts | None = None, openapi_version: str 
         "additionalProperties": False,
         "properties": patch_props,
     }
-    schemas[f"{_SCHEMA_PREFIX}FieldError"] = {
-        "type": "object",
-        "required": ["field", "code", "message"],
-        "properties": {
-            "field": {"type": "string", "description": "字段路径，如 profile.id_number"},
-            "code": {"type": "string", "description": "稳定的错误代码（snake_case）"},
-            "message": {"type": "string", "description": "中文提示"},
-        },
-    }
-    schemas[f"{_SCHEMA_PREFIX}ValidationFailed"] = {
-        "type": "object",
-        "required": ["error", "fields"],
-        "properties": {
-            "error": {"type": "string", "enum": ["validation_failed"]},
-            "message": {"type": "string"},
-            "fields": {"type": "array", "items": {"$ref": f"#/components/schemas/{_SCHEMA_PREFIX}FieldError"}},
-        },
-    }
     return {"schemas": schemas}
 

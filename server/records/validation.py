@@ -9,7 +9,7 @@ from typing import Any
 
 from . import identifiers as ids
 from .districts import DistrictsLike, district_codes
-from .errors import FieldErrorItem, FieldProblem, ValidationFailed, error_item
+from .errors import FieldErrorItem, FieldProblem, error_item
 from .fields import SCALARS, SECTIONS
 from .fields import value_at as _get
 from .names import derive_pinyin
@@ -275,19 +275,6 @@ def validate_patch(
     _check_qualification(run, current, merged)
     out = {k: v for k, v in run.out.items() if not (isinstance(v, dict) and not v)}
     return out, run.errors
-
-
-def require_valid_patch(
-    patch: Any,
-    current: Mapping[str, Any] | None,
-    districts: DistrictsLike | None,
-    today: date,
-) -> Record:
-    """Like validate_patch but return only the normalised patch, raising ValidationFailed."""
-    normalised, errors = validate_patch(patch, current, districts, today)
-    if errors:
-        raise ValidationFailed(errors)
-    return normalised
 
 
 def validate_record(record: Any, districts: DistrictsLike | None, today: date) -> tuple[Record, list[FieldErrorItem]]:

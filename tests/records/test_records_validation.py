@@ -16,8 +16,7 @@ import idgen  # noqa: E402
 import pytest  # noqa: E402
 
 from server.records import (  # noqa: E402
-    OPTIONS, SECTIONS, ValidationFailed, apply_patch, archive_no, load_districts,
-    require_valid_patch, validate_patch, validate_record,
+    OPTIONS, SECTIONS, apply_patch, archive_no, load_districts, validate_patch, validate_record,
 )
 
 TODAY = date(2025, 6, 1)
@@ -385,15 +384,6 @@ def test_full_record_valid_and_idempotent():
     again, errors = check(merged, merged)
     assert errors == [] and apply_patch(merged, again) == merged
     assert validate_record(rec, DISTRICTS, TODAY)[1] == []
-
-
-def test_require_valid_patch():
-    assert require_valid_patch({"region_code": "350203"}, {}, DISTRICTS, TODAY) == {"region_code": "350203"}
-    with pytest.raises(ValidationFailed) as info:
-        require_valid_patch({"region_code": 1, "x": {}}, {}, DISTRICTS, TODAY)
-    assert codes(info.value.fields) == {"region_code": "invalid_type", "x": "unknown_section"}
-    body = info.value.to_dict()
-    assert body["error"] == "validation_failed" and body["fields"] == info.value.fields
 
 
 def test_apply_patch_does_not_mutate():
