@@ -26,6 +26,11 @@ def _opencc() -> opencc.OpenCC:
     return _converter
 
 
+def to_simplified(text: str) -> str:
+    """Traditional Chinese to simplified, with the process-wide converter."""
+    return _opencc().convert(text)
+
+
 def _is_kept(ch: str) -> bool:
     """True for letters, digits and CJK characters; punctuation and symbols are dropped."""
     cat = unicodedata.category(ch)
@@ -39,7 +44,7 @@ def normalize(text: str) -> str:
     # Lone surrogates (from broken JSON escapes) would make OpenCC's UTF-8 encoding fail.
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFKC", text).lower()
-    text = _opencc().convert(text)
+    text = to_simplified(text)
     text = _COLLOQUIAL_RE.sub(lambda m: _COLLOQUIAL[m.group()], text)
     text = "".join(ch if _is_kept(ch) else " " for ch in text)
     return _SPACES.sub(" ", text).strip()

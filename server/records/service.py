@@ -12,8 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import opencc
-
+from faq.normalize import to_simplified
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.documents.service import document_view
@@ -28,7 +27,6 @@ from server.records.store import EDITABLE, WRITE_RETRIES, RecordStore, record_fi
 log = logging.getLogger("kjcj.records")
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
-_T2S = opencc.OpenCC("t2s")
 
 
 def today() -> dt.date:
@@ -38,7 +36,7 @@ def today() -> dt.date:
 
 def _label_key(text: str) -> str:
     """Simplified, space-free form of an option label for matching."""
-    return _T2S.convert("".join(text.split()))
+    return to_simplified("".join(text.split()))
 
 
 _LABELS: dict[str, dict[str, str]] = {
