@@ -11,7 +11,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from server.documents.sniff import JPEG, PNG
+from server.documents.sniff import JPEG, PNG, file_problem
 from server.errors import Invalid
 
 MAX_PIXELS = 60_000_000  # refuse decompression bombs before decoding
@@ -21,7 +21,7 @@ JPEG_QUALITY = 90
 
 def corrupt(message: str = "图片文件已损坏或不完整，请重新拍摄或选择原图上传") -> Invalid:
     """The 422 for an image that cannot be decoded."""
-    return Invalid([{"field": "file", "code": "file_corrupt", "message": message}], message, "file_corrupt")
+    return file_problem("file_corrupt", message)
 
 
 def reencode(data: bytes, content_type: str) -> bytes:
@@ -35,9 +35,7 @@ def reencode(data: bytes, content_type: str) -> bytes:
             img.load()
             img = ImageOps.exif_transpose(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        message = "图片像素过多，请缩小或压缩后再上传"
-        raise Invalid([{"field": "file", "code": "image_too_many_pixels", "message": message}], message,
-                      "image_too_many_pixels") from None
+        raise file_problem("image_too_many_pixels", "图片像素过多，请缩小或压缩后再上传") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise corrupt() from None
     if max(img.size) > MAX_SIDE:

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import re
 
-from server.errors import Invalid
+from server.documents.sniff import file_problem
 
 _HEADER_RE = re.compile(rb"%PDF-[12]\.[0-9]")
 _STARTXREF_RE = re.compile(rb"startxref\s+(\d+)\s+%%EOF")
 _NAME_RE = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
 _ACTIVE = {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia"}
-
-
-def _refuse(code: str, message: str) -> Invalid:
-    return Invalid([{"field": "file", "code": code, "message": message}], message, code)
 
 
 def _names(data: bytes) -> set[bytes]:
@@ -33,16 +29,16 @@ def _names(data: bytes) -> set[bytes]:
 
 
 def check_pdf(data: bytes) -> None:
-    """Raise Invalid (422) unless `data` looks like a complete, unencrypted, inert PDF."""
+    """Raise a 422 (file_problem) unless `data` looks like a complete, unencrypted, inert PDF."""
     start = data.find(b"%PDF-", 0, 1024)
     if start < 0 or not _HEADER_RE.match(data, start):
-        raise _refuse("file_corrupt", "PDF 文件头不正确，文件可能已损坏，请重新导出后上传")
+        raise file_problem("file_corrupt", "PDF 文件头不正确，文件可能已损坏，请重新导出后上传")
     tail = data[-2048:]
     xref = _STARTXREF_RE.search(tail)
     if xref is None or int(xref.group(1)) >= len(data) or (b" obj" not in data and b"\nobj" not in data):
-        raise _refuse("file_corrupt", "PDF 文件不完整或已损坏，请重新导出后上传")
+        raise file_problem("file_corrupt", "PDF 文件不完整或已损坏，请重新导出后上传")
     names = _names(data)
     if b"Encrypt" in names:
-        raise _refuse("pdf_encrypted", "PDF 文件已加密或设置了密码，请去除密码后再上传")
+        raise file_problem("pdf_encrypted", "PDF 文件已加密或设置了密码，请去除密码后再上传")
     if names & _ACTIVE:
-        raise _refuse("pdf_active_content", "PDF 文件含有脚本或附件，请另存为普通 PDF 或拍照上传")
+        raise file_problem("pdf_active_content", "PDF 文件含有脚本或附件，请另存为普通 PDF 或拍照上传")

@@ -1,11 +1,16 @@
 """The real type of an uploaded file, from its bytes only (the name and header are ignored)."""
 from __future__ import annotations
 
-from server.errors import UnsupportedMedia
+from server.errors import Invalid, UnsupportedMedia
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 EXTENSIONS = {JPEG: "jpg", PNG: "png", PDF: "pdf"}
 ACCEPTED = "仅支持 JPG、PNG 图片或 PDF 文件"
+
+
+def file_problem(code: str, message: str) -> Invalid:
+    """The 422 for a file of an accepted type that cannot be used (corrupt, too many pixels, active PDF...)."""
+    return Invalid([{"field": "file", "code": code, "message": message}], message, code)
 
 # Recognisable refused formats, for a clearer message.
 _OTHERS: tuple[tuple[int, bytes, str], ...] = (

@@ -186,11 +186,13 @@ def _open_heic(data: bytes, spec: PhotoSpec) -> Source:
     check_pixels(*heif.size, spec)
     info = heif.info
     labels: list[str] = []
+    orientation = 1
     if info.get("exif"):
         labels.append("exif")
         try:
             exif = Image.Exif()
             exif.load(info["exif"])
+            orientation = exif.get(0x0112, 1)
             if exif.get_ifd(0x8825):
                 labels.append("gps")
         except Exception:
@@ -199,14 +201,6 @@ def _open_heic(data: bytes, spec: PhotoSpec) -> Source:
         labels.append("icc")
     if info.get("xmp"):
         labels.append("xmp")
-    orientation = 1
-    try:
-        exif = Image.Exif()
-        if info.get("exif"):
-            exif.load(info["exif"])
-        orientation = exif.get(0x0112, 1)
-    except Exception:
-        pass
     # libheif applies the rotation while decoding, so heif.size is already the display size.
     return Source(data=data, kind="heic", raw_size=heif.size, orientation=1,
                   metadata=tuple(labels), icc=info.get("icc_profile"), mode=heif.mode,
