@@ -6,7 +6,7 @@ Reuse it for any staff-only endpoint (e.g. FAQ administration):
         openapi = {"get": {"summary": "...", "tags": ["admin"]}}
 
         async def get(self):
-            items = await my_service.list(filter=self.jurisdiction())
+            items = await my_service.list(self.staff)  # the service filters by self.staff.jurisdiction()
             self.write_json(items)
 
 What it guarantees before your method runs (in `async prepare()`):
@@ -43,10 +43,6 @@ class StaffHandler(ApiHandler):
         self.staff = await self.services.get(StaffSessions).resolve(
             self.get_cookie(SESSION_COOKIE), self.request.headers.get(XSRF_HEADER),
             require_xsrf=self.request.method in UNSAFE_METHODS)
-
-    def jurisdiction(self, field: str = "region_code") -> dict:
-        """A MongoDB filter limiting a query to the caller's districts."""
-        return self.staff.jurisdiction(field)
 
 
 def set_session_cookies(handler: ApiHandler, token: str, xsrf: str, expires: dt.datetime) -> None:

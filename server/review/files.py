@@ -7,7 +7,8 @@ from server.errors import NotFound
 from server.review.access import visible_record
 from server.staff.model import Staff
 
-SAFE_TYPES = {"image/jpeg", "image/png", "image/webp", "application/pdf"}
+# types shown inline, with their file extensions; anything else is an octet-stream download
+SAFE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 
 
 async def open_file(services, staff: Staff, record_id: str, kind: str) -> tuple[dict, AsyncIterator[bytes]]:
@@ -18,7 +19,7 @@ async def open_file(services, staff: Staff, record_id: str, kind: str) -> tuple[
         raise NotFound("该材料尚未上传", "file_not_found")
     info, chunks = await services.files.open(entry["file_id"])
     ctype = entry.get("content_type") or info["content_type"] or ("image/jpeg" if kind == "photo" else "")
-    ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}.get(ctype, "bin")
+    ext = SAFE_TYPES.get(ctype, "bin")
     out = {"content_type": ctype if ctype in SAFE_TYPES else "application/octet-stream",
            "inline": ctype in SAFE_TYPES, "size": info["size"], "filename": f"{record_id}-{kind}.{ext}",
            "sha256": info.get("sha256")}

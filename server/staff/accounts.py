@@ -129,11 +129,11 @@ class StaffAccounts:
 
     def as_staff(self, doc: dict, session_id: str = "") -> Staff:
         """The effective Staff of an account document (districts the deployment still serves)."""
-        known = deployment_districts(self.settings).codes
+        districts = deployment_districts(self.settings)
         if doc["role"] == CITY_ADMIN:
-            regions = tuple(d["code"] for d in deployment_districts(self.settings).districts)
+            regions = tuple(d["code"] for d in districts.districts)
         else:
-            regions = tuple(c for c in doc.get("regions", []) if c in known)
+            regions = tuple(c for c in doc.get("regions", []) if c in districts.codes)
         return Staff(doc["_id"], doc["role"], regions, session_id)
 
     async def authenticate(self, username: object, password: object) -> dict:
