@@ -1,6 +1,7 @@
 """The admin web page (/admin/), its static assets, and the staff side's start-up hook."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'")
 
 
+@functools.cache  # once per process, like the compiled template
 def asset_version(name: str) -> str:
     """A short content hash of a static file, for cache busting."""
     return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
