@@ -224,7 +224,10 @@ $("queue-filters").addEventListener("submit", (ev) => {
 /* ---------- record ---------- */
 
 async function openRecord(id) {
-  const r = await api("GET", "/admin/api/records/" + id);
+  showRecord(await api("GET", "/admin/api/records/" + id));
+}
+
+function showRecord(r) {
   state.record = r;
   show("record");
   $("r-name").textContent = r.name || "（未填姓名）";
@@ -274,7 +277,7 @@ async function openRecord(id) {
       (states[n.delivery.state] || n.delivery.state || "") + (n.read_at ? "，已读" : "")));
   }
   if (!r.notices.length) notices.append(h("li", { class: "muted" }, "暂无"));
-  loadRecordAudit(id);
+  loadRecordAudit(r.id);
 
   const open = r.status === "submitted";
   $("decision-form").hidden = !open;
@@ -350,10 +353,10 @@ async function decide(decision, btn) {
   btn.disabled = true;
   try {
     const r = state.record;
-    await api("POST", "/admin/api/records/" + r.id + "/decision",
-              { decision, version: r.version, reason, reason_codes: decision === "reject" ? codes : [] });
+    const after = await api("POST", "/admin/api/records/" + r.id + "/decision",
+                            { decision, version: r.version, reason, reason_codes: decision === "reject" ? codes : [] });
     flash(decision === "approve" ? "已审核通过，已通知本人" : "已退回，已通知本人", true);
-    await openRecord(r.id);
+    showRecord(after);  // the decision answers with the updated record
   } catch (e) {
     $("decision-error").textContent = e.message;
     if (e.status === 409) await openRecord(state.record.id).catch(() => {});
