@@ -1,8 +1,6 @@
 """Generators of valid test identifiers, independent of the code under test.
 
-Import by path (tests/ is not a package):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[N] / "tests" / "records"))
-    import idgen
+Import as `from tests.records import idgen`.
 """
 
 from __future__ import annotations

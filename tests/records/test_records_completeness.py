@@ -1,16 +1,7 @@
 """missing_for_submission: required fields, photo and document kinds."""
 
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-for _p in (str(HERE), str(HERE.parents[1])):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-import idgen  # noqa: E402
-
-from server.records import DOCUMENT_KINDS, missing_for_submission, required_documents  # noqa: E402
+from server.records import DOCUMENT_KINDS, missing_for_submission, required_documents
+from tests.records import idgen
 
 ALL_DOCS = set(DOCUMENT_KINDS)
 

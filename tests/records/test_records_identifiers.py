@@ -1,19 +1,12 @@
 """Identity numbers, permits, passports, credit codes, mobiles and e-mails."""
 
 import random
-import sys
 from datetime import date
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-for _p in (str(HERE), str(HERE.parents[1])):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+import pytest
 
-import idgen  # noqa: E402
-import pytest  # noqa: E402
-
-from server.records import identifiers as ids  # noqa: E402
+from server.records import identifiers as ids
+from tests.records import idgen
 
 TODAY = date(2025, 6, 1)
 

@@ -1,20 +1,13 @@
 """Names with rare characters, separators, pinyin and the rare-name flag."""
 
-import sys
 import unicodedata
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-for _p in (str(HERE), str(HERE.parents[1])):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+import pytest
 
-import pytest  # noqa: E402
-
-import idgen  # noqa: E402
-from server.records.names import (  # noqa: E402
+from server.records.names import (
     derive_pinyin, is_han, is_rare, normalize_name, normalize_pinyin, rare_characters,
 )
+from tests.records import idgen
 
 # One character from each CJK block: URO, Ext A, B, C, D, E, F, G, H, I.
 RARE = {

@@ -1,22 +1,16 @@
 """Closed lists, field specs, districts config and the OpenAPI components."""
 
 import json
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for _p in (str(HERE), str(ROOT)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+import pytest
 
-import pytest  # noqa: E402
-
-from server.records import (  # noqa: E402
+from server.records import (
     OPTIONS, SECTIONS, DistrictsConfigError, all_field_paths, district_codes, field_label, load_districts,
     openapi_components, option_codes, option_label, parse_districts,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "districts.json"
 
 

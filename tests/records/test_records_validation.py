@@ -2,23 +2,17 @@
 
 import random
 import re
-import sys
 from datetime import date
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for _p in (str(HERE), str(ROOT)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+import pytest
 
-import idgen  # noqa: E402
-import pytest  # noqa: E402
-
-from server.records import (  # noqa: E402
+from server.records import (
     OPTIONS, SECTIONS, apply_patch, archive_no, load_districts, validate_patch, validate_record,
 )
+from tests.records import idgen
 
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2025, 6, 1)
 DISTRICTS = load_districts(ROOT / "config" / "districts.json")
 ID = idgen.resident_id("350203", date(1990, 5, 17), "male")  # male, born 1990-05-17
