@@ -9,8 +9,6 @@ import tornado.template
 import tornado.web
 
 from handlers.base import ApiHandler
-from server.notify.sender import NoticeSender
-from server.staff.demo import seed_demo_staff
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -57,14 +55,6 @@ class AdminStaticHandler(tornado.web.StaticFileHandler, ApiHandler):
 
     auth = "public"
     openapi = {"get": {"summary": "管理页面静态资源", "tags": ["admin"]}}
-
-
-async def on_startup(services, background: bool) -> None:
-    """Seed demo staff (development only), run the notice sender if background."""
-    await seed_demo_staff(services)
-    if background:
-        sender = services.get(NoticeSender)
-        services.spawn(lambda: sender.run_forever(), "notice-sender")
 
 
 default_handlers = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
 from handlers.base import int_argument
+from server.lifecycle.tables import COLLECTION
 from server.review import audit, decisions, detail, files, queue, sample
 
 TAGS = ["admin"]
@@ -12,8 +13,7 @@ _PAGING = [
     {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
 ]
 _FILTERS = [
-    {"name": "status", "in": "query", "schema": {"type": "string",
-                                                  "enum": ["draft", "submitted", "approved", "rejected"]}},
+    {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(COLLECTION.states)}},
     {"name": "region", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6}$"}},
 ]
 
@@ -78,7 +78,7 @@ class DecisionHandler(StaffHandler):
         "summary": "审核：通过或退回", "tags": TAGS,
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["decision", "version"],
-            "properties": {"decision": {"type": "string", "enum": ["approve", "reject"]},
+            "properties": {"decision": {"type": "string", "enum": list(decisions.DECISIONS)},
                            "version": {"type": "integer", "minimum": 1},
                            "reason": {"type": "string", "maxLength": decisions.REASON_MAX},
                            "reason_codes": {"type": "array", "items": {"type": "string"},

@@ -1,15 +1,11 @@
 """The official account's webhook `/wechat`: WeChat's URL check (GET) and messages (POST)."""
 from __future__ import annotations
 
-import gc
-
 from handlers.base import ApiHandler
-from server.chat.faq_service import FaqService
 from server.chat.inbound import MAX_BODY
 from server.chat.webhook import Query, Webhook
 from server.errors import TooLarge
 
-GC_YOUNG_THRESHOLD = 10_000
 _QUERY_PARAMS = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
                  for n in ("signature", "timestamp", "nonce")]
 
@@ -60,19 +56,6 @@ class WeChatWebhookHandler(ApiHandler):
         content_type, body = await self.services.get(Webhook).receive(self._query(), self.request.body)
         self.set_header("Content-Type", content_type)
         self.finish(body)
-
-
-async def on_startup(services, background: bool) -> None:
-    """Load the FAQ engine (jieba warms up in an executor), build the webhook, freeze the heap."""
-    # gc.freeze: the long-lived heap (jieba's dictionary, ~300k objects) leaves the full GC passes
-    await services.get(FaqService).start(background)
-    services.get(Webhook)
-    if not gc.get_freeze_count():  # once per process: collect garbage first, so none is frozen
-        gc.collect()
-        gc.freeze()
-        # requests allocate and free thousands of containers; at the default 700 the young
-        # generation was collected every ~30 messages (~4 % of the webhook's CPU, measured)
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 default_handlers = [(r"/wechat", WeChatWebhookHandler)]

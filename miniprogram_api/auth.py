@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers.base import ApiHandler
 from handlers.openapi import register_schema
+from server.lifecycle.tables import COLLECTION
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.accounts.sessions import SessionService
 
@@ -18,8 +19,8 @@ register_schema("LoginResponse", {
         "record_status": {"$ref": "#/components/schemas/RecordStatus"},
     },
 })
-register_schema("RecordStatus", {"type": "string", "enum": ["draft", "submitted", "approved", "rejected"],
-                                 "description": "draft：草稿；submitted：已提交待审核；approved：审核通过；rejected：退回修改"})
+register_schema("RecordStatus", {"type": "string", "enum": list(COLLECTION.states), "x-enum-labels": COLLECTION.states,
+                                 "description": "；".join(f"{k}：{v}" for k, v in COLLECTION.states.items())})
 
 
 class LoginHandler(ApiHandler):

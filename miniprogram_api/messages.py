@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from handlers.openapi import register_schema
+from server.notify.notices import MESSAGE_KINDS
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.records.service import InboxService
 
 register_schema("Message", {"type": "object", "properties": {
-    "id": {"type": "string"}, "kind": {"type": "string", "enum": ["review_result"]},
+    "id": {"type": "string"}, "kind": {"type": "string", "enum": MESSAGE_KINDS},
     "title": {"type": "string"}, "body": {"type": "string"},
     "data": {"type": "object", "description": "result、reason、name、time"},
     "created_at": {"type": "string", "format": "date-time"},

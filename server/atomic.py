@@ -8,6 +8,10 @@ inserts are atomic. On FerretDB the update of one document is therefore serialis
 with a short-lived mutex document inserted under a unique `_id` (expiring, so a
 crashed holder blocks nobody for long); on MongoDB the update runs as is.
 
+Under that mutex the document is read by `_id` alone, the rest of the condition checked in
+Python (`server.querymatch`), and the update written by `_id` alone: FerretDB v1 on SQLite
+pushes only an `_id`-only filter down to SQL and reads the whole collection for any other.
+
 Every conditional write of the code base goes through `Atomic.update`.
 """
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from server.db import declare_indexes, utcnow
 from server.errors import Busy
+from server.querymatch import matches
 
 MUTEX_TTL = dt.timedelta(seconds=10)
 declare_indexes("mutexes", expiring=True)
@@ -37,6 +42,7 @@ class Atomic:
         self.mutexes = db["mutexes"]
         self.serialize = serialize
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._local: dict[str, list] = {}  # key -> [asyncio.Lock, users]
 
     async def update(self, collection: AsyncCollection, filter: dict, update: dict | list, *,
                      upsert: bool = False, projection: dict | None = None, before: bool = False) -> dict | None:
@@ -51,21 +57,67 @@ class Atomic:
             return await collection.find_one_and_update(filter, update, upsert=upsert, projection=projection,
                                                         return_document=rd)
         async with self.mutex(f"{collection.name}:{filter['_id']}"):
-            return await collection.find_one_and_update(filter, update, upsert=upsert, projection=projection,
+            if isinstance(filter["_id"], dict):  # an operator on _id: no single document to read
+                return await collection.find_one_and_update(filter, update, upsert=upsert, projection=projection,
+                                                            return_document=rd)
+            return await self._by_id(collection, filter, update, upsert, projection, rd)
+
+    async def _by_id(self, collection: AsyncCollection, filter: dict, update: dict | list, upsert: bool,
+                     projection: dict | None, rd: ReturnDocument) -> dict | None:
+        """The serialised update with `_id`-only queries (FerretDB scans the collection for any other filter)."""
+        by_id = {"_id": filter["_id"]}
+        if len(filter) == 1:  # nothing to check: one call, as before
+            return await collection.find_one_and_update(by_id, update, upsert=upsert, projection=projection,
                                                         return_document=rd)
+        current = await collection.find_one(by_id)
+        if current is not None and matches(current, filter):
+            after = await collection.find_one_and_update(by_id, update, projection=projection, return_document=rd)
+            if after is not None or not upsert:
+                return after
+        elif not upsert:
+            return None
+        # Upsert without a matching document: the server builds the new document from the filter's
+        # equality fields (or refuses a duplicate _id) exactly as before; rare, so the scan is acceptable.
+        return await collection.find_one_and_update(filter, update, upsert=True, projection=projection,
+                                                    return_document=rd)
 
     @asynccontextmanager
     async def mutex(self, key: str, wait: float = 5.0):
         """Hold the named mutex (unique-key insert) for the block."""
+        deadline = asyncio.get_running_loop().time() + wait
+        # Contenders of this process queue in order on a local lock instead of all polling the
+        # database (polling with backoff starves some waiters under load); only the head of the
+        # queue competes for the mutex document with other processes.
+        entry = self._local.setdefault(key, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            try:
+                await asyncio.wait_for(entry[0].acquire(), wait)
+            except TimeoutError:
+                raise Busy("操作繁忙，请稍后重试", "busy_retry") from None
+            try:
+                token = await self._take(key, deadline)
+                try:
+                    yield
+                finally:
+                    await self.mutexes.delete_one({"_id": key, "owner": token})
+            finally:
+                entry[0].release()
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                self._local.pop(key, None)
+
+    async def _take(self, key: str, deadline: float) -> str:
+        """Insert the mutex document, waiting for its holder until `deadline`; the owner token."""
         token = f"{self.owner}-{uuid.uuid4().hex[:6]}"
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
         delay = 0.002
         while True:
             now = utcnow()
             try:
                 await self.mutexes.insert_one({"_id": key, "owner": token, "expires_at": now + MUTEX_TTL})
-                break
+                return token
             except DuplicateKeyError:
                 held = await self.mutexes.find_one({"_id": key})
                 if held and held["expires_at"] < now:  # its holder crashed
@@ -75,7 +127,3 @@ class Atomic:
                 raise Busy("操作繁忙，请稍后重试", "busy_retry")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-        try:
-            yield
-        finally:
-            await self.mutexes.delete_one({"_id": key, "owner": token})

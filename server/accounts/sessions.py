@@ -7,7 +7,6 @@ every read, swept by `server.db.sweep_forever`). The token itself is never store
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from bson import ObjectId
 from server.db import declare_indexes, utcnow
 from server.errors import BadRequest, Invalid, Locked, Unauthorized
 from server.records.store import RecordStore
+from server.tokens import digest
 from server.wechat import login as wxlogin
 from server.wechat.errors import InvalidCode
 
@@ -36,11 +36,6 @@ class SessionUser:
     openid: str
     record_id: ObjectId
     session_id: str
-
-
-def digest(token: str) -> str:
-    """The stored form of a token: hex sha256."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def bearer_token(header: str | None) -> str:

@@ -3,7 +3,7 @@
 The mini-program asks for a code (`issue`); the person sends "绑定 123456" in the chat
 (`redeem`). Codes are 6 digits, stored only as an HMAC under SECRET_KEY, one-time and
 valid for 10 minutes; wrong guesses are limited per chat user. A link is kept in
-`chat_links` (chat openid → record id) and copied to `records.chat_openid` (`$set` by `_id`
+`chat_links` (chat openid → record id) and copied to the record's `chat_openid` (`$set` by `_id`
 through `services.atomic`; linking is not an edit of the record, so its version does not move).
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from server.db import declare_indexes, utcnow
 from server.errors import Busy
+from server.lifecycle.store import APPLICATIONS
 
 log = logging.getLogger("kjcj.chat.binding")
 
@@ -32,7 +33,6 @@ ATTEMPT_WINDOW = dt.timedelta(hours=1)
 MAX_FAILED_ATTEMPTS = 5
 declare_indexes(CODES, IndexModel([("openid", ASCENDING)], name="openid"), expiring=True)
 declare_indexes(ATTEMPTS, expiring=True)
-declare_indexes("records", IndexModel([("chat_openid", ASCENDING)], name="chat_openid"))
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class ChatBinding:
         self.codes = services.db[CODES]
         self.links = services.db[LINKS]
         self.attempts = services.db[ATTEMPTS]
-        self.records = services.db["records"]
+        self.records = services.db[APPLICATIONS]
 
     def _digest(self, code: str) -> str:
         """The stored form of a code (HMAC-SHA256 under SECRET_KEY)."""
@@ -89,21 +89,21 @@ class ChatBinding:
 
     async def link(self, chat_openid: str, record_id: ObjectId) -> dict | None:
         """Store the link and set `chat_openid` on the record (cleared on any other record)."""
+        previous = await self.links.find_one({"_id": chat_openid})
         await self.links.replace_one({"_id": chat_openid}, {"record_id": record_id, "linked_at": utcnow()},
                                      upsert=True)
         atomic = self.services.atomic
-        async for other in self.records.find({"chat_openid": chat_openid, "_id": {"$ne": record_id}}, {"_id": 1}):
-            await atomic.update(self.records, {"_id": other["_id"], "chat_openid": chat_openid},
+        if previous and previous.get("record_id") != record_id:  # the link names one record at a time
+            await atomic.update(self.records, {"_id": previous["record_id"], "chat_openid": chat_openid},
                                 {"$set": {"chat_openid": None}})
         return await atomic.update(self.records, {"_id": record_id}, {"$set": {"chat_openid": chat_openid}})
 
     async def linked(self, chat_openid: str) -> tuple[bool, dict | None]:
-        """(linked?, record): by the link, then by `records.chat_openid`."""
+        """(linked?, record) by the link (`chat_links`, keyed by the chat openid)."""
         link = await self.links.find_one({"_id": chat_openid})
         if link:
             return True, await self.records.find_one({"_id": link["record_id"]})
-        record = await self.records.find_one({"chat_openid": chat_openid})
-        return (True, record) if record else (False, None)
+        return False, None
 
     async def _failed(self, chat_openid: str, now: dt.datetime) -> None:
         """Count a wrong code for this chat user within the attempt window."""

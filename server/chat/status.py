@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from faq.normalize import normalize
 from server.chat import texts
 from server.chat.binding import ChatBinding
+from server.lifecycle.store import LifecycleStore
 from server.notify.template import format_time
 from server.wechat.errors import WeChatError
 
@@ -38,8 +39,26 @@ def _day(value) -> str:
     return format_time(value, "date") if isinstance(value, dt.datetime) else ""
 
 
-def describe(record: dict | None, hotline: str) -> str:
-    """The status reply for a linked person's record (None: not started)."""
+def describe_change(change: dict | None) -> str:
+    """A sentence on the person's latest change application ("" when there is none)."""
+    if not change or change.get("status") not in texts.STATUS_CHANGE:
+        return ""
+    decision = change.get("decision") or {}
+    reason = decision.get("reason") or (change.get("ordered") or {}).get("reason") or "请在小程序中查看"
+    return texts.STATUS_CHANGE[change["status"]].format(
+        submitted=_day(change.get("submitted_at")) or "近期", decided=_day(change.get("decided_at")) or "近期",
+        reason=reason)
+
+
+def describe(record: dict | None, hotline: str, change: dict | None = None) -> str:
+    """The status reply for a linked person's record (None: not started), and their latest change."""
+    text = _describe_record(record, hotline)
+    extra = describe_change(change) if record and record.get("status") == "approved" else ""
+    return f"{text}{extra}" if extra else text
+
+
+def _describe_record(record: dict | None, hotline: str) -> str:
+    """The first collection's state in words."""
     status = (record or {}).get("status")
     if record is None or not status:
         return texts.STATUS_NO_RECORD
@@ -64,22 +83,31 @@ class ChatStatus:
     def __init__(self, services):
         self.services = services
         self.binding = services.get(ChatBinding)
-        self.records = services.db["records"]
+        self.store = services.get(LifecycleStore)
 
     async def reply(self, chat_openid: str) -> tuple[str, Callable[[], Awaitable[None]] | None]:
         """(reply text, a link to store) for a status question; reads only."""
         hotline = self.services.settings.hotline
         linked, record = await self.binding.linked(chat_openid)
         if linked:
-            return describe(record, hotline), None
+            return describe(record, hotline, await self._latest_change(record)), None
         unionid = await self._unionid(chat_openid)
-        record = await self.records.find_one({"unionid": unionid}) if unionid else None
+        account = await self.store.account_by_unionid(unionid) if unionid else None
+        record = await self.store.application(account["record_id"]) if account else None
         if record is None:
             return texts.STATUS_NOT_LINKED, None
 
         async def link() -> None:
             await self.binding.link(chat_openid, record["_id"])
-        return describe(record, hotline), link
+        return describe(record, hotline, await self._latest_change(record)), link
+
+    async def _latest_change(self, record: dict | None) -> dict | None:
+        """The person's most recent change application, if any."""
+        if not record or record.get("status") != "approved":
+            return None
+        archive = await self.store.archive(record.get("archive_no"))
+        changes = list((archive or {}).get("changes") or [])
+        return await self.store.application(changes[-1]) if changes else None
 
     async def _unionid(self, chat_openid: str) -> str | None:
         """The sender's unionid from the official account's user info (None when unavailable)."""

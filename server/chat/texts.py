@@ -44,3 +44,12 @@ STATUS_APPROVED = "您的信息采集已审核通过（{decided}）。{archive}"
 STATUS_ARCHIVE_NO = "会计档案号：{archive_no}。"
 STATUS_REJECTED = "您的信息采集未通过审核（{decided}），原因：{reason}。请进入小程序按要求修改后重新提交。"
 STATUS_UNKNOWN = "暂时无法确定您的审核状态，请进入小程序查看，或拨打咨询电话：{hotline}"
+# The latest change application's state, said after the first collection's (every state of
+# the change table has a text: tests/chat check them against server/lifecycle/tables.py).
+STATUS_CHANGE = {
+    "ordered": "财政局抽查您的档案后要求更正：{reason}。请进入小程序“信息变更”提交更正。",
+    "submitted": "您的信息变更申请已于 {submitted} 提交，正在审核中；审核通过前档案保持原样。",
+    "approved": "您最近一次信息变更已于 {decided} 审核通过，档案已更新。",
+    "rejected": "您最近一次信息变更未通过审核（{decided}），原因：{reason}。档案保持原样。",
+    "withdrawn": "您最近一次信息变更申请已撤回，档案保持原样。",
+}

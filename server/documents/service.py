@@ -63,7 +63,7 @@ class DocumentService:
         content_type = require_type(data)
         doc = await self.store.load(user.record_id, user.openid)
         require_editable(doc)
-        cleaned = await self._clean(data, content_type)
+        cleaned = await self.clean(data, content_type)
         info = await self.files.put(cleaned, f"{kind}.{EXTENSIONS[content_type]}", content_type,
                                     metadata={"record_id": doc["_id"], "kind": kind})
         entry = {**info, "uploaded_at": utcnow()}
@@ -72,7 +72,7 @@ class DocumentService:
                                                       "size": info["size"], "type": content_type}})
         return document_view(kind, entry)
 
-    async def _clean(self, data: bytes, content_type: str) -> bytes:
+    async def clean(self, data: bytes, content_type: str) -> bytes:
         """Re-encode an image / check a PDF in a worker thread."""
         if content_type == PDF:
             await self.pool.run(check_pdf, data)

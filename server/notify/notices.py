@@ -1,25 +1,39 @@
-"""The notice document stored in a record, and the outbox due time of a set of notices."""
+"""Notice texts (one template per key named in the lifecycle tables) and delivery due times.
+
+A notice is a document of the `notices` outbox (see `server/notify/outbox.py`):
+{_id/id: "<application id>-<step n>", openid, application_id, kind, title, body,
+ data: {result, reason, name, time}, created_at, read_at, delivery: {state, attempts, next_at, ...}}.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-RESULT_LABELS = {"approve": "审核通过", "reject": "审核未通过"}
+# key (tables.py `notice`) -> (message kind, subscribe "result" phrase, title, body with {office} {reason})
+TEMPLATES: dict[str, tuple[str, str, str, str]] = {
+    "collection_approved": ("review_result", "审核通过", "会计人员信息审核通过",
+                            "您提交的会计人员信息已由{office}审核通过。"),
+    "collection_rejected": ("review_result", "审核未通过", "会计人员信息审核未通过",
+                            "您提交的会计人员信息未通过审核。原因：{reason}。请按要求修改后重新提交。"),
+    "change_approved": ("change_result", "变更通过", "会计人员信息变更已通过",
+                        "您申请的信息变更已由{office}审核通过，档案已更新。"),
+    "change_rejected": ("change_result", "变更未通过", "会计人员信息变更未通过",
+                        "您申请的信息变更未通过审核。原因：{reason}。档案保持原样，如需变更请重新申请。"),
+    "correction_order": ("correction_order", "责令改正", "请更正您的会计人员信息",
+                         "{office}抽查您的会计人员档案，要求更正：{reason}。请在小程序“信息变更”中提交更正。"),
+}
+MESSAGE_KINDS = sorted({t[0] for t in TEMPLATES.values()})
+DEFAULT_REASON = {"collection_approved": "信息审核通过", "change_approved": "变更审核通过"}
 
 
-def review_notice(decision: str, reason: str, name: str, office: str, at: dt.datetime) -> dict:
-    """A pending review-result notice (see docs/contracts.md, `notices.<id>`)."""
-    nid = uuid.uuid4().hex
-    if decision == "approve":
-        reason = reason or "信息审核通过"
-        title = "会计人员信息审核通过"
-        body = f"您提交的会计人员信息已由{office or '财政局'}审核通过。"
-    else:
-        title = "会计人员信息审核未通过"
-        body = f"您提交的会计人员信息未通过审核。原因：{reason}。请按要求修改后重新提交。"
+def render(key: str, notice_id: str, openid: str | None, application_id, reason: str, name: str, office: str,
+           at: dt.datetime) -> dict:
+    """A pending notice from its template (see the module doc for the shape)."""
+    kind, result, title, body = TEMPLATES[key]
+    reason = reason or DEFAULT_REASON.get(key, "")
     return {
-        "id": nid, "kind": "review_result", "title": title, "body": body,
-        "data": {"result": RESULT_LABELS[decision], "reason": reason, "name": name, "time": at},
+        "_id": notice_id, "id": notice_id, "openid": openid, "application_id": application_id, "kind": kind,
+        "template": key, "title": title, "body": body.format(office=office or "财政局", reason=reason),
+        "data": {"result": result, "reason": reason, "name": name, "time": at},
         "created_at": at, "read_at": None,
         "delivery": {"state": "pending", "attempts": 0, "next_at": at, "lease_until": None, "last_error": None,
                      "sent_at": None},
@@ -40,9 +54,3 @@ def is_due(notice: dict, now: dt.datetime) -> bool:
     """True when the notice needs the sender now (pending and due, or its sending lease ran out)."""
     when = due_at(notice)
     return when is not None and when <= now
-
-
-def next_due(notices: dict | None) -> dt.datetime | None:
-    """The record's `outbox_due_at`: the earliest due time of its notices, None if none."""
-    times = [t for t in (due_at(n) for n in (notices or {}).values() if isinstance(n, dict)) if t is not None]
-    return min(times) if times else None

@@ -1,11 +1,11 @@
 """The notice sender: claims due notices with an atomic lease and delivers them via WeChat.
 
-Any number of processes may run it against one database. A notice is claimed with one
+Any number of processes may run it against one database. It polls `deliveries` (only the
+notices still to handle, so a small collection) and claims a notice with one
 `services.atomic.update` whose condition names its current delivery state and attempt
-count (and the record version, so `outbox_due_at` is recomputed from what is really
-there): of two senders only one wins. The claim sets state "sending" with a lease owned
+count: of two senders only one wins. The claim sets state "sending" with a lease owned
 by a fresh token; the outcome is written only while that token still holds the claim.
-A sender that dies mid-send leaves a lease that expires: `outbox_due_at` then points at
+A sender that dies mid-send leaves a lease that expires; the delivery entry then points at
 it and another sender takes the notice over (at-least-once only in that crash window).
 Network errors, HTTP 5xx and WeChat busy answers are retried with exponential backoff;
 43101 (no subscription left) is final ("skipped"), as is a refused request ("failed").
@@ -18,12 +18,10 @@ import logging
 import random
 import uuid
 
-from pymongo import ASCENDING, IndexModel
-
-from server.db import declare_indexes, utcnow
-from server.notify.notices import is_due, next_due
+from server.db import utcnow
+from server.notify.notices import due_at, is_due
+from server.notify.outbox import DELIVERIES, NOTICES
 from server.notify.template import subscribe_data
-from server.review import audit
 from server.wechat import subscribe
 from server.wechat.errors import InvalidCode, InvalidRequest, NoSubscription, WeChatError
 
@@ -31,29 +29,29 @@ log = logging.getLogger("kjcj.notify")
 
 
 LEASE = dt.timedelta(seconds=120)  # longer than a send can take (token wait + HTTP timeout)
-POLL_SECONDS = 2.0  # a round is one indexed query (a collection scan on FerretDB v1)
+POLL_SECONDS = 2.0  # a round reads `deliveries`, which holds only notices still to handle
 BATCH = 20
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 3600.0
 RACE_RETRIES = 8
-declare_indexes("records", IndexModel([("outbox_due_at", ASCENDING)], name="outbox_due_at_1"))
 
 
 class NoticeSender:
-    """Delivers pending notices of `records` as subscribe messages (one instance per process).
+    """Delivers pending notices of the outbox as subscribe messages (one instance per process).
 
-    Decisions made in this process `poke()` it; notices of other processes' decisions and
-    retries that come due are found by the poll (at most POLL_SECONDS late).
+    Steps taken in this process `poke()` it; notices of other processes and retries that
+    come due are found by the poll (at most POLL_SECONDS late).
     """
 
     def __init__(self, services):
         self.services = services
-        self.records = services.db["records"]
+        self.notices = services.db[NOTICES]
+        self.deliveries = services.db[DELIVERIES]
         self.settings = services.settings
         self._wake: asyncio.Event | None = None
 
     def poke(self) -> None:
-        """Look for due notices now (called after a decision in this process)."""
+        """Look for due notices now (called after a step with a notice in this process)."""
         if self._wake is not None:
             self._wake.set()
 
@@ -77,64 +75,63 @@ class NoticeSender:
                 pass
 
     async def run_once(self) -> int:
-        """One round over due records; returns how many notices this sender delivered or settled."""
+        """One round over due deliveries; returns how many notices this sender delivered or settled."""
         now = utcnow()
-        cursor = self.records.find({"outbox_due_at": {"$lte": now}},
-                                   {"notices": 1, "version": 1, "decision": 1, "region_code": 1, "profile.name": 1}) \
-            .sort("outbox_due_at", ASCENDING).limit(BATCH)
+        entries = [d async for d in self.deliveries.find({})]  # small: only what is still to handle
+        due = sorted((d for d in entries if d.get("due_at") and d["due_at"] <= now), key=lambda d: d["due_at"])
         handled = 0
-        async for rec in cursor:
-            await audit.log_decision(self.services, rec)  # repairs a crash between decision and audit
-            due = [nid for nid, n in (rec.get("notices") or {}).items() if isinstance(n, dict) and is_due(n, now)]
-            for nid in due:
-                handled += await self.deliver(rec["_id"], nid)
-            if not due:
-                await self._repair(rec["_id"])
+        for entry in due[:BATCH]:
+            handled += await self.deliver(entry["_id"])
         return handled
 
-    async def deliver(self, record_id, nid: str) -> int:
+    async def deliver(self, nid: str) -> int:
         """Claim one notice, send it, record the outcome; 0 when another sender has it."""
-        claim = await self._claim(record_id, nid)
+        claim = await self._claim(nid)
         if claim is None:
             return 0
-        token, rec = claim
-        notice = rec["notices"][nid]
-        outcome, error = await self._send(rec, notice)
-        await self._finish(record_id, nid, token, outcome, error)
+        token, notice = claim
+        outcome, error = await self._send(notice)
+        await self._finish(nid, token, outcome, error)
         return 1
 
-    async def _claim(self, record_id, nid: str) -> tuple[str, dict] | None:
-        """Take the notice's lease atomically; (lease token, record) or None."""
+    async def _claim(self, nid: str) -> tuple[str, dict] | None:
+        """Take the notice's lease atomically; (lease token, notice) or None."""
         for _ in range(RACE_RETRIES):
-            rec = await self.records.find_one({"_id": record_id},
-                                              {"notices": 1, "version": 1, "openid": 1})
-            notice = (rec or {}).get("notices", {}).get(nid)
+            notice = await self.notices.find_one({"_id": nid})
             now = utcnow()
             if not notice or not is_due(notice, now):
+                await self._settle_entry(nid, notice)
                 return None
             d = notice["delivery"]
             token = uuid.uuid4().hex
             new = {**d, "state": "sending", "attempts": int(d.get("attempts") or 0) + 1,
                    "lease_until": now + LEASE, "lease_owner": token}
-            after = await self._set_delivery(rec, nid, new, {f"notices.{nid}.delivery.state": d["state"],
-                                                             f"notices.{nid}.delivery.attempts": d.get("attempts")})
+            after = await self._set_delivery(nid, new, {"delivery.state": d["state"],
+                                                        "delivery.attempts": d.get("attempts")})
             if after is not None:
                 return token, after
         return None
 
-    async def _set_delivery(self, rec: dict, nid: str, delivery: dict, guard: dict) -> dict | None:
-        """Replace a notice's delivery state and the record's `outbox_due_at` together, if the
-        record is still at the version read and `guard` holds; the record after, or None."""
-        notices = {**rec["notices"], nid: {**rec["notices"][nid], "delivery": delivery}}
-        return await self.services.atomic.update(  # (FerretDB v1: no projection here)
-            self.records, {"_id": rec["_id"], "version": rec.get("version"), **guard},
-            {"$set": {f"notices.{nid}.delivery": delivery, "outbox_due_at": next_due(notices)}})
+    async def _set_delivery(self, nid: str, delivery: dict, guard: dict) -> dict | None:
+        """Replace a notice's delivery state if `guard` holds, and move its `deliveries` entry."""
+        after = await self.services.atomic.update(self.notices, {"_id": nid, **guard}, {"$set": {"delivery": delivery}})
+        if after is not None:
+            await self._settle_entry(nid, after)
+        return after
 
-    async def _send(self, rec: dict, notice: dict) -> tuple[str, str | None]:
+    async def _settle_entry(self, nid: str, notice: dict | None) -> None:
+        """Point the notice's `deliveries` entry at its next due time, or drop it when nothing is due."""
+        when = due_at(notice) if notice else None
+        if when is None:
+            await self.deliveries.delete_one({"_id": nid})
+        else:
+            await self.deliveries.replace_one({"_id": nid}, {"_id": nid, "due_at": when}, upsert=True)
+
+    async def _send(self, notice: dict) -> tuple[str, str | None]:
         """Send one subscribe message: ("sent" | "retry" | "skipped" | "failed", error text)."""
-        openid = rec.get("openid")
+        openid = notice.get("openid")
         if not openid:
-            return "skipped", "记录没有小程序 openid"
+            return "skipped", "没有小程序 openid"
         data = subscribe_data(self.settings.subscribe_fields, notice)
         try:
             await subscribe.send(self.services.miniprogram, openid, self.settings.subscribe_template_id, data,
@@ -155,11 +152,10 @@ class NoticeSender:
         base = self.settings.notify_retry_seconds * (2 ** max(0, attempts - 1))
         return min(MAX_BACKOFF, base) * random.uniform(0.9, 1.1)
 
-    async def _finish(self, record_id, nid: str, token: str, outcome: str, error: str | None) -> None:
+    async def _finish(self, nid: str, token: str, outcome: str, error: str | None) -> None:
         """Record the outcome while our lease token still holds the notice."""
         for _ in range(RACE_RETRIES):
-            rec = await self.records.find_one({"_id": record_id}, {"notices": 1, "version": 1})
-            notice = (rec or {}).get("notices", {}).get(nid)
+            notice = await self.notices.find_one({"_id": nid})
             d = (notice or {}).get("delivery") or {}
             if d.get("lease_owner") != token or d.get("state") != "sending":
                 log.warning("notice %s lost its lease before the outcome %s was recorded", nid, outcome)
@@ -172,18 +168,8 @@ class NoticeSender:
                 new.update(state="pending", next_at=now + dt.timedelta(seconds=self.backoff(d["attempts"])))
             else:
                 new.update(state="skipped" if outcome == "skipped" else "failed")
-            after = await self._set_delivery(rec, nid, new, {f"notices.{nid}.delivery.lease_owner": token})
+            after = await self._set_delivery(nid, new, {"delivery.lease_owner": token})
             if after is not None:
                 log.info("notice %s: %s (attempt %d)%s", nid, new["state"], d["attempts"],
                          f" {error}" if error else "")
                 return
-
-    async def _repair(self, record_id) -> None:
-        """A record listed as due with nothing due: recompute its `outbox_due_at`."""
-        rec = await self.records.find_one({"_id": record_id}, {"notices": 1, "version": 1, "outbox_due_at": 1})
-        if rec is None:
-            return
-        due = next_due(rec.get("notices"))
-        if due != rec.get("outbox_due_at"):
-            await self.services.atomic.update(self.records, {"_id": record_id, "version": rec.get("version")},
-                                              {"$set": {"outbox_due_at": due}})

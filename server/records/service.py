@@ -17,12 +17,17 @@ from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.documents.service import document_view
 from server.districts import deployment_districts
-from server.errors import Conflict, Invalid, NotFound
+from server.errors import Conflict, Invalid
+from server.lifecycle.engine import Actor, Lifecycle
+from server.lifecycle.store import LifecycleStore, notice_ids
+from server.lifecycle.tables import CHANGE, COLLECTION
+from server.notify.outbox import Outbox
 from server.records import (
     OPTIONS, SECTIONS, Districts, apply_patch, archive_no, is_rare, missing_for_submission,
     options_payload, rare_characters, validate_patch, validate_record,
 )
 from server.records.store import EDITABLE, WRITE_RETRIES, RecordStore, record_fields, require_editable
+from server.records.eligibility import ineligible
 
 log = logging.getLogger("kjcj.records")
 
@@ -84,16 +89,17 @@ class RecordService:
         """Every closed list for the pickers, districts included."""
         return options_payload(self.districts)
 
-    def view(self, doc: dict) -> dict:
-        """The record as the mini-program sees it."""
-        fields = record_fields(doc)
+    def view(self, doc: dict, archive: dict | None = None, changes: list[dict] | None = None,
+             unread: int = 0) -> dict:
+        """The record as the mini-program sees it: the archive's fields once there is one."""
+        fields = record_fields(archive["data"]) if archive and archive.get("data") else record_fields(doc)
         name = fields["profile"].get("name") or ""
         status = doc.get("status", "draft")
         editable = status in EDITABLE
         photo = doc.get("photo")
-        notices = (doc.get("notices") or {}).values()
         return {
-            "id": doc["_id"], "status": status, "version": doc.get("version", 1), "editable": editable,
+            "id": doc["_id"], "status": status, "status_label": COLLECTION.state_label(status),
+            "version": doc.get("version", 1), "editable": editable,
             **fields,
             "region": self.districts.get(fields["region_code"]) if fields["region_code"] else None,
             "archive_no": doc.get("archive_no"),
@@ -105,13 +111,23 @@ class RecordService:
                         for h in doc.get("history") or []],
             "decision": _decision(doc) if status in ("approved", "rejected") else None,
             "submitted_at": doc.get("submitted_at"), "decided_at": doc.get("decided_at"),
-            "unread_messages": sum(1 for n in notices if not n.get("read_at")),
+            "archive": archive_view(archive) if archive else None,
+            "changes": [change_summary(c) for c in changes or []],
+            "unread_messages": unread,
             "created_at": doc.get("created_at"), "updated_at": doc.get("updated_at"),
         }
 
+    async def full_view(self, doc: dict) -> dict:
+        """`view` with the archive, the person's changes and the unread count read alongside."""
+        store = self.services.get(LifecycleStore)
+        archive = await store.archive(doc.get("archive_no")) if doc.get("status") == "approved" else None
+        apps = await store.applications_of(archive, doc)
+        inbox = await self.services.get(Outbox).inbox(doc["openid"], notice_ids(apps))
+        return self.view(doc, archive, [a for a in apps if a.get("kind") == "change"], inbox["unread"])
+
     async def get(self, user: SessionUser) -> dict:
         """The caller's record."""
-        return self.view(await self.store.load(user.record_id, user.openid))
+        return await self.full_view(await self.store.load(user.record_id, user.openid))
 
     async def patch(self, user: SessionUser, body: dict) -> dict:
         """Validate and save any subset of sections/fields (a draft); 422 lists every bad field."""
@@ -124,11 +140,13 @@ class RecordService:
             if errors:
                 raise Invalid(errors)
             if not normalised:
-                return self.view(doc)
+                return await self.full_view(doc)
             merged = apply_patch(current, normalised)
             updated = await self._write_patch(doc, merged, list(normalised))
             if updated is not None:
-                return self.view(updated)
+                if {"profile", "contact", "employment", "region_code"} & set(normalised):
+                    await self.services.get(Lifecycle).readmodels.sync(updated["_id"])  # the list rows show these
+                return await self.full_view(updated)
         raise Conflict("保存过于频繁，请稍后重试", "version_conflict")
 
     async def _write_patch(self, doc: dict, merged: dict, keys: list[str]) -> dict | None:
@@ -152,25 +170,41 @@ class RecordService:
         unknown = [k for k in body if k != "commitment"]
         if unknown:
             raise Invalid([{"field": k, "code": "unknown_field", "message": "不支持的字段"} for k in unknown])
-        if body.get("commitment") is not True:
-            message = "请阅读并同意《承诺书》后再提交"
-            raise Invalid([{"field": "commitment", "code": "commitment_required", "message": message}],
-                          message, "commitment_required")
+        require_commitment(body)  # before anything is read: the request itself is incomplete
+        lifecycle = self.services.get(Lifecycle)
         for _ in range(WRITE_RETRIES):
             doc = await self.store.load(user.record_id, user.openid)
             require_editable(doc)
-            self._check_complete(doc)
-            if doc.get("archive_no"):
-                await self.store.claim_archive_no(doc["archive_no"], doc["_id"])
             now = utcnow()
-            updated = await self.store.write(doc, {
-                "$set": {"status": "submitted", "submitted_at": now, "commitment_at": now},
-                "$push": {"history": {"status": "submitted", "at": now, "by": "self"}},
-            })
-            if updated is not None:
-                log.info("record submitted", extra={"fields": {"record_id": str(doc["_id"])}})
-                return self.view(updated)
+            try:
+                updated = await lifecycle.step(doc, "submit", Actor.applicant(user.openid), body,
+                                               sets={"submitted_at": now, "commitment_at": now})
+            except Conflict as exc:
+                if exc.code == "record_changed":
+                    continue  # edited meanwhile: check again
+                raise
+            log.info("record submitted", extra={"fields": {"record_id": str(doc["_id"])}})
+            return await self.full_view(updated)
         raise Conflict("提交过于频繁，请稍后重试", "version_conflict")
+
+    def register_guards(self, lifecycle: Lifecycle) -> None:
+        """The first collection's guards named in its table."""
+        async def commitment(app: dict, body: dict) -> None:
+            require_commitment(body)
+
+        async def complete(app: dict, body: dict) -> None:
+            self._check_complete(app)
+            if app.get("archive_no"):
+                await self.store.claim_archive_no(app["archive_no"], app["_id"])
+
+        async def eligible(app: dict, body: dict) -> None:
+            problem = ineligible(record_fields(app))
+            if problem:
+                raise Invalid([problem], problem["message"], "not_eligible")
+
+        lifecycle.register_guard("commitment", commitment)
+        lifecycle.register_guard("complete", complete)
+        lifecycle.register_guard("eligible", eligible)
 
     def _check_complete(self, doc: dict) -> None:
         """Invalid (422) naming every bad or missing field, photo and document."""
@@ -183,6 +217,14 @@ class RecordService:
             raise Invalid(errors + missing, message, "record_incomplete")
 
 
+def require_commitment(body: dict) -> None:
+    """Invalid (422) unless the body agrees to the commitment (承诺书)."""
+    if body.get("commitment") is not True:
+        message = "请阅读并同意《承诺书》后再提交"
+        raise Invalid([{"field": "commitment", "code": "commitment_required", "message": message}],
+                      message, "commitment_required")
+
+
 def _decision(doc: dict) -> dict | None:
     """The reviewer's decision without internal fields."""
     decision = doc.get("decision")
@@ -191,43 +233,45 @@ def _decision(doc: dict) -> dict | None:
     return {k: decision.get(k) for k in ("decision", "reason", "reason_codes", "at") if k in decision}
 
 
-def message_view(notice: dict) -> dict:
-    """One inbox message as the mini-program sees it (delivery internals left out)."""
-    return {"id": notice.get("id"), "kind": notice.get("kind"), "title": notice.get("title"),
-            "body": notice.get("body"), "data": notice.get("data") or {}, "created_at": notice.get("created_at"),
-            "read_at": notice.get("read_at"), "read": bool(notice.get("read_at"))}
+def archive_view(archive: dict) -> dict:
+    """The archive as its owner sees it: number, version, district and its versions (diffs)."""
+    return {"archive_no": archive["_id"], "version": archive.get("version"), "region_code": archive.get("region_code"),
+            "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
+            "versions": [{"version": v.get("version"), "at": v.get("at"), "kind": v.get("kind"),
+                          "application_id": str(v.get("application_id")),
+                          "by": "self" if v.get("by") == "self" else "财政局",
+                          "diff": [{"field": p, "old": o, "new": n} for p, (o, n) in (v.get("diff") or {}).items()]}
+                         for v in archive.get("versions") or []]}
+
+
+def change_summary(app: dict) -> dict:
+    """One change application in the record view."""
+    return {"id": str(app["_id"]), "status": app.get("status"), "status_label": CHANGE.state_label(app.get("status")),
+            "created_at": app.get("created_at"), "decided_at": app.get("decided_at")}
 
 
 class InboxService:
-    """What the bureau told the caller (record.notices), newest first, with read marks."""
+    """What the bureau told the caller (the outbox's notices of their applications), newest first."""
 
     def __init__(self, services):
         self.services = services
         self.store = services.get(RecordStore)
+        self.outbox = services.get(Outbox)
+
+    async def _ids(self, user: SessionUser) -> list[str]:
+        doc = await self.store.load(user.record_id, user.openid)
+        store = self.services.get(LifecycleStore)
+        archive = await store.archive(doc.get("archive_no")) if doc.get("status") == "approved" else None
+        return notice_ids(await store.applications_of(archive, doc))
 
     async def list(self, user: SessionUser) -> dict:
         """Every message of the caller, newest first."""
-        doc = await self.store.load(user.record_id, user.openid)
-        notices = [n for n in (doc.get("notices") or {}).values() if isinstance(n, Mapping)]
-        notices.sort(key=lambda n: n.get("created_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc),
-                     reverse=True)
-        items = [message_view(n) for n in notices]
-        return {"messages": items, "unread": sum(1 for m in items if not m["read"])}
+        return await self.outbox.inbox(user.openid, await self._ids(user))
 
     async def mark_read(self, user: SessionUser, notice_id: str) -> dict:
         """Mark one of the caller's messages read (idempotent: the first read time is kept).
 
-        A read mark is bookkeeping, not a change of the record's content: it leaves
-        `version` alone so that a reviewer holding the record is not sent a 409.
+        A read mark is bookkeeping on the notice, not a change of the record: the record's
+        version does not move, so a reviewer holding it is not sent a 409.
         """
-        path = f"notices.{notice_id}"
-        now = utcnow()
-        updated = await self.services.atomic.update(
-            self.store.records,
-            {"_id": user.record_id, "openid": user.openid, f"{path}.id": notice_id, f"{path}.read_at": None},
-            {"$set": {f"{path}.read_at": now}})
-        doc = updated or await self.store.load(user.record_id, user.openid)
-        notice = (doc.get("notices") or {}).get(notice_id)
-        if not isinstance(notice, Mapping) or notice.get("id") != notice_id:
-            raise NotFound("消息不存在", "message_not_found")
-        return message_view(notice)
+        return await self.outbox.mark_read(user.openid, notice_id)

@@ -1,8 +1,10 @@
-"""Database access for the `records` collection and the `archive_numbers` claims.
+"""The person's record: their account and first-collection application, and archive-number claims.
 
-One record per mini-program openid (unique index). Every write bumps `version`;
-conditional writes go through `services.atomic.update`. An archive number is claimed
-by a unique-key insert into `archive_numbers` (`_id` = number, `record_id`).
+One account per mini-program openid (`accounts`, `_id` = openid) names its first collection
+(an application of kind "collection" in `applications`, see server/lifecycle/store.py).
+Every write bumps `version`; conditional writes go through `services.atomic.update`. Reads
+name one document by `_id` and check the owner in Python. An archive number is claimed by a
+unique-key insert into `archive_numbers` (`_id` = number, `record_id`).
 """
 from __future__ import annotations
 
@@ -10,24 +12,24 @@ import datetime as dt
 import logging
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from server.db import declare_indexes, utcnow
+from server.db import utcnow
 from server.errors import Conflict, NotFound
+from server.lifecycle.engine import Actor, Lifecycle
+from server.lifecycle.store import LifecycleStore
+from server.lifecycle.tables import COLLECTION
 from server.masking import mask_id_number
 from server.records.fields import SECTIONS
 
 log = logging.getLogger("kjcj.records")
 
 SECTION_NAMES = tuple(SECTIONS)
-EDITABLE = ("draft", "rejected")
+EDITABLE = tuple(sorted(COLLECTION.editable_states))
 WRITE_RETRIES = 5  # versioned writes retried after a concurrent edit of the same record
 # A claim whose record never took the number (crash between claim and write) is freed after this.
 STALE_CLAIM = dt.timedelta(minutes=2)
 
-declare_indexes("records", IndexModel([("openid", ASCENDING)], name="openid_unique", unique=True))
-declare_indexes("archive_numbers", IndexModel([("record_id", ASCENDING)], name="record_id_1"))
 
 
 def archive_taken() -> Conflict:
@@ -37,17 +39,13 @@ def archive_taken() -> Conflict:
 
 
 def new_record(openid: str, unionid: str | None) -> dict:
-    """A fresh draft record document."""
-    now = utcnow()
+    """A fresh first collection (the lifecycle adds state, version and its first step)."""
     return {
-        "openid": openid, "unionid": unionid, "status": "draft", "version": 1,
+        "_id": ObjectId(), "kind": "collection", "openid": openid, "unionid": unionid,
         **{name: {} for name in SECTION_NAMES},
         "region_code": None, "archive_no": None, "rare_name": False,
         "documents": {}, "photo": None,
-        "history": [{"status": "draft", "at": now, "by": "self"}],
-        "submitted_at": None, "decided_at": None, "decision": None,
-        "notices": {}, "outbox_due_at": None, "chat_openid": None,
-        "created_at": now, "updated_at": now,
+        "submitted_at": None, "decided_at": None, "decision": None, "chat_openid": None,
     }
 
 
@@ -56,31 +54,50 @@ class RecordStore:
 
     def __init__(self, services):
         self.services = services
-        self.records = services.db["records"]
+        self.lifecycle_store = services.get(LifecycleStore)
+        self.records = self.lifecycle_store.applications
+        self.accounts = self.lifecycle_store.accounts
         self.claims = services.db["archive_numbers"]
 
     async def ensure(self, openid: str, unionid: str | None) -> dict:
         """The record of this openid, created as a draft on first login."""
-        doc = await self.records.find_one({"openid": openid})
+        account = await self.accounts.find_one({"_id": openid})
+        doc = await self.records.find_one({"_id": account["record_id"]}) if account else None
         if doc is None:
-            try:
-                fresh = new_record(openid, unionid)
-                await self.records.insert_one(fresh)
-                return fresh
-            except DuplicateKeyError:  # a concurrent first login won
-                doc = await self.records.find_one({"openid": openid})
-                if doc is None:
-                    raise
+            fresh = new_record(openid, unionid)
+            try:  # the account first: of two concurrent first logins one insert wins
+                await self.accounts.insert_one({"_id": openid, "record_id": fresh["_id"], "created_at": utcnow()})
+            except DuplicateKeyError:
+                account = await self.accounts.find_one({"_id": openid})
+                if account and account["record_id"] != fresh["_id"]:
+                    existing = await self.records.find_one({"_id": account["record_id"]})
+                    if existing is not None:
+                        return await self._link_unionid(existing, unionid)
+                    await self.services.atomic.update(self.accounts, {"_id": openid, "record_id": account["record_id"]},
+                                                      {"$set": {"record_id": fresh["_id"]}})
+            doc = await self.services.get(Lifecycle).create(fresh, "create", Actor.applicant(openid))
+            if unionid:
+                await self._key_unionid(openid, unionid)
+        return await self._link_unionid(doc, unionid)
+
+    async def _key_unionid(self, openid: str, unionid: str) -> None:
+        """Point the unionid at the account (chat status finds a person by it)."""
+        key = f"u:{unionid}"
+        await self.lifecycle_store.account_keys.replace_one({"_id": key}, {"_id": key, "openid": openid}, upsert=True)
+
+    async def _link_unionid(self, doc: dict, unionid: str | None) -> dict:
+        """Remember the unionid on the record and as a key to the account (chat status finds it)."""
         if unionid and doc.get("unionid") != unionid:
+            await self._key_unionid(doc["openid"], unionid)
             doc = await self.services.atomic.update(
                 self.records, {"_id": doc["_id"]},
                 {"$set": {"unionid": unionid, "updated_at": utcnow()}, "$inc": {"version": 1}}) or doc
         return doc
 
     async def load(self, record_id: ObjectId, openid: str) -> dict:
-        """The caller's record, found by the session's record id and openid together."""
-        doc = await self.records.find_one({"_id": record_id, "openid": openid})
-        if doc is None:
+        """The caller's record, found by the session's record id and checked against its openid."""
+        doc = await self.records.find_one({"_id": record_id})
+        if doc is None or doc.get("openid") != openid:
             raise NotFound("未找到您的登记信息，请重新登录", "record_not_found")
         return doc
 
@@ -145,9 +162,12 @@ class RecordStore:
 
     async def release_archive_no(self, number: str | None, record_id: ObjectId) -> None:
         """Give up a record's claim on a number it does not hold (no-op when not its own claim)."""
-        if not number or await self.records.find_one({"_id": record_id, "archive_no": number}, {"_id": 1}):
+        if not number or ((await self.records.find_one({"_id": record_id}, {"archive_no": 1})) or {}).get(
+                "archive_no") == number:
             return
-        await self.claims.delete_one({"_id": number, "record_id": record_id})
+        held = await self.claims.find_one({"_id": number})
+        if held and held.get("record_id") == record_id:
+            await self.claims.delete_one({"_id": number})
 
 
 def require_editable(doc: dict) -> None:

@@ -1,75 +1,98 @@
-"""The append-only audit log of decisions (who, when, what, before and after).
+"""The append-only audit log of staff and system steps (who, when, what, before and after).
 
-Entries are only ever inserted (no update or delete path exists); `_id` is
-"<record id>:<version after>", so one transition is logged once. Staff read the entries
-of their own districts.
+Entries are derived from an application's recorded steps by the lifecycle engine and only
+ever inserted; `_id` is "<application id>-<step n>" (entries migrated from the first
+version keep "<record id>:<version after>"), so one step is logged once. Each entry is
+also listed, newest first, per district and city-wide (server/lists.py), so a page of the
+log costs a few `_id` reads. Staff read the entries of their own districts.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from server.db import declare_indexes
-from server.review.access import DECISIONS, visible_record
+from server.errors import NotFound
+from server.lifecycle.readmodel import ALL, audit_name, stamp
+from server.lifecycle.store import Doc, LifecycleStore, step_key
+from server.lifecycle.tables import Kind
+from server.lists import SortedList, merged_page
 from server.staff.model import Staff
 
 log = logging.getLogger("kjcj.audit")
 
 MAX_PAGE_SIZE = 100
-declare_indexes("audit_log",
-                IndexModel([("region_code", ASCENDING), ("at", DESCENDING)], name="region_code_1_at_-1"),
-                IndexModel([("record_id", ASCENDING), ("at", DESCENDING)], name="record_id_1_at_-1"))
+COLLECTION = "audit_log"
 
 
-async def append(services, entry: dict) -> None:
-    """Insert one entry (idempotent on its `_id`)."""
+def entry_for(app: Doc, step: Doc, kind: Kind) -> Doc:
+    """The audit entry of one step, built from the application and the step alone."""
+    v = step.get("v")
+    t = kind.transition(step.get("from") or "", step.get("action") or "")
+    data = app if kind.name == "collection" else {}
+    return {"_id": step_key(app["_id"], step["n"]), "record_id": str(app["_id"]), "kind": kind.name,
+            "region_code": app.get("region_code"), "name": (data.get("profile") or {}).get("name") or "",
+            "archive_no_tail": (app.get("archive_no") or "")[-4:],
+            "actor": step.get("by"), "actor_role": step.get("staff_role") or step.get("role"), "at": step.get("at"),
+            "action": step.get("action"), "reason": step.get("reason", ""), "reason_codes": step.get("reason_codes", []),
+            "before": {"status": step.get("from"), "version": (v - 1) if isinstance(v, int) else None},
+            "after": {"status": step.get("status"), "version": v},
+            "notice_id": step_key(app["_id"], step["n"]) if t and t.notice else None}
+
+
+def lists_for(services, region: str | None) -> list[SortedList]:
+    """The district's and the city-wide audit lists."""
+    return [SortedList(services.db, services.atomic, audit_name(r)) for r in ([region] if region else []) + [ALL]]
+
+
+async def append(services, entry: Doc) -> None:
+    """Insert one entry and list it (both idempotent on its `_id`)."""
     try:
-        await services.db["audit_log"].insert_one(entry)
+        await services.db[COLLECTION].insert_one(entry)
     except DuplicateKeyError:
         pass
+    row = {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}
+    key = f"{stamp(entry.get('at'))}|{entry['_id']}"
+    for lst in lists_for(services, entry.get("region_code")):
+        await lst.put(key, row)
 
 
-def entry_for(record: dict) -> dict | None:
-    """The audit entry of a record's latest decision, built from the record alone."""
-    d = record.get("decision")
-    if not isinstance(d, dict) or "version" not in d:
-        return None
-    status = DECISIONS.get(d.get("decision"))
-    return {"_id": f"{record['_id']}:{d['version']}", "record_id": str(record["_id"]),
-            "region_code": record.get("region_code"), "name": (record.get("profile") or {}).get("name") or "",
-            "actor": d.get("by"), "actor_role": d.get("role"), "at": d.get("at"), "action": d.get("decision"),
-            "reason": d.get("reason", ""), "reason_codes": d.get("reason_codes", []),
-            "before": {"status": "submitted", "version": d["version"] - 1},
-            "after": {"status": status, "version": d["version"]}, "notice_id": d.get("notice_id")}
+async def record(services, app: Doc, step: Doc, kind: Kind) -> None:
+    """Log one step of an application."""
+    await append(services, entry_for(app, step, kind))
 
 
-async def log_decision(services, record: dict) -> None:
-    """Append the audit entry of the record's latest decision, once (idempotent)."""
-    entry = entry_for(record)
-    if entry:
-        await append(services, entry)
-
-
-def public(entry: dict) -> dict:
+def public(entry: Doc) -> Doc:
     """An audit entry as staff read it."""
-    return {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}
+    return {k: v for k, v in entry.items() if k != "_id"} | {"id": entry.get("id") or entry["_id"]}
 
 
 async def list_entries(services, staff: Staff, record_id: str | None, page: int, page_size: int) -> dict:
     """Entries of the caller's districts, newest first; for one record, NotFound if it is not theirs."""
-    query = staff.jurisdiction()
-    if record_id:
-        query["record_id"] = str((await visible_record(services, staff, record_id, {"_id": 1}))["_id"])
     page_size = min(page_size, MAX_PAGE_SIZE)
-    coll = services.db["audit_log"]
-    cursor = coll.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).skip((page - 1) * page_size) \
-        .limit(page_size)
-
-    async def items() -> list[dict]:
-        return [public(e) async for e in cursor]
-    # both at once: FerretDB scans for each (as in the review queue)
-    total, found = await asyncio.gather(coll.count_documents(query), items())
-    return {"items": found, "page": page, "page_size": page_size, "total": total}
+    offset = (page - 1) * page_size
+    if record_id:
+        store = services.get(LifecycleStore)
+        app = await store.application(record_id)
+        if app is None or not staff.can_see(app.get("region_code")):
+            raise NotFound("记录不存在或无权查看", "record_not_found")
+        coll = services.db[COLLECTION]
+        archive = await store.archive(app.get("archive_no"))
+        if archive is None or archive.get("record_id") != app["_id"]:
+            archive = None
+        ids: list[str] = []
+        for one in await store.applications_of(archive, app) if app.get("kind", "collection") == "collection" else [app]:
+            ids += [step_key(one["_id"], h["n"]) for h in one.get("history") or [] if isinstance(h.get("n"), int)]
+            ids += list(one.get("legacy_audit") or [])
+        ids += [f"spot-{s['id']}" for s in (archive or {}).get("spot_checks") or [] if s.get("outcome") == "confirmed"]
+        found = [e for e in [await coll.find_one({"_id": i}) for i in dict.fromkeys(ids)] if e]
+        found.sort(key=lambda e: (e.get("at"), str(e["_id"])), reverse=True)
+        return {"items": [public(e) for e in found[offset:offset + page_size]], "page": page,
+                "page_size": page_size, "total": len(found)}
+    if staff.is_city_admin:
+        lists = [SortedList(services.db, services.atomic, audit_name(ALL))]
+    else:
+        lists = [SortedList(services.db, services.atomic, audit_name(r)) for r in staff.regions]
+    rows = await merged_page(lists, offset, page_size, reverse=True)
+    total = sum([await lst.count() for lst in lists])
+    return {"items": [row for _, row in rows], "page": page, "page_size": page_size, "total": total}

@@ -1,23 +1,20 @@
-"""Approve or reject a submitted record: one atomic conditional update writes the decision,
-the history entry and the person's notice together; then the audit entry is appended
-(and appended again, idempotently, by the notice sender, so a crash in between loses nothing)."""
+"""A reviewer's decision on any application: one step of its kind's table, at a given version.
+
+The step (with everything its audit entry and notice need) is one atomic conditional update
+of the application; the lifecycle engine then derives the archive version, the audit entry
+and the notice from it, idempotently (see server/lifecycle/engine.py).
+"""
 from __future__ import annotations
 
-import logging
-
 from server.db import utcnow
-from server.errors import Conflict, Invalid
-from server.notify.notices import review_notice
-from server.notify.sender import NoticeSender
-from server.review import audit
-from server.review.access import DECISIONS, visible_record
-from server.review.detail import record_detail
-from server.districts import deployment_districts
+from server.errors import Invalid
+from server.lifecycle.engine import Actor, Lifecycle
+from server.lifecycle.tables import reviewer_actions
+from server.review.detail import application_detail
 from server.staff.model import Staff
 
-log = logging.getLogger("kjcj.review")
-
 REASON_MAX = 200
+DECISIONS = ("approve", "reject")
 
 
 def _problem(field: str, code: str, message: str) -> Invalid:
@@ -27,7 +24,7 @@ def _problem(field: str, code: str, message: str) -> Invalid:
 def parse_decision(body: dict, reason_list: list[str]) -> tuple[str, int, str, list[str]]:
     """(decision, version, free-text reason, reason codes) from a request body, or Invalid."""
     decision = body.get("decision")
-    if decision not in DECISIONS:
+    if decision not in DECISIONS or decision not in reviewer_actions():
         raise _problem("decision", "invalid", "审核结果只能是 approve（通过）或 reject（退回）")
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -61,49 +58,16 @@ def reason_text(codes: list[str], note: str) -> str:
 
 
 async def decide(services, staff: Staff, record_id: str, body: dict) -> dict:
-    """Apply a decision to a submitted record at the given version; 409 otherwise, nothing changed."""
+    """Apply a decision to a submitted application at the given version; 409 otherwise, nothing changed."""
     decision, version, note, codes = parse_decision(body, services.settings.reject_reason_list)
-    current = await visible_record(services, staff, record_id,
-                                   {"status": 1, "version": 1, "region_code": 1, "profile.name": 1, "notices": 1})
-    if current.get("status") != "submitted" or current.get("version") != version:
-        raise _conflict(current)
+    lifecycle = services.get(Lifecycle)
+    actor = Actor.reviewer(staff)
+    app = await lifecycle.visible(actor, record_id)
     now = utcnow()
-    status = DECISIONS[decision]
     text = reason_text(codes, note)
-    district = deployment_districts(services.settings).get(current.get("region_code")) or {}
-    name = (current.get("profile") or {}).get("name") or ""
-    notice = review_notice(decision, text, name, district.get("office", ""), now)
-    history = {"status": status, "at": now, "by": staff.username}
-    if text:
-        history["reason"] = text
-    fields = {"status": status, "version": version + 1, "decided_at": now, "updated_at": now,
-              "decision": {"decision": decision, "reason": text, "note": note, "reason_codes": codes,
-                           "by": staff.username, "role": staff.role, "at": now, "version": version + 1,
-                           "notice_id": notice["id"]},
-              "outbox_due_at": now}
-    if isinstance(current.get("notices"), dict):
-        fields[f"notices.{notice['id']}"] = notice
-    else:
-        fields["notices"] = {notice["id"]: notice}
-    after = await services.atomic.update(
-        services.db["records"],
-        {"_id": current["_id"], "status": "submitted", "version": version, **staff.jurisdiction()},
-        {"$set": fields, "$push": {"history": history}})
-    if after is None:
-        latest = await services.db["records"].find_one({"_id": current["_id"]}, {"status": 1, "version": 1})
-        raise _conflict(latest or current)
-    log.info("record %s %s by %s", current["_id"], status, staff.username)
-    # The decision (with everything the audit entry needs) is in the record already; if this
-    # process dies before the next line, the notice sender logs it when it delivers the notice.
-    await audit.log_decision(services, after)
-    services.get(NoticeSender).poke()
-    return record_detail(services.settings, after)
-
-
-def _conflict(doc: dict) -> Conflict:
-    """409 naming the record's current status and version."""
-    if doc.get("status") != "submitted":
-        message = "该记录当前不是待审核状态，可能已被他人处理，请刷新后查看"
-    else:
-        message = "该记录已被修改，请刷新后重新审核"
-    return Conflict(message, "record_changed", status=doc.get("status"), version=doc.get("version"))
+    sets = {"decided_at": now,
+            "decision": {"decision": decision, "reason": text, "note": note, "reason_codes": codes,
+                         "by": staff.username, "role": staff.role, "at": now, "version": version + 1}}
+    after = await lifecycle.step(app, decision, actor, version=version, sets=sets, at=now, reason=text,
+                                 reason_codes=codes, staff_role=staff.role)
+    return await application_detail(services, staff, after)

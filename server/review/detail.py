@@ -1,11 +1,15 @@
-"""One record in full for a reviewer: labelled sections, photo, documents, history, notices."""
+"""One application in full for a reviewer: labelled sections (or a change beside the archive),
+photo, documents, history, notices, the archive's versions and the actions the table allows."""
 from __future__ import annotations
 
-from server.records.fields import SECTION_LABELS, SECTIONS
+from server.districts import district_name
+from server.lifecycle.engine import Actor, Lifecycle
+from server.lifecycle.store import LifecycleStore, notice_ids
+from server.notify.outbox import Outbox
+from server.records.fields import SECTION_LABELS, SECTIONS, field_label, field_spec, value_at
 from server.records.names import rare_characters
 from server.records.options import DOCUMENT_KINDS, option_label
-from server.review.access import rare_name, status_label, visible_record
-from server.districts import district_name
+from server.review.access import rare_name
 from server.staff.model import Staff
 
 HIDDEN = {"openid": 0, "unionid": 0, "chat_openid": 0}
@@ -38,6 +42,65 @@ def file_url(record_id: str, kind: str) -> str:
     return f"/admin/api/records/{record_id}/files/{kind}"
 
 
+def _notice_view(n: dict) -> dict:
+    return {"id": n.get("id"), "title": n.get("title"), "body": n.get("body"), "created_at": n.get("created_at"),
+            "read_at": n.get("read_at"),
+            "delivery": {k: (n.get("delivery") or {}).get(k) for k in ("state", "attempts", "last_error", "sent_at")}}
+
+
+def _display_path(path: str, value) -> str:
+    spec = field_spec(path)
+    return display(spec, value) if spec else ("" if value is None else str(value))
+
+
+def change_rows(change: dict, archive: dict | None) -> list[dict]:
+    """A change side by side with the archive: label, path, old and new (with display values)."""
+    data = (archive or {}).get("data") or {}
+    rows = []
+    for path, new in ((change.get("payload") or {}).get("changes") or {}).items():
+        old = value_at(data, path) if "." in path else data.get(path)
+        rows.append({"path": path, "label": field_label(path), "old": old, "new": new,
+                     "old_display": _display_path(path, old), "new_display": _display_path(path, new)})
+    return rows
+
+
+def archive_summary(archive: dict | None) -> dict | None:
+    """The archive's number, version and versions (with diffs) for a reviewer."""
+    if not archive:
+        return None
+    return {"archive_no": archive["_id"], "version": archive.get("version"), "region_code": archive.get("region_code"),
+            "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
+            "versions": [{**v, "application_id": str(v.get("application_id")),
+                          "diff": [{"path": p, "label": field_label(p), "old": o, "new": nv}
+                                   for p, (o, nv) in (v.get("diff") or {}).items()]}
+                         for v in archive.get("versions") or []],
+            "spot_checks": archive.get("spot_checks") or []}
+
+
+async def application_detail(services, staff: Staff, doc: dict) -> dict:
+    """The reviewer's view of any application: the record view plus kind, actions and archive."""
+    lifecycle = services.get(Lifecycle)
+    store = services.get(LifecycleStore)
+    kind = lifecycle.kind(doc)
+    archive = await store.archive(doc.get("archive_no"))
+    if archive is not None and kind.name != "change" and archive.get("record_id") != doc["_id"]:
+        archive = None  # another person's archive under the same number: not this record's
+    base = record_detail(services.settings, {**doc, **(archive.get("data") or {})} if archive else doc)
+    notices = await services.get(Outbox).many(notice_ids([doc]))
+    base.update({
+        "kind": kind.name, "kind_label": kind.label, "status_label": kind.state_label(doc.get("status")),
+        "actions": [{"action": t.action, "label": t.label, "needs_reason": t.needs_reason}
+                    for t in kind.actions(doc.get("status") or "", "reviewer")] if staff.can_see(
+                        doc.get("region_code")) else [],
+        "archive": archive_summary(archive),
+        "notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.get("created_at") or 0)],
+    })
+    if kind.name == "change":
+        base["change"] = {"rows": change_rows(doc, archive), "reason": (doc.get("payload") or {}).get("reason") or "",
+                          "ordered": doc.get("ordered")}
+    return base
+
+
 def record_detail(settings, doc: dict) -> dict:
     """The reviewer's view of a record document."""
     rid = str(doc["_id"])
@@ -47,15 +110,10 @@ def record_detail(settings, doc: dict) -> dict:
         {"kind": kind, "label": DOCUMENT_KINDS.get(kind, kind), "url": file_url(rid, kind),
          "content_type": d.get("content_type"), "size": d.get("size"), "uploaded_at": d.get("uploaded_at")}
         for kind, d in (doc.get("documents") or {}).items() if isinstance(d, dict) and d.get("file_id")]
-    notices = [
-        {"id": n.get("id"), "title": n.get("title"), "body": n.get("body"), "created_at": n.get("created_at"),
-         "read_at": n.get("read_at"),
-         "delivery": {k: (n.get("delivery") or {}).get(k) for k in ("state", "attempts", "last_error", "sent_at")}}
-        for n in sorted((doc.get("notices") or {}).values(), key=lambda n: n.get("created_at") or 0)]
     return {
         "id": rid,
         "status": doc.get("status"),
-        "status_label": status_label(doc.get("status")),
+        "status_label": "",
         "version": doc.get("version"),
         "region_code": doc.get("region_code"),
         "region_name": district_name(settings, doc.get("region_code")),
@@ -70,7 +128,7 @@ def record_detail(settings, doc: dict) -> dict:
         "documents": documents,
         "history": doc.get("history") or [],
         "decision": doc.get("decision"),
-        "notices": notices,
+        "notices": [],
         "submitted_at": doc.get("submitted_at"),
         "decided_at": doc.get("decided_at"),
         "created_at": doc.get("created_at"),
@@ -79,5 +137,6 @@ def record_detail(settings, doc: dict) -> dict:
 
 
 async def get_record(services, staff: Staff, record_id: str) -> dict:
-    """The full record if it is within the caller's districts, else NotFound."""
-    return record_detail(services.settings, await visible_record(services, staff, record_id, HIDDEN))
+    """The full application if it is within the caller's districts, else NotFound."""
+    doc = await services.get(Lifecycle).visible(Actor.reviewer(staff), record_id)
+    return await application_detail(services, staff, {k: v for k, v in doc.items() if k not in HIDDEN})

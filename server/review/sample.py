@@ -1,17 +1,18 @@
-"""Spot checks (抽查): a uniform random sample of approved records, without `$sample`.
+"""Spot checks (抽查): a uniform random sample of approved records, and the outcome of a check.
 
-FerretDB v1 has no `$sample`, so the ids of the population are read in one pass (ids only),
-n distinct ones are drawn with a CSPRNG and those records are read by `_id`; every approved
-record of the caller's districts is equally likely and none appears twice. (Skipping to n
-random positions would cost one collection scan per record drawn on FerretDB.)
+FerretDB v1 has no `$sample`. The population is the caller's districts' lists of approved
+first collections (their sizes are in the list heads); n distinct positions are drawn with
+a CSPRNG and each is read from its list, so every approved record of those districts is
+equally likely, none appears twice, and a draw costs a few `_id` reads per record.
 """
 from __future__ import annotations
 
 import asyncio
 import random
 
-from server.review.queue import region_filter
-from server.review.rows import ROW_PROJECTION, list_row
+from server.lifecycle.readmodel import queue_name
+from server.lists import SortedList
+from server.review.queue import regions_of, show
 from server.staff.model import Staff
 
 MAX_SAMPLE = 50
@@ -20,12 +21,17 @@ _random = random.SystemRandom()
 
 async def draw_sample(services, staff: Staff, n: int, region: str | None = None) -> dict:
     """Up to `n` distinct approved records of the caller's districts, chosen at random."""
-    query = {"status": "approved", **region_filter(services.settings, staff, region)}
-    records = services.db["records"]
-    ids = [doc["_id"] async for doc in records.find(query, {"_id": 1})]
-    chosen = _random.sample(ids, min(n, MAX_SAMPLE, len(ids)))
-    # Looked up by _id alone (FerretDB answers that from its key), then re-checked: it may have changed.
-    found = await asyncio.gather(*[records.find_one({"_id": rid}, ROW_PROJECTION) for rid in chosen])
-    items = [list_row(services.settings, doc) for doc in found
-             if doc is not None and doc.get("status") == "approved" and staff.can_see(doc.get("region_code"))]
-    return {"items": items, "population": len(ids)}
+    lists = [SortedList(services.db, services.atomic, queue_name("collection", "approved", r))
+             for r in regions_of(services.settings, staff, region)]
+    sizes = await asyncio.gather(*[lst.count() for lst in lists])
+    population = sum(sizes)
+    picks = _random.sample(range(population), min(n, MAX_SAMPLE, population))
+    rows = []
+    for pick in picks:
+        for lst, size in zip(lists, sizes):
+            if pick < size:
+                rows += await lst.page(pick, 1)
+                break
+            pick -= size
+    items = [show(services.settings, r) for _, r in rows if r.get("status") == "approved"]
+    return {"items": list({i["id"]: i for i in items}.values()), "population": population}

@@ -1,44 +1,62 @@
-"""Progress: counts per status per district, and submissions per day (China time)."""
+"""Progress: counts per state per district, and submissions per day (China time).
+
+Counts are the sizes of the queue lists (read from their heads); submissions per day are
+counted by the lifecycle as each submit step is derived, in one document per China-time
+day (`daily_submissions`, `_id` = "YYYY-MM-DD", counts per district), idempotently.
+"""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 
+from pymongo.errors import DuplicateKeyError
+
 from server.db import utcnow
-from server.notify.template import CHINA
-from server.review.access import STATUS_LABELS
 from server.districts import deployment_districts
+from server.lifecycle.readmodel import queue_name
+from server.lifecycle.store import Doc, step_key
+from server.lifecycle.tables import COLLECTION
+from server.lists import SortedList
+from server.notify.template import CHINA
 from server.staff.model import Staff
 
 MAX_DAYS = 366
+DAILY = "daily_submissions"
+STATUS_LABELS = COLLECTION.states
+
+
+async def count_submission(services, app: Doc, step: Doc) -> None:
+    """Count one submit step on its China-time day (idempotent on the step)."""
+    at, region = step.get("at"), app.get("region_code")
+    if not isinstance(at, dt.datetime) or not region:
+        return
+    day = at.astimezone(CHINA).date().isoformat()
+    key = step_key(app["_id"], step["n"])
+    try:
+        await services.atomic.update(services.db[DAILY], {"_id": day, "applied": {"$ne": key}},
+                                     {"$inc": {f"counts.{region}": 1}, "$push": {"applied": key}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # counted already (the day's document exists and has this step)
 
 
 async def status_counts(services, staff: Staff) -> dict[tuple[str, str], int]:
     """{(region_code, status): count} over the caller's districts."""
-    pipeline = [{"$match": staff.jurisdiction()},
-                {"$group": {"_id": {"region": "$region_code", "status": "$status"}, "n": {"$sum": 1}}}]
-    out: dict[tuple[str, str], int] = {}
-    async for row in await services.db["records"].aggregate(pipeline):
-        out[(row["_id"].get("region"), row["_id"].get("status"))] = row["n"]
-    return out
+    pairs = [(r, s) for r in staff.regions for s in STATUS_LABELS]
+    lists = [SortedList(services.db, services.atomic, queue_name("collection", s, r)) for r, s in pairs]
+    counts = await asyncio.gather(*[lst.count() for lst in lists])
+    return dict(zip(pairs, counts))
 
 
 async def daily_submissions(services, staff: Staff, days: int) -> list[dict]:
-    """Submissions (every submit in the history, resubmissions too) per China-time day, oldest first."""
+    """Submissions (every submit, resubmissions too) per China-time day of the caller's districts, oldest first."""
     today = utcnow().astimezone(CHINA).date()
-    first = today - dt.timedelta(days=days - 1)
-    since = dt.datetime.combine(first, dt.time(), CHINA).astimezone(dt.timezone.utc)
-    counts = {first + dt.timedelta(days=i): 0 for i in range(days)}
-    # The latest submitted_at is at least as late as any earlier submit, so this finds them all.
-    query = {**staff.jurisdiction(), "submitted_at": {"$gte": since}}
-    async for doc in services.db["records"].find(query, {"history": 1, "submitted_at": 1}):
-        times = [h.get("at") for h in doc.get("history") or [] if isinstance(h, dict) and h.get("status") == "submitted"]
-        for at in times or [doc.get("submitted_at")]:
-            if isinstance(at, dt.datetime) and at >= since:
-                day = at.astimezone(CHINA).date()
-                if day in counts:
-                    counts[day] += 1
-    return [{"date": day.isoformat(), "submitted": n} for day, n in counts.items()]
+    dates = [today - dt.timedelta(days=days - 1 - i) for i in range(days)]
+    docs = await asyncio.gather(*[services.db[DAILY].find_one({"_id": d.isoformat()}, {"counts": 1}) for d in dates])
+    out = []
+    for day, doc in zip(dates, docs):
+        counts = (doc or {}).get("counts") or {}
+        out.append({"date": day.isoformat(), "submitted": sum(n for r, n in counts.items() if staff.can_see(r))})
+    return out
 
 
 async def stats(services, staff: Staff, days: int) -> dict:

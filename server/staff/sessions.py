@@ -7,10 +7,10 @@ import secrets
 
 from pymongo import ASCENDING, IndexModel
 
-from server.accounts.sessions import digest
 from server.db import declare_indexes, utcnow
 from server.errors import Forbidden, Unauthorized
 from server.staff.model import Staff
+from server.tokens import digest
 
 declare_indexes("staff_sessions", IndexModel([("username", ASCENDING)], name="username_1"), expiring=True)
 

@@ -1,5 +1,6 @@
-"""Fixtures of the bureau side: staff accounts, signed-in staff clients, and records
-inserted directly in the contracts.md shape (with a real JPEG photo and a PDF document)."""
+"""Fixtures of the bureau side: staff accounts, signed-in staff clients, and first collections
+inserted directly in the contracts.md shape (with a real JPEG photo and a PDF document), their
+effects (archive, audit, notices, list rows) then derived by the lifecycle as after real steps."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +11,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from server.db import utcnow
+from server.lifecycle.engine import Lifecycle
+from server.lifecycle.store import new_step
 from server.staff import StaffAccounts
 from tests.records import idgen
 
@@ -68,12 +71,15 @@ async def insert_record(services, *, name: str = RARE_NAME, region: str = A, sta
                  "uploaded_at": now}
         documents = {"diploma": {**pdf, "uploaded_at": now}}
     id_number = idgen.resident_id(region, dt.date(1990, n % 12 + 1, n % 28 + 1), seq=f"{n % 1000:03d}")
-    history = [{"status": "draft", "at": submitted_at - dt.timedelta(hours=1), "by": "self"}]
+    history = [new_step(1, "create", None, "draft", "self", "applicant", submitted_at - dt.timedelta(hours=1), v=1)]
     if status != "draft":
-        history.append({"status": "submitted", "at": submitted_at, "by": "self"})
+        history.append(new_step(2, "submit", "draft", "submitted", "self", "applicant", submitted_at, v=2))
     if status in ("approved", "rejected"):
-        history.append({"status": status, "at": submitted_at + dt.timedelta(hours=1), "by": "someone"})
+        history.append(new_step(3, status[:-1] if status == "approved" else "reject", "submitted", status,
+                                "someone", "reviewer", submitted_at + dt.timedelta(hours=1), v=3,
+                                reason="证件不清晰" if status == "rejected" else None))
     doc = {
+        "kind": "collection", "effects_done": 0,
         "openid": openid or f"test-openid-{n}", "unionid": None, "status": status,
         "version": len(history),
         "profile": {"name": name, "gender": "male", "id_type": "resident_id", "id_number": id_number,
@@ -89,12 +95,20 @@ async def insert_record(services, *, name: str = RARE_NAME, region: str = A, sta
         "region_code": region, "archive_no": id_number, "rare_name": name != "王小明",
         "documents": documents or {}, "photo": photo, "history": history,
         "submitted_at": submitted_at if status != "draft" else None,
-        "decided_at": None, "decision": None, "notices": {}, "outbox_due_at": None, "chat_openid": None,
+        "decided_at": None, "decision": None, "chat_openid": None,
         "created_at": submitted_at - dt.timedelta(hours=1), "updated_at": submitted_at,
     }
-    result = await services.db["records"].insert_one(doc)
+    result = await services.db["applications"].insert_one(doc)
     doc["_id"] = result.inserted_id
-    return doc
+    await services.db["accounts"].insert_one({"_id": doc["openid"], "record_id": doc["_id"], "created_at": now})
+    await services.db["archive_numbers"].insert_one({"_id": id_number, "record_id": doc["_id"], "claimed_at": now})
+    await services.get(Lifecycle).settle(doc["_id"])
+    return await services.db["applications"].find_one({"_id": doc["_id"]})
+
+
+async def notices_of(services, app_id) -> list[dict]:
+    """The outbox notices derived from an application's steps."""
+    return [n async for n in services.db["notices"].find({"application_id": app_id})]
 
 
 async def add_staff(services, username: str, role: str = "reviewer", regions: list[str] | None = None,

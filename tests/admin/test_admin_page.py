@@ -92,9 +92,9 @@ async def test_reviewer_rejects_a_record_in_the_browser_and_the_inbox_shows_why(
     outside = [u for u in requests if u.startswith(("http:", "https:", "ws:", "wss:")) and not u.startswith(server.url)]
     assert not outside, outside
     assert not problems, problems
-    doc = await s.db["records"].find_one({"_id": rec["_id"]})
+    doc = await s.db["applications"].find_one({"_id": rec["_id"]})
     assert doc["status"] == "rejected" and doc["decision"]["by"] == "reviewer-a"
-    assert (await s.db["records"].find_one({"_id": other["_id"]}))["status"] == "submitted"
+    assert (await s.db["applications"].find_one({"_id": other["_id"]}))["status"] == "submitted"
 
     login = await http.post("/api/v1/auth/login", json={"code": "demo:browser"})
     assert login.status == 200, login.text

@@ -18,10 +18,10 @@ async def test_reviewer_gets_404_on_another_districts_record_file_decision_and_a
         assert theirs.status == absent.status == 404, path
         assert theirs.json == absent.json, path  # indistinguishable from a record that does not exist
         assert (await b.get(path)).status == 200, path
-    before = await server.services.db["records"].find_one({"_id": rec_b["_id"]})
+    before = await server.services.db["applications"].find_one({"_id": rec_b["_id"]})
     r = await a.decide(rid, "approve", before["version"])
     assert r.status == 404 and r.error_code == "record_not_found"
-    after = await server.services.db["records"].find_one({"_id": rec_b["_id"]})
+    after = await server.services.db["applications"].find_one({"_id": rec_b["_id"]})
     assert after == before
     audit_a = await a.get("/admin/api/audit")
     assert audit_a.status == 200 and audit_a.json["items"] == [] and audit_a.json["total"] == 0

@@ -8,7 +8,7 @@ from server.notify.sender import MAX_ATTEMPTS, NoticeSender
 from server.notify.template import fit, format_time, subscribe_data, units
 from server.review.decisions import decide
 from server.staff import StaffAccounts
-from tests.admin.conftest import PASSWORD, A, StaffClient, add_staff, insert_record
+from tests.admin.conftest import PASSWORD, A, StaffClient, add_staff, insert_record, notices_of
 
 SEND = "/cgi-bin/message/subscribe/send"
 
@@ -31,8 +31,7 @@ async def _staff(services, name="rev"):
 
 
 async def _states(services) -> list[str]:
-    return [n["delivery"]["state"] async for r in services.db["records"].find({}, {"notices": 1})
-            for n in r["notices"].values()]
+    return [n["delivery"]["state"] async for n in services.db["notices"].find({})]
 
 
 async def test_one_message_per_decision_with_two_sender_processes_and_a_failure(make_server, http_factory,
@@ -58,10 +57,9 @@ async def test_one_message_per_decision_with_two_sender_processes_and_a_failure(
     recipients = sorted(m["touser"] for m in fake_wechat.subscribe_messages)
     assert recipients == sorted(f"demo-openid-p{i}" for i in range(8))
     assert not fake_wechat.failures[SEND]  # the injected failure was met
-    attempts = sorted([n["delivery"]["attempts"] async for r in one.services.db["records"].find()
-                       for n in r["notices"].values()])
+    attempts = sorted([n["delivery"]["attempts"] async for n in one.services.db["notices"].find()])
     assert attempts == [1] * 7 + [2]
-    assert await one.services.db["records"].count_documents({"outbox_due_at": {"$ne": None}}) == 0
+    assert await one.services.db["deliveries"].count_documents({}) == 0  # nothing left for the sender
     for msg in fake_wechat.subscribe_messages:
         data = {k: v["value"] for k, v in msg["data"].items()}
         assert set(data) == {"thing1", "phrase2", "thing3", "time4"}
@@ -93,10 +91,9 @@ async def test_43101_is_final_and_the_inbox_keeps_the_message(server, http, fake
     fake_wechat.fail_next(SEND, errcode=43101)
     sender = server.services.get(NoticeSender)
     assert await sender.run_once() == 1
-    doc = await server.services.db["records"].find_one({"_id": rec["_id"]})
-    [notice] = doc["notices"].values()
+    [notice] = await notices_of(server.services, rec["_id"])
     assert notice["delivery"]["state"] == "skipped" and notice["delivery"]["last_error"].startswith("43101")
-    assert doc["outbox_due_at"] is None
+    assert await server.services.db["deliveries"].count_documents({}) == 0
     assert await sender.run_once() == 0 and fake_wechat.subscribe_messages == []  # no more tries
     login = await http.post("/api/v1/auth/login", json={"code": "demo:nosub"})
     assert login.status == 200, login.text
@@ -117,10 +114,9 @@ async def test_retries_stop_after_the_limit_as_failed(make_server, fake_wechat):
     while await sender.run_once():
         rounds += 1
     assert rounds == MAX_ATTEMPTS
-    doc = await server.services.db["records"].find_one({"_id": rec["_id"]})
-    [notice] = doc["notices"].values()
+    [notice] = await notices_of(server.services, rec["_id"])
     assert notice["delivery"]["state"] == "failed" and notice["delivery"]["attempts"] == MAX_ATTEMPTS
-    assert doc["outbox_due_at"] is None and fake_wechat.subscribe_messages == []
+    assert await server.services.db["deliveries"].count_documents({}) == 0 and fake_wechat.subscribe_messages == []
 
 
 async def test_backoff_doubles_and_a_retry_waits_for_it(make_server, fake_wechat):
@@ -131,10 +127,10 @@ async def test_backoff_doubles_and_a_retry_waits_for_it(make_server, fake_wechat
     fake_wechat.fail_next(SEND, errcode=-1)  # "system busy"
     sender = server.services.get(NoticeSender)
     assert await sender.run_once() == 1
-    doc = await server.services.db["records"].find_one({"_id": rec["_id"]})
-    [notice] = doc["notices"].values()
+    [notice] = await notices_of(server.services, rec["_id"])
     d = notice["delivery"]
-    assert d["state"] == "pending" and d["attempts"] == 1 and doc["outbox_due_at"] == d["next_at"]
+    entry = await server.services.db["deliveries"].find_one({"_id": notice["_id"]})
+    assert d["state"] == "pending" and d["attempts"] == 1 and entry["due_at"] == d["next_at"]
     assert 27 <= (d["next_at"] - notice["created_at"]).total_seconds() <= 34
     assert await sender.run_once() == 0  # not due yet
     assert 54 <= sender.backoff(2) <= 66 and sender.backoff(30) <= 3600 * 1.1
@@ -146,16 +142,16 @@ async def test_a_crashed_senders_lease_is_taken_over(server, fake_wechat):
     staff = await _staff(server.services)
     rec = await insert_record(server.services, openid="demo-openid-crash")
     await decide(server.services, staff, str(rec["_id"]), {"decision": "approve", "version": rec["version"]})
-    doc = await server.services.db["records"].find_one({"_id": rec["_id"]})
-    [nid] = doc["notices"]
+    [notice] = await notices_of(server.services, rec["_id"])
+    nid = notice["_id"]
     past = utcnow()
-    await server.services.db["records"].update_one({"_id": rec["_id"]}, {"$set": {
-        f"notices.{nid}.delivery.state": "sending", f"notices.{nid}.delivery.attempts": 1,
-        f"notices.{nid}.delivery.lease_until": past, f"notices.{nid}.delivery.lease_owner": "dead",
-        "outbox_due_at": past}})
+    await server.services.db["notices"].update_one({"_id": nid}, {"$set": {
+        "delivery.state": "sending", "delivery.attempts": 1, "delivery.lease_until": past,
+        "delivery.lease_owner": "dead"}})
+    await server.services.db["deliveries"].replace_one({"_id": nid}, {"_id": nid, "due_at": past})
     assert await server.services.get(NoticeSender).run_once() == 1
-    doc = await server.services.db["records"].find_one({"_id": rec["_id"]})
-    assert doc["notices"][nid]["delivery"]["state"] == "sent" and doc["notices"][nid]["delivery"]["attempts"] == 2
+    [notice] = await notices_of(server.services, rec["_id"])
+    assert notice["delivery"]["state"] == "sent" and notice["delivery"]["attempts"] == 2
     assert len(fake_wechat.subscribe_messages) == 1
 
 

@@ -108,7 +108,7 @@ async def test_writes_need_the_xsrf_token(server, http_factory):
     wrong = await client.http.post(url, json=body, headers={"X-XSRF-Token": "forged"})
     assert no_header.status == wrong.status == 403
     assert no_header.error_code == wrong.error_code == "xsrf_failed"
-    assert (await s.db["records"].find_one({"_id": rec["_id"]}))["status"] == "submitted"
+    assert (await s.db["applications"].find_one({"_id": rec["_id"]}))["status"] == "submitted"
     assert (await client.post(url, json=body)).status == 200
 
 

@@ -36,7 +36,7 @@ async def test_bind_then_query_status_through_every_state(chat):
     assert len(stored) == 1 and code not in str(stored[0])
     reply = await sender.ask("o-chat-ann", f"绑定 {code}")
     assert "绑定成功" in reply.content
-    records = server.services.db["records"]
+    records = server.services.db["applications"]
     record = await records.find_one({"openid": "demo-openid-ann"})
     assert record["chat_openid"] == "o-chat-ann"
     assert "尚未提交" in (await sender.ask("o-chat-ann", "查询进度")).content
@@ -60,7 +60,7 @@ async def test_a_code_works_once_and_only_for_ten_minutes(chat):
     code = await _code(sender.http)
     assert "绑定成功" in (await sender.ask("o-chat-bea", f"绑定{code}")).content
     assert "无效" in (await sender.ask("o-chat-thief", f"绑定 {code}")).content
-    assert await server.services.db["records"].count_documents({"chat_openid": "o-chat-thief"}) == 0
+    assert await server.services.db["applications"].count_documents({"chat_openid": "o-chat-thief"}) == 0
     code = await _code(sender.http)
     await server.services.db["chat_binding_codes"].update_many({}, {"$set": {"expires_at": utcnow()
                                                                                 - dt.timedelta(seconds=1)}})
@@ -107,7 +107,7 @@ async def test_status_by_unionid_links_without_a_code(chat, fake_wechat):
     fake_wechat.unionids["o-chat-fay"] = "demo-unionid-fay"
     reply = await sender.ask("o-chat-fay", "查询进度")
     assert "尚未提交" in reply.content
-    record = await server.services.db["records"].find_one({"openid": "demo-openid-fay"})
+    record = await server.services.db["applications"].find_one({"openid": "demo-openid-fay"})
     assert record["chat_openid"] == "o-chat-fay"
     calls = fake_wechat.user_info_calls
     assert "尚未提交" in (await sender.ask("o-chat-fay", "查进度")).content
@@ -120,7 +120,7 @@ async def test_the_demo_follower_shares_the_unionid_of_the_demo_mini_program_use
     assert "尚未提交" in (await sender.ask("demo-chat-hal", "审核结果")).content
     assert "绑定" in (await sender.ask("demo-chat-ida", "审核结果")).content  # no record for ida
     assert "绑定" in (await sender.ask("o-chat-hal", "审核结果")).content  # not a demo follower: no unionid
-    record = await server.services.db["records"].find_one({"openid": "demo-openid-hal"})
+    record = await server.services.db["applications"].find_one({"openid": "demo-openid-hal"})
     assert record["chat_openid"] == "demo-chat-hal"
 
 
@@ -135,7 +135,7 @@ async def test_a_linked_person_without_a_record_is_told_how_to_start(chat):
     server, sender = await chat()
     await _login(sender.http, "gus")
     code = await _code(sender.http)
-    await server.services.db["records"].delete_many({"openid": "demo-openid-gus"})
+    await server.services.db["applications"].delete_many({"openid": "demo-openid-gus"})
     reply = await sender.ask("o-chat-gus", f"绑定 {code}")
     assert "绑定成功" in reply.content and "信息采集" in reply.content
     reply = await sender.ask("o-chat-gus", "查询进度")

@@ -107,7 +107,7 @@ def give_photo(server):
         info = await services.files.put(jpeg_bytes((295, 413)), "photo.jpg", "image/jpeg")
         photo = {"file_id": info["file_id"], "sha256_original": info["sha256"], "size": info["size"],
                  "checks": [], "uploaded_at": utcnow()}
-        records = services.db["records"]
+        records = services.db["applications"]
         doc = await records.find_one({"openid": openid})
         return await services.atomic.update(records, {"_id": doc["_id"]},
                                             {"$set": {"photo": photo}, "$inc": {"version": 1}})

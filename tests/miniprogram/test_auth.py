@@ -32,7 +32,7 @@ async def test_logging_in_twice_keeps_one_record(server, http):
     ra = (await http.get("/api/v1/me/record", token=a)).json
     rb = (await http.get("/api/v1/me/record", token=b)).json
     assert ra["id"] == rb["id"]
-    assert await server.services.db["records"].count_documents({"openid": "demo-openid-bob"}) == 1
+    assert await server.services.db["applications"].count_documents({"openid": "demo-openid-bob"}) == 1
 
 
 async def test_a_code_wechat_refuses_is_a_401_with_its_own_code(server, http):
@@ -41,7 +41,7 @@ async def test_a_code_wechat_refuses_is_a_401_with_its_own_code(server, http):
     assert r.error_code == "wechat_code_invalid"
     assert "微信" in r.json["error"]["message"]
     assert await server.services.db["user_sessions"].count_documents({}) == 0
-    assert await server.services.db["records"].count_documents({}) == 0
+    assert await server.services.db["applications"].count_documents({}) == 0
 
 
 async def test_wechat_used_code_and_rate_limit(server, http, fake_wechat):

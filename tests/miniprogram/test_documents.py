@@ -23,7 +23,7 @@ async def nothing_stored(running, openid: str, version: int | None = None) -> No
     db = running.services.db
     assert await db["files.files"].count_documents({}) == 0
     assert await db["files.chunks"].count_documents({}) == 0
-    doc = await db["records"].find_one({"openid": openid})
+    doc = await db["applications"].find_one({"openid": openid})
     assert doc["documents"] == {}
     if version is not None:
         assert doc["version"] == version
@@ -186,7 +186,7 @@ async def test_concurrent_uploads_of_different_kinds_all_land(server, as_user, u
     kinds = ["id_front", "id_back", "diploma", "work_proof", "other_proof"]
     results = await asyncio.gather(*[upload(c, k, jpeg_bytes(color=(i * 40, 0, 0))) for i, k in enumerate(kinds)])
     assert [r.status for r in results] == [201] * 5
-    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    doc = await server.services.db["applications"].find_one({"openid": c.openid})
     assert sorted(doc["documents"]) == sorted(kinds)
     assert await server.services.db["files.files"].count_documents({}) == 5
 

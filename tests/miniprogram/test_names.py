@@ -13,7 +13,7 @@ EXTENSIONS = {
 
 
 async def stored_name(server, openid: str) -> str:
-    doc = await server.services.db["records"].find_one({"openid": openid})
+    doc = await server.services.db["applications"].find_one({"openid": openid})
     return doc["profile"]["name"]
 
 
@@ -28,7 +28,7 @@ async def test_each_cjk_extension_round_trips_byte_for_byte(server, as_user, ext
     assert got.json["profile"]["name"].encode("utf-8") == name.encode("utf-8")
     assert (await stored_name(server, c.openid)).encode("utf-8") == name.encode("utf-8")
     assert got.json["rare_name"] is True and got.json["rare_characters"] == [EXTENSIONS[ext]]
-    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    doc = await server.services.db["applications"].find_one({"openid": c.openid})
     assert doc["rare_name"] is True  # what reviewers see
 
 
@@ -86,7 +86,7 @@ async def test_control_private_use_digits_and_symbols_are_refused(server, as_use
     r = await c.patch("/api/v1/me/record", json={"profile": {"name": bad}})
     assert r.status == 422, (bad, r.text)
     assert r.json["error"]["fields"][0]["field"] == "profile.name"
-    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    doc = await server.services.db["applications"].find_one({"openid": c.openid})
     assert "name" not in doc["profile"]
 
 

@@ -321,5 +321,5 @@ async def test_two_people_racing_for_one_number_get_one_success(server, as_user)
     results = await asyncio.gather(*[c.patch("/api/v1/me/record", json=body) for c in clients])
     assert sorted(r.status for r in results) == [200] + [409] * 5
     holders = [c.openid for c, r in zip(clients, results) if r.status == 200]
-    doc = await server.services.db["records"].find_one({"archive_no": number})
+    doc = await server.services.db["applications"].find_one({"archive_no": number})
     assert doc["openid"] == holders[0]

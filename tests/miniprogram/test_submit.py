@@ -114,13 +114,13 @@ async def test_concurrent_submits_give_one_success(server, as_user, make_valid_r
     results = await asyncio.gather(*[x.post(SUBMIT, json={"commitment": True}, token=c.token) for x in clients])
     assert sorted(r.status for r in results) == [200] + [409] * 5
     assert {r.error_code for r in results if r.status == 409} == {"record_locked"}
-    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    doc = await server.services.db["applications"].find_one({"openid": c.openid})
     assert [h["status"] for h in doc["history"]] == ["draft", "submitted"]
 
 
 async def reviewer_decides(server, openid: str, decision: str, reason: str | None = None) -> None:
     """Stand-in for the bureau's decision code: a versioned status change with history."""
-    records = server.services.db["records"]
+    records = server.services.db["applications"]
     doc = await records.find_one({"openid": openid})
     now = utcnow()
     entry = {"status": decision, "at": now, "by": "reviewer1", **({"reason": reason} if reason else {})}
@@ -183,6 +183,6 @@ async def test_concurrent_submits_through_two_instances_give_one_success(server,
     clients = [http_factory(server if i % 2 else other) for i in range(8)]
     results = await asyncio.gather(*[x.post(SUBMIT, json={"commitment": True}, token=c.token) for x in clients])
     assert sorted(r.status for r in results) == [200] + [409] * 7
-    doc = await server.services.db["records"].find_one({"openid": c.openid})
+    doc = await server.services.db["applications"].find_one({"openid": c.openid})
     assert doc["status"] == "submitted"
     assert [h["status"] for h in doc["history"]] == ["draft", "submitted"]

@@ -30,5 +30,5 @@ def stored_files(server):
 def record_of(server):
     """`await record_of(openid)` → the record document as stored."""
     async def _record(openid: str, running=None) -> dict:
-        return await (running or server).services.db["records"].find_one({"openid": openid})
+        return await (running or server).services.db["applications"].find_one({"openid": openid})
     return _record

@@ -85,7 +85,7 @@ async def test_a_submitted_record_refuses_a_new_photo(as_user, upload_photo, mak
     got = await c.get(PHOTO)  # still readable
     assert hashlib.sha256(got.body).hexdigest() == first.json["sha256"]
 
-    records = server.services.db["records"]
+    records = server.services.db["applications"]
     await records.update_one({"openid": c.openid}, {"$set": {"status": "approved"}})
     r = await upload_photo(c, images.id_photo_jpeg(images.ID_BLUE))
     assert r.status == 409 and "审核通过" in r.json["error"]["message"]

@@ -1,0 +1,139 @@
+"""The archive (会计人员档案): the approved truth about one person, versioned.
+
+`archives` `_id` = archive number: {region_code, openid, record_id (the first collection),
+version, data: {the five sections, region_code}, documents, photo, rare_name,
+versions: [{version, at, by, application_id, kind, diff: {path: [old, new]}}],
+applied: [step keys already applied], changes: [change application ids],
+open_change: application id | None, spot_checks: [...], created_at, updated_at}.
+
+Only the lifecycle's effects write it (one conditional single-document update each,
+guarded by `applied`, so deriving an effect twice applies it once).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from server.db import utcnow
+from server.errors import Conflict
+from server.lifecycle.store import Doc, LifecycleStore, step_key
+from server.lifecycle.tables import kind_of
+from server.records.fields import SECTIONS, value_at
+from server.records.names import is_rare
+
+log = logging.getLogger("kjcj.lifecycle")
+RETRIES = 8
+
+
+def record_data(app: Doc) -> Doc:
+    """The person-entered part of a first collection: the five sections and region_code."""
+    out: Doc = {name: dict(app.get(name) or {}) for name in SECTIONS}
+    out["region_code"] = app.get("region_code")
+    return out
+
+
+def set_path(data: Doc, path: str, value: Any) -> None:
+    """Set (or, for None, remove) a dotted `section.field` or top-level value."""
+    section, _, name = path.partition(".")
+    if not name:
+        data[section] = value
+        return
+    body = data.setdefault(section, {})
+    if value is None:
+        body.pop(name, None)
+    else:
+        body[name] = value
+
+
+def diff_of(before: Doc, after: Doc, paths: list[str]) -> dict[str, list]:
+    """{path: [old, new]} for the paths whose value differs."""
+    return {p: [value_at(before, p), value_at(after, p)] for p in paths if value_at(before, p) != value_at(after, p)}
+
+
+class Archives:
+    """Creates archives from approved collections and applies approved changes."""
+
+    def __init__(self, services):
+        self.services = services
+        self.store = services.get(LifecycleStore)
+
+    async def create_from(self, app: Doc, step: Doc) -> None:
+        """The archive of an approved first collection, version 1 (idempotent)."""
+        number = app.get("archive_no")
+        if not number:
+            log.error("approved collection %s has no archive number", app["_id"])
+            return
+        data = record_data(app)
+        doc = {"_id": number, "region_code": app.get("region_code"), "openid": app.get("openid"),
+               "record_id": app["_id"], "version": 1, "data": data, "documents": app.get("documents") or {},
+               "photo": app.get("photo"), "rare_name": bool(app.get("rare_name")),
+               "versions": [{"version": 1, "at": step["at"], "by": step["by"], "application_id": app["_id"],
+                             "kind": "collection", "diff": {}}],
+               "applied": [step_key(app["_id"], step["n"])], "changes": [], "open_change": None,
+               "spot_checks": [], "created_at": step["at"], "updated_at": step["at"]}
+        try:
+            await self.store.archives.insert_one(doc)
+        except DuplicateKeyError:
+            held = await self.store.archive(number)
+            if held and held.get("record_id") != app["_id"]:
+                log.error("archive %s already belongs to another record", number[-4:])
+
+    async def apply_change(self, app: Doc, step: Doc) -> None:
+        """An approved change as the archive's next version (idempotent)."""
+        key = step_key(app["_id"], step["n"])
+        changes: dict = (app.get("payload") or {}).get("changes") or {}
+        for _ in range(RETRIES):
+            arch = await self.store.archive(app.get("archive_no"))
+            if arch is None or key in (arch.get("applied") or []):
+                return
+            data = copy.deepcopy(arch.get("data") or {})
+            for path, value in changes.items():
+                set_path(data, path, value)
+            version = int(arch.get("version") or 1) + 1
+            name = (data.get("profile") or {}).get("name") or ""
+            sets = {"data": data, "version": version, "updated_at": step["at"], "rare_name": bool(name and is_rare(name))}
+            if arch.get("open_change") == app["_id"]:
+                sets["open_change"] = None
+            entry = {"version": version, "at": step["at"], "by": step["by"], "application_id": app["_id"],
+                     "kind": app.get("kind"), "diff": diff_of(arch.get("data") or {}, data, list(changes))}
+            done = await self.services.atomic.update(
+                self.store.archives, {"_id": arch["_id"], "version": arch.get("version")},
+                {"$set": sets, "$push": {"versions": entry, "applied": key}})
+            if done is not None:
+                return
+        raise Conflict("档案正忙，请稍后重试", "archive_busy")
+
+    async def release(self, app: Doc) -> None:
+        """The archive no longer waits for this change (it was withdrawn or rejected)."""
+        number = app.get("archive_no")
+        if number:
+            await self.services.atomic.update(self.store.archives, {"_id": number, "open_change": app["_id"]},
+                                              {"$set": {"open_change": None}})
+
+    async def open_change(self, number: str, app_id: Any) -> Doc:
+        """Reserve the archive for one open change (409 when another one is open)."""
+        for _ in range(RETRIES):
+            arch = await self.store.archive(number)
+            if arch is None:
+                raise Conflict("尚未建立会计人员档案，不能申请变更", "archive_missing")
+            held = arch.get("open_change")
+            if held and held != app_id:
+                other = await self.store.application(held, {"status": 1, "kind": 1})
+                kind = kind_of((other or {}).get("kind"))
+                if other is not None and kind is not None and other.get("status") in kind.open_states:
+                    raise Conflict("您已有一项信息变更正在办理，请等待审核结果或撤回后再申请", "change_open")
+            done = await self.services.atomic.update(
+                self.store.archives, {"_id": number, "open_change": held},
+                {"$set": {"open_change": app_id}, "$addToSet": {"changes": app_id}})
+            if done is not None:
+                return done
+        raise Conflict("档案正忙，请稍后重试", "archive_busy")
+
+    async def record_spot_check(self, number: str, entry: Doc) -> Doc | None:
+        """Append a spot-check outcome to the archive (idempotent on the entry id)."""
+        return await self.services.atomic.update(
+            self.store.archives, {"_id": number, "applied": {"$ne": entry["id"]}},
+            {"$push": {"spot_checks": entry, "applied": entry["id"]}})

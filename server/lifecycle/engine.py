@@ -1,0 +1,251 @@
+"""The engine: takes a step of an application by its kind's table, then derives its effects.
+
+A step is written with one conditional single-document update of the application
+(its state and version must still be what the actor saw), after a job naming the step
+has been recorded. Its effects (the archive's new version, the audit entry, the notice,
+the list rows) are then derived from the recorded step, idempotently, under a mutex per
+application: inline for the request that took the step, and by `LifecycleWorker` for any
+job a crash left behind. So nothing is lost or done twice if a process dies between writes.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from server.db import utcnow
+from server.districts import deployment_districts
+from server.errors import Busy, Conflict, NotFound
+from server.lifecycle.archive import Archives
+from server.lifecycle.readmodel import ReadModels
+from server.lifecycle.store import Doc, LifecycleStore, new_step, step_key
+from server.lifecycle.tables import Kind, Transition, kind_of
+from server.notify.notices import render
+from server.notify.outbox import Outbox
+from server.review import audit, stats
+from server.staff.model import Staff
+
+log = logging.getLogger("kjcj.lifecycle")
+
+JOB_GRACE = dt.timedelta(seconds=60)  # a job whose step never appeared is dropped after this
+WORKER_POLL = 5.0
+
+Guard = Callable[[Doc, dict], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: the applicant (openid), a staff member, or the system."""
+
+    role: str  # "applicant" | "reviewer" | "system"
+    name: str  # "self", a staff username, or "system"
+    openid: str | None = None
+    staff: Staff | None = None
+
+    @classmethod
+    def applicant(cls, openid: str) -> "Actor":
+        return cls("applicant", "self", openid=openid)
+
+    @classmethod
+    def reviewer(cls, staff: Staff) -> "Actor":
+        return cls("reviewer", staff.username, staff=staff)
+
+
+def not_found() -> NotFound:
+    """The one answer for a missing application and one outside the caller's reach."""
+    return NotFound("记录不存在或无权查看", "record_not_found")
+
+
+def may_see(actor: Actor, app: Doc) -> bool:
+    """True when the actor may read (and so act on) this application."""
+    if actor.role == "applicant":
+        return app.get("openid") == actor.openid
+    if actor.role == "reviewer":
+        return actor.staff is not None and actor.staff.can_see(app.get("region_code"))
+    return actor.role == "system"
+
+
+def changed(app: Doc) -> Conflict:
+    """409 naming the application's current state and version."""
+    kind = kind_of(app.get("kind")) or kind_of("collection")
+    if app.get("status") not in (kind.review_states if kind else ["submitted"]):
+        message = "该记录当前不是待审核状态，可能已被他人处理，请刷新后查看"
+    else:
+        message = "该记录已被修改，请刷新后重新审核"
+    return Conflict(message, "record_changed", status=app.get("status"), version=app.get("version"))
+
+
+class Lifecycle:
+    """Takes steps by the tables and derives their effects."""
+
+    def __init__(self, services):
+        self.services = services
+        self.store = services.get(LifecycleStore)
+        self.archives = services.get(Archives)
+        self.readmodels = services.get(ReadModels)
+        self.outbox = services.get(Outbox)
+        self.guards: dict[str, Guard] = {}
+        self._sender_poke: Callable[[], None] | None = None
+
+    def register_guard(self, name: str, guard: Guard) -> None:
+        """A named guard of the tables (checked before the step is written)."""
+        self.guards[name] = guard
+
+    def on_notice(self, poke: Callable[[], None]) -> None:
+        """Call `poke` after a step produced a notice (the sender looks at once)."""
+        self._sender_poke = poke
+
+    @staticmethod
+    def kind(app: Doc) -> Kind:
+        """The kind of an application (old records are first collections)."""
+        kind = kind_of(app.get("kind") or "collection")
+        if kind is None:
+            raise not_found()
+        return kind
+
+    async def visible(self, actor: Actor, app_id: Any) -> Doc:
+        """The application if the actor may see it, else NotFound."""
+        app = await self.store.application(app_id)
+        if app is None or not may_see(actor, app):
+            raise not_found()
+        return app
+
+    def transition(self, app: Doc, action: str, actor: Actor) -> Transition:
+        """The table's row for this action from the application's state, for this actor; else 409."""
+        kind = self.kind(app)
+        t = kind.transition(app.get("status") or "", action)
+        if t is None or t.actor != actor.role:
+            raise changed(app)
+        return t
+
+    async def step(self, app: Doc, action: str, actor: Actor, body: dict | None = None, *,
+                   sets: dict | None = None, version: int | None = None, at: dt.datetime | None = None,
+                   **step_extra: Any) -> Doc:
+        """Take one step (guards, conditional write, effects); the application after it."""
+        t = self.transition(app, action, actor)
+        if version is not None and app.get("version") != version:
+            raise changed(app)
+        for name in t.guards:
+            await self.guards[name](app, body or {})
+        now = at or utcnow()
+        history = app.get("history") or []
+        n = max([h.get("n") or i + 1 for i, h in enumerate(history)] + [0]) + 1
+        v = int(app.get("version") or 1)
+        step = new_step(n, action, t.state, t.to, actor.name, actor.role, now, v=v + 1, **step_extra)
+        fields = {"status": t.to, "version": v + 1, "updated_at": now, **(sets or {})}
+        job = await self.store.add_job(app["_id"], n)
+        after = await self.services.atomic.update(
+            self.store.applications, {"_id": app["_id"], "status": t.state, "version": v},
+            {"$set": fields, "$push": {"history": step}})
+        if after is None:
+            await self.store.drop_job(job)
+            latest = await self.store.application(app["_id"])
+            raise changed(latest or app)
+        log.info("application %s: %s -> %s by %s", app["_id"], t.state, t.to, actor.name)
+        await self.settle(after["_id"])
+        await self.store.drop_job(job)
+        return await self.store.application(after["_id"]) or after
+
+    async def create(self, doc: Doc, action: str, actor: Actor, **step_extra: Any) -> Doc:
+        """Insert a new application through its kind's creation row ("" -> first state)."""
+        kind = kind_of(doc["kind"])
+        t = kind.transition("", action) if kind else None
+        if t is None or t.actor != actor.role:
+            raise ValueError(f"{doc['kind']} has no creation row {action!r} for {actor.role}")
+        now = doc.get("created_at") or utcnow()
+        step = new_step(1, action, None, t.to, actor.name, actor.role, now, v=1, **step_extra)
+        doc = {**doc, "status": t.to, "version": 1, "history": [step], "effects_done": 0,
+               "created_at": now, "updated_at": now}
+        job = await self.store.add_job(doc["_id"], 1)
+        await self.store.applications.insert_one(doc)
+        await self.settle(doc["_id"])
+        await self.store.drop_job(job)
+        return doc
+
+    async def settle(self, app_id: Any) -> None:
+        """Derive every recorded step's effects not yet derived (idempotent, one process at a time)."""
+        async with self.services.atomic.mutex(f"effects:{app_id}", wait=15.0):
+            app = await self.store.application(app_id)
+            if app is None:
+                return
+            done = int(app.get("effects_done") or 0)
+            last = done
+            notices = False
+            for step in app.get("history") or []:
+                n = step.get("n")
+                if not isinstance(n, int) or n <= done:
+                    continue
+                notices |= await self._effects(app, step)
+                last = max(last, n)
+            await self.readmodels.sync(app["_id"])
+            if app.get("kind") == "change" and app.get("archive_no"):
+                record_id = ((await self.store.archive(app["archive_no"])) or {}).get("record_id")
+                if record_id:
+                    await self.readmodels.sync(record_id)  # its rows show the archive's fields
+            if last > done:
+                await self.services.atomic.update(self.store.applications, {"_id": app["_id"], "effects_done": done},
+                                                  {"$set": {"effects_done": last}})
+        if notices and self._sender_poke:
+            self._sender_poke()
+
+    async def _effects(self, app: Doc, step: Doc) -> bool:
+        """The effects of one step; True when it has a notice."""
+        kind = self.kind(app)
+        t = kind.transition(step.get("from") or "", step.get("action") or "")
+        if t is None:
+            return False
+        if t.effect == "create_archive":
+            await self.archives.create_from(app, step)
+        elif t.effect == "apply_diff":
+            await self.archives.apply_change(app, step)
+        if kind.name == "change" and t.to not in kind.open_states and t.effect is None:
+            await self.archives.release(app)
+        if step.get("role") != "applicant":
+            await audit.record(self.services, app, step, kind)
+        if kind.name == "collection" and t.to == "submitted":
+            await stats.count_submission(self.services, app, step)
+        if not t.notice:
+            return False
+        district = deployment_districts(self.services.settings).get(app.get("region_code")) or {}
+        archive = await self.store.archive(app.get("archive_no")) if kind.name != "collection" else None
+        name = ((archive or {}).get("data") or app).get("profile", {}).get("name") or ""
+        await self.outbox.put(render(t.notice, step_key(app["_id"], step["n"]), app.get("openid"), app["_id"],
+                                     step.get("reason") or "", name, district.get("office", ""), step["at"]))
+        return True
+
+    async def repair(self) -> int:
+        """Settle every job a crash left behind; drop jobs whose step was never written."""
+        handled = 0
+        async for job in self.store.jobs.find({}):  # small: only steps whose effects may be pending
+            app = await self.store.application(job.get("app_id"))
+            steps = {h.get("n") for h in (app or {}).get("history") or []}
+            if job.get("n") in steps:
+                try:
+                    await self.settle(job["app_id"])
+                except Busy:
+                    continue
+                await self.store.drop_job(job["_id"])
+                handled += 1
+            elif job.get("created_at") and job["created_at"] < utcnow() - JOB_GRACE:
+                await self.store.drop_job(job["_id"])
+        return handled
+
+
+class LifecycleWorker:
+    """Repairs what a crash left half done: runs `Lifecycle.repair` every few seconds."""
+
+    def __init__(self, services):
+        self.lifecycle = services.get(Lifecycle)
+
+    async def run_forever(self, every: float = WORKER_POLL) -> None:
+        while True:
+            try:
+                await self.lifecycle.repair()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lifecycle repair round failed")
+            await asyncio.sleep(every)
