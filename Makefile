@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench db venv venv-dev clean
+.PHONY: run test lint bench db venv venv-dev clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: venv db
 
 test: venv-dev db
 	$(BIN)/python -m pytest
+
+# ruff (lint and format check) on the whole tree; mypy on server/ and faq/ (ruff.toml, mypy.ini).
+lint: venv-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: venv-dev db
 	$(BIN)/python bench/run_all.py

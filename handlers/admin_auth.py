@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler, clear_session_cookies, set_session_cookies
-from handlers.base import ApiHandler
+from handlers.base import PublicHandler
 from server.errors import BadRequest
+from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, action_labels
 from server.review.access import STATUS_LABELS
 from server.staff import StaffAccounts, StaffSessions
 from server.districts import deployment_districts
@@ -11,10 +12,9 @@ from server.districts import deployment_districts
 TAGS = ["admin"]
 
 
-class StaffLoginHandler(ApiHandler):
+class StaffLoginHandler(PublicHandler):
     """Sign in with username and password; sets the session and XSRF cookies."""
 
-    auth = "public"
     openapi = {"post": {
         "summary": "工作人员登录（连续5次失败锁定15分钟）", "tags": TAGS,
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -55,6 +55,8 @@ class StaffMeHandler(StaffHandler):
         districts = [{"code": d["code"], "name": d["name"]} for d in deployment_districts(settings).districts
                      if self.staff.can_see(d["code"])]
         self.write_json({**self.staff.public(), "districts": districts, "statuses": STATUS_LABELS,
+                         "kinds": {k.name: {"label": k.label, "states": k.states} for k in KINDS.values()},
+                         "actions": action_labels(), "spot_check_outcomes": SPOT_CHECK_OUTCOMES,
                          "reject_reasons": settings.reject_reason_list,
                          "city": deployment_districts(settings).city.get("name", "")})
 

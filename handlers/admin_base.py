@@ -36,6 +36,7 @@ class StaffHandler(ApiHandler):
     """Base of staff endpoints: resolves the cookie session, enforces XSRF, exposes `self.staff`."""
 
     auth = "staff"
+    auth_base = True
     staff: Staff
 
     async def prepare(self) -> None:

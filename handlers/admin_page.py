@@ -8,7 +8,7 @@ from pathlib import Path
 import tornado.template
 import tornado.web
 
-from handlers.base import ApiHandler
+from handlers.base import PublicHandler
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -24,10 +24,9 @@ def asset_version(name: str) -> str:
     return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
 
 
-class AdminPageHandler(ApiHandler):
+class AdminPageHandler(PublicHandler):
     """The admin single page (Simplified Chinese, no external resources)."""
 
-    auth = "public"
     openapi = {"get": {"summary": "财政局审核管理页面（HTML）", "tags": ["admin"],
                        "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}}
 
@@ -40,20 +39,18 @@ class AdminPageHandler(ApiHandler):
         self.finish(html)
 
 
-class AdminRedirectHandler(ApiHandler):
+class AdminRedirectHandler(PublicHandler):
     """/admin → /admin/."""
 
-    auth = "public"
     openapi = {"get": {"summary": "跳转到 /admin/", "tags": ["admin"], "responses": {"301": {"description": "跳转"}}}}
 
     def get(self) -> None:
         self.redirect("/admin/", permanent=True)
 
 
-class AdminStaticHandler(tornado.web.StaticFileHandler, ApiHandler):
+class AdminStaticHandler(tornado.web.StaticFileHandler, PublicHandler):
     """The admin page's own CSS and JavaScript (errors in the JSON shape)."""
 
-    auth = "public"
     openapi = {"get": {"summary": "管理页面静态资源", "tags": ["admin"]}}
 
 

@@ -107,7 +107,8 @@ def _lone_surrogate(data: dict) -> str | None:
 class ApiHandler(tornado.web.RequestHandler):
     """Base of every handler: JSON bodies, the error shape, the services."""
 
-    auth: str | None = None  # must be set by each concrete handler
+    auth: str | None = None  # set only by an authentication base class (auth_base = True), see below
+    auth_base = False
     openapi: dict[str, dict] = {}  # method -> OpenAPI operation object (summary, schemas...)
     error_code: str | None = None
     route_first = False  # True: matched before every other route (only for an exact, hot path)
@@ -200,10 +201,26 @@ class ApiHandler(tornado.web.RequestHandler):
         self.finish(to_json({"error": body}))
 
 
-class NotFoundHandler(ApiHandler):
-    """Any unknown path: a JSON 404."""
+def auth_bases(handler: type) -> list[type]:
+    """The authentication base classes a handler class derives from (it must be exactly one).
+
+    Authentication is enforced by class: each base checks its credentials in `prepare()`
+    (`UserHandler`: bearer token; `StaffHandler`: cookie and XSRF; the webhook: WeChat's
+    signature; `PublicHandler`: none). A handler that only sets the `auth` label without
+    deriving from its base is refused at start-up (server/app.py).
+    """
+    return [c for c in handler.__mro__ if c.__dict__.get("auth_base")]
+
+
+class PublicHandler(ApiHandler):
+    """Base of endpoints anyone may call (health, options, login, the admin page's assets)."""
 
     auth = "public"
+    auth_base = True
+
+
+class NotFoundHandler(PublicHandler):
+    """Any unknown path: a JSON 404."""
 
     def prepare(self) -> None:
         raise tornado.web.HTTPError(404)

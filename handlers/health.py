@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers.base import ApiHandler
+from handlers.base import PublicHandler
 
 
-class HealthHandler(ApiHandler):
+class HealthHandler(PublicHandler):
     """Process is up."""
 
-    auth = "public"
     openapi = {"get": {"summary": "进程存活检查", "tags": ["ops"]}}
 
     def get(self) -> None:
         self.write_json({"status": "ok"})
 
 
-class ReadyHandler(ApiHandler):
+class ReadyHandler(PublicHandler):
     """Database reachable: 200, else 503 within 2 s."""
 
-    auth = "public"
     openapi = {"get": {"summary": "就绪检查（数据库可达）", "tags": ["ops"]}}
 
     async def get(self) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import tornado.web
 from tornado.routing import PathMatches
 
-from handlers.base import ApiHandler
+from handlers.base import ApiHandler, PublicHandler
 
 METHODS = ("get", "post", "put", "patch", "delete")
 _SCHEMAS: dict[str, dict] = {
@@ -102,10 +102,9 @@ def build_document(app: tornado.web.Application, version: str = "1.0.0") -> dict
     }
 
 
-class OpenApiHandler(ApiHandler):
+class OpenApiHandler(PublicHandler):
     """The OpenAPI 3 document of this API."""
 
-    auth = "public"
     openapi = {"get": {"summary": "OpenAPI 文档", "tags": ["ops"]}}
 
     def get(self) -> None:

@@ -13,7 +13,8 @@ _QUERY_PARAMS = [{"name": n, "in": "query", "required": False, "schema": {"type"
 class WeChatWebhookHandler(ApiHandler):
     """WeChat server callbacks for the official account (signed; AES in safe mode)."""
 
-    auth = "signature"
+    auth = "signature"  # every request's signature is checked by the Webhook service it calls
+    auth_base = True
     route_first = True  # WeChat's callbacks are most of the traffic; an exact path overlaps nothing
     openapi = {
         "get": {"summary": "微信服务器地址校验（回显 echostr）", "tags": ["wechat"],

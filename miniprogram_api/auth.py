@@ -1,7 +1,7 @@
 """POST /api/v1/auth/login (wx.login code → bearer token) and POST /api/v1/auth/logout."""
 from __future__ import annotations
 
-from handlers.base import ApiHandler
+from handlers.base import PublicHandler
 from handlers.openapi import register_schema
 from server.lifecycle.tables import COLLECTION
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
@@ -23,10 +23,9 @@ register_schema("RecordStatus", {"type": "string", "enum": list(COLLECTION.state
                                  "description": "；".join(f"{k}：{v}" for k, v in COLLECTION.states.items())})
 
 
-class LoginHandler(ApiHandler):
+class LoginHandler(PublicHandler):
     """Log in with a wx.login code."""
 
-    auth = "public"
     openapi = {"post": {
         "summary": "小程序登录：用 wx.login 的 code 换取登录凭证", "tags": ["mini-program"],
         "requestBody": {"required": True, "content": json_schema_ref("LoginRequest")},

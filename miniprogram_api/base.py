@@ -26,6 +26,7 @@ class UserHandler(ApiHandler):
     """Base of mini-program handlers: `self.user` from the bearer token, else 401."""
 
     auth = "user"
+    auth_base = True
     user: SessionUser
 
     async def prepare(self) -> None:

@@ -1,7 +1,7 @@
 """GET /api/v1/options: every closed list for the mini-program's pickers (no login)."""
 from __future__ import annotations
 
-from handlers.base import ApiHandler
+from handlers.base import PublicHandler
 from handlers.openapi import register_schema
 from miniprogram_api.base import json_schema_ref
 from server.lifecycle.changes import option_lists as change_option_lists
@@ -18,10 +18,9 @@ register_schema("Options", {
 })
 
 
-class OptionsHandler(ApiHandler):
+class OptionsHandler(PublicHandler):
     """Closed lists for the pickers."""
 
-    auth = "public"
     openapi = {"get": {"summary": "选项列表（枚举、民族、所在区），无需登录", "tags": ["mini-program"],
                        "responses": {"200": {"description": "成功", "content": json_schema_ref("Options")}}}}
 

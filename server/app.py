@@ -54,16 +54,17 @@ def route_modules() -> list[ModuleType]:
 
 
 def make_app(services: Services, modules: list[ModuleType] | None = None) -> tornado.web.Application:
-    """The Tornado application with every route; refuses a route without declared auth."""
-    from handlers.base import NotFoundHandler
+    """The Tornado application with every route; refuses a handler outside the authentication bases."""
+    from handlers.base import NotFoundHandler, auth_bases
 
     routes = []
     for module in modules if modules is not None else route_modules():
         for route in module.default_handlers:
             handler = route[1]
-            if getattr(handler, "auth", None) not in AUTH_KINDS:
-                raise RuntimeError(f"{module.__name__}.{handler.__name__} does not declare auth "
-                                   f"(one of {sorted(AUTH_KINDS)})")
+            bases = auth_bases(handler)
+            if len(bases) != 1 or bases[0].auth not in AUTH_KINDS or handler.auth != bases[0].auth:
+                raise RuntimeError(f"{module.__name__}.{handler.__name__} must derive from exactly one "
+                                   f"authentication base class ({sorted(AUTH_KINDS)}), not only name one")
             routes.append(route)
     # Tornado tries rules in order; the hottest exact paths go first (stable sort, ~5 us a request)
     routes.sort(key=lambda route: not getattr(route[1], "route_first", False))

@@ -139,13 +139,22 @@ function setupMe() {
   const regions = [["", "全部（本人辖区）"]].concat(me.districts.map((d) => [d.code, d.name]));
   fillSelect($("f-region"), regions, "");
   fillSelect($("s-region"), regions, "");
-  const statuses = [["", "全部状态"]].concat(Object.entries(me.statuses));
-  fillSelect($("f-status"), statuses, "submitted");
+  fillSelect($("f-kind"), Object.entries(me.kinds).map(([k, v]) => [k, v.label]), "collection");
+  fillStatuses("submitted");
   const box = clear($("reason-templates"));
   for (const reason of me.reject_reasons) {
     box.append(h("label", {}, h("input", { type: "checkbox", value: reason, name: "reason_code" }), reason));
   }
 }
+
+function fillStatuses(value) {
+  const kind = state.me.kinds[$("f-kind").value] || state.me.kinds.collection;
+  fillSelect($("f-status"), [["", "全部状态"]].concat(Object.entries(kind.states)), value);
+}
+
+$("f-kind").addEventListener("change", () => fillStatuses("submitted"));
+
+function actionLabel(action) { return (state.me && state.me.actions[action]) || action; }
 
 /* ---------- login ---------- */
 
@@ -178,7 +187,7 @@ $("logout").addEventListener("click", async () => {
 
 function queueQuery() {
   const p = new URLSearchParams();
-  for (const [k, id] of [["status", "f-status"], ["region", "f-region"], ["q", "f-q"]]) {
+  for (const [k, id] of [["kind", "f-kind"], ["status", "f-status"], ["region", "f-region"], ["q", "f-q"]]) {
     const v = $(id).value.trim();
     if (v) p.set(k, v);
   }
@@ -190,17 +199,18 @@ async function openQueue() {
   const p = queueQuery();
   const exportParams = new URLSearchParams(p);
   exportParams.delete("q");
+  exportParams.delete("kind");
   $("export-link").href = "/admin/api/export.xlsx" + (exportParams.toString() ? "?" + exportParams : "");
   p.set("page", state.queue.page);
   p.set("page_size", 20);
-  const data = await api("GET", "/admin/api/records?" + p);
+  const data = await api("GET", "/admin/api/applications?" + p);
   const body = clear($("queue-table").tBodies[0]);
   if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "没有符合条件的记录")));
   for (const r of data.items) {
     body.append(h("tr", { "data-id": r.id },
       h("td", {}, recordLink(r.id, r.name || "（未填姓名）"), " ", r.rare_name ? rareBadge() : null),
       h("td", {}, r.id_number), h("td", {}, r.mobile), h("td", {}, r.unit_name),
-      h("td", {}, r.region_name), h("td", {}, badge(r.status, r.status_label)),
+      h("td", {}, r.region_name), h("td", {}, badge(r.status, (r.kind !== "collection" ? r.kind_label + "·" : "") + r.status_label)),
       h("td", {}, fmtTime(r.submitted_at)), h("td", {}, recordLink(r.id, "审核"))));
   }
   pager($("queue-pager"), data, (page) => { state.queue.page = page; openQueue().catch((e) => flash(e.message)); });
@@ -224,7 +234,38 @@ $("queue-filters").addEventListener("submit", (ev) => {
 /* ---------- record ---------- */
 
 async function openRecord(id) {
-  showRecord(await api("GET", "/admin/api/records/" + id));
+  showRecord(await api("GET", "/admin/api/applications/" + id));
+}
+
+function showChange(r) {
+  $("r-change-card").hidden = !r.change;
+  if (!r.change) return;
+  const body = clear($("r-change").tBodies[0]);
+  for (const row of r.change.rows) {
+    body.append(h("tr", { "data-path": row.path }, h("td", {}, row.label),
+      h("td", { class: "old" }, row.old_display || "—"), h("td", { class: "new" }, row.new_display || "—")));
+  }
+  if (!r.change.rows.length) body.append(h("tr", {}, h("td", { colspan: 3, class: "muted" }, "等待本人提交更正")));
+  const ordered = r.change.ordered ? "责令改正（" + r.change.ordered.by + "）：" + r.change.ordered.reason + "。" : "";
+  $("r-change-reason").textContent = ordered + (r.change.reason ? "变更说明：" + r.change.reason : "");
+}
+
+function showArchive(r) {
+  const a = r.archive;
+  $("r-archive-card").hidden = !a || r.kind === "change";
+  $("spot-card").hidden = !a || r.kind !== "collection" || r.status !== "approved";
+  $("spot-error").textContent = "";
+  $("spot-reason").value = "";
+  if (!a) return;
+  const list = clear($("r-versions"));
+  for (const v of a.versions) {
+    const diff = v.diff.map((d) => d.label + "：" + (d.old ?? "—") + " → " + (d.new ?? "—")).join("；");
+    list.append(h("li", {}, "第" + v.version + "版 " + fmtTime(v.at) + "（" + (v.kind === "collection" ? "信息采集" : "信息变更") +
+      "，" + (v.by === "self" ? "本人" : v.by) + "）" + (diff ? "：" + diff : "")));
+  }
+  for (const c of a.spot_checks || []) {
+    list.append(h("li", { class: "muted" }, fmtTime(c.at) + " " + c.label + "（" + c.by + "）" + (c.reason ? "：" + c.reason : "")));
+  }
 }
 
 function showRecord(r) {
@@ -237,7 +278,10 @@ function showRecord(r) {
   st.className = "badge " + r.status;
   $("r-rare").hidden = !r.rare_name;
   $("r-rare").textContent = "含生僻字：" + r.rare_characters.join(" ");
-  $("r-meta").textContent = r.region_name + " · 版本 " + r.version + (r.submitted_at ? " · 提交于 " + fmtTime(r.submitted_at) : "");
+  $("r-meta").textContent = r.kind_label + " · " + r.region_name + " · 版本 " + r.version +
+    (r.submitted_at ? " · 提交于 " + fmtTime(r.submitted_at) : "");
+  showChange(r);
+  showArchive(r);
 
   const sections = clear($("r-sections"));
   for (const s of r.sections) {
@@ -266,9 +310,8 @@ function showRecord(r) {
 
   const hist = clear($("r-history"));
   for (const e of r.history) {
-    hist.append(h("li", {}, fmtTime(e.at) + " " + (({ submitted: "提交", approved: "审核通过", rejected: "退回",
-      draft: "保存草稿" })[e.status] || e.status) + "（" + (e.by === "self" ? "本人" : e.by) + "）" +
-      (e.reason ? "：" + e.reason : "")));
+    hist.append(h("li", {}, fmtTime(e.at) + " " + actionLabel(e.action || e.status) + "（" +
+      (e.by === "self" ? "本人" : e.by) + "）" + (e.reason ? "：" + e.reason : "")));
   }
   const notices = clear($("r-notices"));
   const states = { pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", skipped: "用户未订阅，仅站内消息" };
@@ -279,9 +322,16 @@ function showRecord(r) {
   if (!r.notices.length) notices.append(h("li", { class: "muted" }, "暂无"));
   loadRecordAudit(r.id);
 
-  const open = r.status === "submitted";
+  const open = r.actions.length > 0;
   $("decision-form").hidden = !open;
   $("decision-closed").hidden = open;
+  const buttons = clear($("decision-actions"));
+  for (const a of r.actions) {
+    const btn = h("button", { type: "button", class: a.needs_reason ? "danger" : "primary", "data-action": a.action,
+      "data-label": a.label, id: a.action + "-btn" }, a.label);
+    btn.addEventListener("click", () => decide(a.action, btn, a.needs_reason));
+    buttons.append(btn);
+  }
   $("decision-closed").textContent = r.decision
     ? "已" + (r.decision.decision === "approve" ? "通过" : "退回") + "（" + r.decision.by + "，" + fmtTime(r.decision.at) + "）" +
       (r.decision.reason ? "：" + r.decision.reason : "")
@@ -316,7 +366,7 @@ async function loadRecordAudit(id) {
 }
 
 function auditLine(e) {
-  return fmtTime(e.at) + " " + e.actor + " " + (e.action === "approve" ? "通过" : "退回") +
+  return fmtTime(e.at) + " " + e.actor + " " + actionLabel(e.action) +
     (e.reason ? "：" + e.reason : "") + "（" + e.before.status + " v" + e.before.version + " → " +
     e.after.status + " v" + e.after.version + "）";
 }
@@ -324,28 +374,28 @@ function auditLine(e) {
 let confirmTimer = null;
 function resetConfirm() {
   clearTimeout(confirmTimer);
-  $("approve-btn").textContent = "通过";
-  $("reject-btn").textContent = "退回";
-  $("approve-btn").classList.remove("confirming");
-  $("reject-btn").classList.remove("confirming");
+  for (const b of document.querySelectorAll("#decision-actions button")) {
+    b.textContent = b.dataset.label;
+    b.classList.remove("confirming");
+  }
 }
 
-async function decide(decision, btn) {
+async function decide(decision, btn, needsReason) {
   $("decision-error").textContent = "";
   const codes = [...document.querySelectorAll("#reason-templates input:checked")].map((c) => c.value);
   const reason = $("reason-text").value.trim();
-  if (decision === "reject" && !codes.length && !reason) {
-    $("decision-error").textContent = "退回时请选择或填写退回原因";
+  if (needsReason && !codes.length && !reason) {
+    $("decision-error").textContent = btn.dataset.label + "时请选择或填写原因";
     return;
   }
-  if (decision === "approve" && codes.length) {
-    $("decision-error").textContent = "审核通过时请不要勾选退回原因";
+  if (!needsReason && codes.length) {
+    $("decision-error").textContent = btn.dataset.label + "时请不要勾选退回原因";
     return;
   }
   if (!btn.classList.contains("confirming")) {  // second click confirms
     resetConfirm();
     btn.classList.add("confirming");
-    btn.textContent = decision === "approve" ? "确认通过" : "确认退回";
+    btn.textContent = "确认" + btn.dataset.label;
     confirmTimer = setTimeout(resetConfirm, 6000);
     return;
   }
@@ -353,9 +403,9 @@ async function decide(decision, btn) {
   btn.disabled = true;
   try {
     const r = state.record;
-    const after = await api("POST", "/admin/api/records/" + r.id + "/decision",
-                            { decision, version: r.version, reason, reason_codes: decision === "reject" ? codes : [] });
-    flash(decision === "approve" ? "已审核通过，已通知本人" : "已退回，已通知本人", true);
+    const after = await api("POST", "/admin/api/applications/" + r.id + "/decision",
+                            { decision, version: r.version, reason, reason_codes: needsReason ? codes : [] });
+    flash("已" + btn.dataset.label + "，已通知本人", true);
     showRecord(after);  // the decision answers with the updated record
   } catch (e) {
     $("decision-error").textContent = e.message;
@@ -365,8 +415,18 @@ async function decide(decision, btn) {
   }
 }
 
-$("approve-btn").addEventListener("click", () => decide("approve", $("approve-btn")));
-$("reject-btn").addEventListener("click", () => decide("reject", $("reject-btn")));
+async function spotCheck(outcome) {
+  $("spot-error").textContent = "";
+  try {
+    const after = await api("POST", "/admin/api/records/" + state.record.id + "/spot-check",
+                            { outcome, reason: $("spot-reason").value.trim() });
+    flash(outcome === "correction" ? "已责令改正，已通知本人" : "已登记抽查无误", true);
+    showRecord(after);
+  } catch (e) { $("spot-error").textContent = e.message; }
+}
+
+$("spot-confirmed").addEventListener("click", () => spotCheck("confirmed"));
+$("spot-correction").addEventListener("click", () => spotCheck("correction"));
 
 /* ---------- sample ---------- */
 
@@ -419,7 +479,7 @@ async function openAudit() {
   const body = clear($("audit-table").tBodies[0]);
   for (const e of data.items) {
     body.append(h("tr", {}, h("td", {}, fmtTime(e.at)), h("td", {}, e.actor), h("td", {}, e.name || ""),
-      h("td", {}, regionName(e.region_code)), h("td", {}, e.action === "approve" ? "通过" : "退回"),
+      h("td", {}, regionName(e.region_code)), h("td", {}, actionLabel(e.action)),
       h("td", {}, e.reason || ""), h("td", {}, e.before.status + " → " + e.after.status),
       h("td", {}, recordLink(e.record_id, "查看"))));
   }

@@ -2,7 +2,7 @@
 
 `archives` `_id` = archive number: {region_code, openid, record_id (the first collection),
 version, data: {the five sections, region_code}, documents, photo, rare_name,
-versions: [{version, at, by, application_id, kind, diff: {path: [old, new]}}],
+versions: [{version, at, by, application_id, kind, diff: [{field, old, new}]}],
 applied: [step keys already applied], changes: [change application ids],
 open_change: application id | None, spot_checks: [...], created_at, updated_at}.
 
@@ -48,9 +48,15 @@ def set_path(data: Doc, path: str, value: Any) -> None:
         body[name] = value
 
 
-def diff_of(before: Doc, after: Doc, paths: list[str]) -> dict[str, list]:
-    """{path: [old, new]} for the paths whose value differs."""
-    return {p: [value_at(before, p), value_at(after, p)] for p in paths if value_at(before, p) != value_at(after, p)}
+def diff_of(before: Doc, after: Doc, paths: list[str]) -> list[Doc]:
+    """[{field, old, new}] for the paths whose value differs (a list: stored keys may not hold dots)."""
+    return [{"field": p, "old": value_at(before, p), "new": value_at(after, p)}
+            for p in paths if value_at(before, p) != value_at(after, p)]
+
+
+def changes_of(app: Doc) -> dict[str, Any]:
+    """{path: new value} of a change application's payload."""
+    return {row["field"]: row.get("new") for row in (app.get("payload") or {}).get("changes") or []}
 
 
 class Archives:
@@ -71,7 +77,7 @@ class Archives:
                "record_id": app["_id"], "version": 1, "data": data, "documents": app.get("documents") or {},
                "photo": app.get("photo"), "rare_name": bool(app.get("rare_name")),
                "versions": [{"version": 1, "at": step["at"], "by": step["by"], "application_id": app["_id"],
-                             "kind": "collection", "diff": {}}],
+                             "kind": "collection", "diff": []}],
                "applied": [step_key(app["_id"], step["n"])], "changes": [], "open_change": None,
                "spot_checks": [], "created_at": step["at"], "updated_at": step["at"]}
         try:
@@ -84,7 +90,7 @@ class Archives:
     async def apply_change(self, app: Doc, step: Doc) -> None:
         """An approved change as the archive's next version (idempotent)."""
         key = step_key(app["_id"], step["n"])
-        changes: dict = (app.get("payload") or {}).get("changes") or {}
+        changes = changes_of(app)
         for _ in range(RETRIES):
             arch = await self.store.archive(app.get("archive_no"))
             if arch is None or key in (arch.get("applied") or []):

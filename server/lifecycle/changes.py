@@ -23,7 +23,7 @@ from server.districts import deployment_districts
 from server.documents.service import DocumentService, document_view
 from server.documents.sniff import EXTENSIONS, require_type
 from server.errors import BadRequest, Conflict, Invalid, NotFound
-from server.lifecycle.archive import Archives, diff_of, record_data
+from server.lifecycle.archive import Archives, changes_of, diff_of, record_data
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
 from server.lifecycle.tables import CHANGE
@@ -63,8 +63,7 @@ def change_view(app: Doc) -> Doc:
     payload = app.get("payload") or {}
     return {"id": str(app["_id"]), "kind": "change", "status": app.get("status"),
             "status_label": CHANGE.state_label(app.get("status")), "version": app.get("version"),
-            "changes": [{"field": p, "label": field_label(p), "old": (payload.get("before") or {}).get(p), "new": v}
-                        for p, v in (payload.get("changes") or {}).items()],
+            "changes": [{**row, "label": field_label(row["field"])} for row in payload.get("changes") or []],
             "reason": payload.get("reason") or "", "ordered": app.get("ordered"),
             "documents": {k: document_view(k, v) | {"url": None} for k, v in (app.get("documents") or {}).items()},
             "decision": {k: (app.get("decision") or {}).get(k) for k in ("decision", "reason", "at")}
@@ -124,8 +123,8 @@ class ChangeService:
             await self.services.files.delete(old["file_id"])
         return document_view(PROOF_KIND, entry) | {"url": None}
 
-    def _diff(self, archive: Doc, body: Any) -> tuple[dict, dict, str]:
-        """(changes {path: new}, before {path: old}, reason) from a request body, or Invalid."""
+    def _diff(self, archive: Doc, body: Any) -> tuple[list[Doc], str]:
+        """([{field, old, new}], reason) from a request body, or Invalid."""
         if not isinstance(body, dict):
             raise Invalid([_problem("", "invalid_type", "请求内容应为JSON对象")])
         unknown = [k for k in body if k not in ("changes", "reason")]
@@ -145,18 +144,19 @@ class ChangeService:
             raise Invalid(errors)
         merged = apply_patch(current, normalised)
         diff = diff_of(current, merged, all_field_paths())
-        refused = [_problem(p, "not_changeable", m) for p, m in {**LOCKED, **BY_TRANSFER}.items() if p in diff]
+        changed = {row["field"] for row in diff}
+        refused = [_problem(p, "not_changeable", m) for p, m in {**LOCKED, **BY_TRANSFER}.items() if p in changed]
         if refused:
             raise Invalid(refused, refused[0]["message"], "field_not_changeable")
         if not diff:
             raise Invalid([_problem("changes", "no_changes", "变更后的信息与档案相同，无需变更")], None, "no_changes")
-        return {p: new for p, (_, new) in diff.items()}, {p: old for p, (old, _) in diff.items()}, " ".join(
-            reason.split())
+        return diff, " ".join(reason.split())
 
     async def submit(self, user: SessionUser, body: Any) -> dict:
         """Submit a change (or the change a correction order asked for); 422 for a bad or unproven diff."""
         record, archive = await self._archive(user)
-        changes, before, reason = self._diff(archive, body)
+        diff, reason = self._diff(archive, body)
+        changes = {row["field"]: row["new"] for row in diff}
         account = await self.store.account(user.openid) or {}
         proof = account.get("change_proof")
         needs = [p for p in NEEDS_PROOF if p in changes]
@@ -167,7 +167,7 @@ class ChangeService:
         new_no = archive_no(apply_patch(record_data(archive["data"]), _sections(changes)))
         if new_no and new_no != archive["_id"]:
             await self.records.claim_archive_no(new_no, record["_id"])
-        payload = {"changes": changes, "before": before, "reason": reason}
+        payload = {"changes": diff, "reason": reason}
         documents = {PROOF_KIND: proof} if proof and needs else {}
         now = utcnow()
         actor = Actor.applicant(user.openid)
@@ -195,7 +195,7 @@ class ChangeService:
         if app is None or app.get("openid") != user.openid or app.get("kind") != "change":
             raise NotFound("变更申请不存在", "change_not_found")
         after = await self.lifecycle.step(app, "withdraw", Actor.applicant(user.openid))
-        new_no = archive_no(_sections((after.get("payload") or {}).get("changes") or {}))
+        new_no = archive_no(_sections(changes_of(after)))
         if new_no:
             await self.records.release_archive_no(new_no, after.get("record_id"))
         return change_view(after)

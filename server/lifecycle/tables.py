@@ -128,6 +128,12 @@ def all_states() -> list[str]:
     return list(seen)
 
 
+def action_labels() -> dict[str, str]:
+    """Every action of every kind with its label (the admin page's history and audit lines)."""
+    labels = {t.action: t.label for k in KINDS.values() for t in k.table}
+    return {**labels, "submit": "提交", "spot_check_confirmed": "抽查无误"}
+
+
 def reviewer_actions() -> list[str]:
     """Every action a reviewer can take on any kind (for OpenAPI enums)."""
     return list(dict.fromkeys(t.action for k in KINDS.values() for t in k.table if t.actor == "reviewer"))

@@ -240,7 +240,7 @@ def archive_view(archive: dict) -> dict:
             "versions": [{"version": v.get("version"), "at": v.get("at"), "kind": v.get("kind"),
                           "application_id": str(v.get("application_id")),
                           "by": "self" if v.get("by") == "self" else "财政局",
-                          "diff": [{"field": p, "old": o, "new": n} for p, (o, n) in (v.get("diff") or {}).items()]}
+                          "diff": v.get("diff") or []}
                          for v in archive.get("versions") or []]}
 
 

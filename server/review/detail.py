@@ -3,6 +3,7 @@ photo, documents, history, notices, the archive's versions and the actions the t
 from __future__ import annotations
 
 from server.districts import district_name
+from server.lifecycle.archive import changes_of
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import LifecycleStore, notice_ids
 from server.notify.outbox import Outbox
@@ -57,7 +58,7 @@ def change_rows(change: dict, archive: dict | None) -> list[dict]:
     """A change side by side with the archive: label, path, old and new (with display values)."""
     data = (archive or {}).get("data") or {}
     rows = []
-    for path, new in ((change.get("payload") or {}).get("changes") or {}).items():
+    for path, new in changes_of(change).items():
         old = value_at(data, path) if "." in path else data.get(path)
         rows.append({"path": path, "label": field_label(path), "old": old, "new": new,
                      "old_display": _display_path(path, old), "new_display": _display_path(path, new)})
@@ -71,8 +72,8 @@ def archive_summary(archive: dict | None) -> dict | None:
     return {"archive_no": archive["_id"], "version": archive.get("version"), "region_code": archive.get("region_code"),
             "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
             "versions": [{**v, "application_id": str(v.get("application_id")),
-                          "diff": [{"path": p, "label": field_label(p), "old": o, "new": nv}
-                                   for p, (o, nv) in (v.get("diff") or {}).items()]}
+                          "diff": [{**d, "path": d["field"], "label": field_label(d["field"])}
+                                   for d in v.get("diff") or []]}
                          for v in archive.get("versions") or []],
             "spot_checks": archive.get("spot_checks") or []}
 

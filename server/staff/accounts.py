@@ -10,8 +10,9 @@ from pymongo.errors import DuplicateKeyError
 from server.db import declare_indexes, utcnow
 from server.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
 from server.districts import deployment_districts
-from server.staff.model import CITY_ADMIN, ROLES, Staff
+from server.staff.model import CITY_ADMIN, ROLES, Staff, staff_of
 from server.staff.passwords import check_policy, hash_password, verify_password
+from server.staff.sessions import StaffSessions
 
 log = logging.getLogger("kjcj.staff")
 
@@ -88,8 +89,6 @@ class StaffAccounts:
         if doc is None:
             raise NotFound("没有这个账号", "staff_not_found")
         if disabled:
-            from server.staff.sessions import StaffSessions
-
             await self.services.get(StaffSessions).revoke_user(doc["_id"])
         log.info("staff account %s %s", doc["_id"], "disabled" if disabled else "enabled")
         return doc
@@ -105,8 +104,6 @@ class StaffAccounts:
         if doc is None:
             raise NotFound("没有这个账号", "staff_not_found")
         await self.failures.delete_one({"_id": name})
-        from server.staff.sessions import StaffSessions
-
         await self.services.get(StaffSessions).revoke_user(name)
         log.info("staff account %s password reset", name)
         return doc
@@ -129,12 +126,7 @@ class StaffAccounts:
 
     def as_staff(self, doc: dict, session_id: str = "") -> Staff:
         """The effective Staff of an account document (districts the deployment still serves)."""
-        districts = deployment_districts(self.settings)
-        if doc["role"] == CITY_ADMIN:
-            regions = tuple(d["code"] for d in districts.districts)
-        else:
-            regions = tuple(c for c in doc.get("regions", []) if c in districts.codes)
-        return Staff(doc["_id"], doc["role"], regions, session_id)
+        return staff_of(doc, deployment_districts(self.settings), session_id)
 
     async def authenticate(self, username: object, password: object) -> dict:
         """The account for a correct username and password; counts failures and locks after 5."""

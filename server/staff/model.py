@@ -38,3 +38,12 @@ class Staff:
         """What the admin page may show about the caller."""
         return {"username": self.username, "role": self.role, "role_label": ROLES.get(self.role, self.role),
                 "regions": list(self.regions)}
+
+
+def staff_of(doc: dict, districts, session_id: str = "") -> Staff:
+    """The effective Staff of an account document (only districts the deployment still serves)."""
+    if doc["role"] == CITY_ADMIN:
+        regions = tuple(d["code"] for d in districts.districts)
+    else:
+        regions = tuple(c for c in doc.get("regions", []) if c in districts.codes)
+    return Staff(doc["_id"], doc["role"], regions, session_id)

@@ -9,7 +9,8 @@ from pymongo import ASCENDING, IndexModel
 
 from server.db import declare_indexes, utcnow
 from server.errors import Forbidden, Unauthorized
-from server.staff.model import Staff
+from server.districts import deployment_districts
+from server.staff.model import Staff, staff_of
 from server.tokens import digest
 
 declare_indexes("staff_sessions", IndexModel([("username", ASCENDING)], name="username_1"), expiring=True)
@@ -34,8 +35,6 @@ class StaffSessions:
 
     async def resolve(self, token: str | None, xsrf: str | None = None, require_xsrf: bool = False) -> Staff:
         """The signed-in Staff for a cookie token (401 if none/expired/disabled); checks XSRF if required."""
-        from server.staff.accounts import StaffAccounts
-
         if not token or len(token) > 200:
             raise Unauthorized("请先登录", "staff_login_required")
         session = await self.sessions.find_one({"_id": digest(token)})
@@ -43,12 +42,11 @@ class StaffSessions:
             raise Unauthorized("登录已过期，请重新登录", "staff_session_expired")
         if require_xsrf and not (xsrf and hmac.compare_digest(digest(xsrf), session.get("xsrf", ""))):
             raise Forbidden("页面已过期，请刷新后重试", "xsrf_failed")
-        accounts = self.services.get(StaffAccounts)
-        doc = await accounts.staff.find_one({"_id": session["username"]}, {"password_hash": 0})
+        doc = await self.services.db["staff"].find_one({"_id": session["username"]}, {"password_hash": 0})
         if doc is None or doc.get("disabled"):
             await self.sessions.delete_one({"_id": session["_id"]})
             raise Unauthorized("账号不可用，请重新登录", "staff_session_expired")
-        return accounts.as_staff(doc, session["_id"])
+        return staff_of(doc, deployment_districts(self.services.settings), session["_id"])
 
     async def revoke(self, session_id: str) -> None:
         """End one session (logout)."""

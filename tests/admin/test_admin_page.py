@@ -103,3 +103,57 @@ async def test_reviewer_rejects_a_record_in_the_browser_and_the_inbox_shows_why(
     [message] = inbox.json["messages"]
     assert "照片不合格：请上传白底正面免冠照片" in message["body"]
     assert message["data"]["reason"] == "照片不合格：请上传白底正面免冠照片"
+
+
+async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_browser(server, http):
+    from playwright.async_api import async_playwright
+
+    s = server.services
+    await add_staff(s, "reviewer-a", regions=[A])
+    rec = await insert_record(s, name="王小明", status="approved", openid="demo-openid-mover", mobile="13812345678")
+    login = await http.post("/api/v1/auth/login", json={"code": "demo:mover"})
+    token = login.json["token"]
+    r = await http.post("/api/v1/me/changes", token=token, json={
+        "changes": {"contact": {"mobile": "13987654321"}, "employment": {"unit_name": "厦门新单位有限公司"}},
+        "reason": "换了工作"})
+    assert r.status == 201, r.text
+    change_id = r.json["id"]
+    problems: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
+                    if resp.status >= 400 and resp.status != 401 else None)
+            await page.goto(server.url + "/admin/")
+            await page.fill("#login-username", "reviewer-a")
+            await page.fill("#login-password", "correct-horse-42")
+            await page.click("#login-submit")
+            await page.wait_for_selector("#view-queue:not([hidden])")
+            await page.select_option("#f-kind", "change")
+            await page.select_option("#f-status", "submitted")
+            await page.click("#queue-filters button[type=submit]")
+            row = page.locator(f"#queue-table tr[data-id='{change_id}']")
+            await row.wait_for()
+            assert "王小明" in await row.inner_text()
+            await row.locator("a", has_text="审核").click()
+            await page.wait_for_selector("#r-change-card:not([hidden])")
+            mobile = page.locator("#r-change tr[data-path='contact.mobile']")
+            assert await mobile.locator("td.old").inner_text() == "13812345678"
+            assert await mobile.locator("td.new").inner_text() == "13987654321"
+            assert "换了工作" in await page.inner_text("#r-change-reason")
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "admin-change.png"), full_page=False)
+            await page.click("#approve-btn")
+            assert await page.inner_text("#approve-btn") == "确认通过"
+            await page.click("#approve-btn")
+            await page.wait_for_selector("#r-status:text('已通过')")
+        finally:
+            await browser.close()
+    assert not problems, problems
+    me = (await http.get("/api/v1/me/record", token=token)).json
+    assert me["contact"]["mobile"] == "13987654321" and me["employment"]["unit_name"] == "厦门新单位有限公司"
+    assert me["archive"]["version"] == 2
+    archive = await s.db["archives"].find_one({"_id": rec["archive_no"]})
+    assert {"field": "contact.mobile", "old": "13812345678", "new": "13987654321"} in archive["versions"][-1]["diff"]
