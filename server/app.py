@@ -62,7 +62,8 @@ def make_app(services: Services, modules: list[ModuleType] | None = None) -> tor
         for route in module.default_handlers:
             handler = route[1]
             bases = auth_bases(handler)
-            if len(bases) != 1 or bases[0].auth not in AUTH_KINDS or handler.auth != bases[0].auth:
+            if len(bases) != 1 or getattr(bases[0], "auth", None) not in AUTH_KINDS or \
+                    getattr(handler, "auth", None) != getattr(bases[0], "auth", None):
                 raise RuntimeError(f"{module.__name__}.{handler.__name__} must derive from exactly one "
                                    f"authentication base class ({sorted(AUTH_KINDS)}), not only name one")
             routes.append(route)

@@ -63,7 +63,7 @@ class Atomic:
             return await self._by_id(collection, filter, update, upsert, projection, rd)
 
     async def _by_id(self, collection: AsyncCollection, filter: dict, update: dict | list, upsert: bool,
-                     projection: dict | None, rd: ReturnDocument) -> dict | None:
+                     projection: dict | None, rd: bool) -> dict | None:
         """The serialised update with `_id`-only queries (FerretDB scans the collection for any other filter)."""
         by_id = {"_id": filter["_id"]}
         if len(filter) == 1:  # nothing to check: one call, as before

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
@@ -44,7 +45,8 @@ def utcnow() -> dt.datetime:
 
 def connect(uri: str, **kwargs) -> AsyncMongoClient:
     """An AsyncMongoClient with timezone-aware datetimes and short timeouts."""
-    opts = dict(tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000, appname="kjcj")
+    opts: dict[str, Any] = dict(tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
+                                appname="kjcj")
     opts.update(kwargs)
     return AsyncMongoClient(uri, **opts)
 

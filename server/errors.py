@@ -5,6 +5,9 @@ for people; `Invalid` also carries field-level entries.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class AppError(Exception):
     """Base of every error a person or program should see."""
@@ -60,7 +63,7 @@ class Invalid(AppError):
     code = "validation_failed"
     message = "填写的信息有误，请检查后重试"
 
-    def __init__(self, fields: list[dict], message: str | None = None, code: str | None = None):
+    def __init__(self, fields: Sequence[Mapping[str, Any]], message: str | None = None, code: str | None = None):
         super().__init__(message, code)
         self.fields = fields
 

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from pymongo import MongoClient
 
@@ -92,7 +93,7 @@ class LocalDatabase:
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.kind = "mongod" if shutil.which("mongod") else "ferretdb"
-        self._log_file = None
+        self._log_file: IO[bytes] | None = None
 
     @property
     def uri(self) -> str:
@@ -104,7 +105,7 @@ class LocalDatabase:
         if self.kind == "mongod":
             dbpath = self.data_dir / "mongod"
             dbpath.mkdir(parents=True, exist_ok=True)
-            return [shutil.which("mongod"), "--dbpath", str(dbpath), "--bind_ip", "127.0.0.1",
+            return [shutil.which("mongod") or "mongod", "--dbpath", str(dbpath), "--bind_ip", "127.0.0.1",
                     "--port", str(self.port), "--quiet"]
         binary = build_ferretdb(self.cache_dir)
         state = self.data_dir / "ferretdb"
@@ -169,7 +170,7 @@ def running_uri(data_dir: Path) -> str | None:
 def ping(uri: str, timeout: float = 1.0) -> bool:
     """True when a server at `uri` answers `ping`."""
     ms = int(timeout * 1000)
-    client = MongoClient(uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms)
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms)
     try:
         client.admin.command("ping")
         return True

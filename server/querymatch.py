@@ -167,7 +167,7 @@ def _norm(v: Any) -> Any:
     if isinstance(v, Decimal128):
         return v.to_decimal()
     if isinstance(v, dt.datetime) and v.tzinfo is None:
-        return v.replace(tzinfo=dt.timezone.utc)
+        return v.replace(tzinfo=dt.UTC)
     return v
 
 
@@ -184,5 +184,5 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return list(a) == list(b) and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
     return bool(_norm(a) == _norm(b))

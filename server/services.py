@@ -45,7 +45,7 @@ class Services:
         """The container's single instance of a feature service class."""
         inst = self._instances.get(cls)
         if inst is None:
-            inst = self._instances[cls] = cls(self)
+            inst = self._instances[cls] = cls(self)  # type: ignore[call-arg]  # services take the container
         return inst  # type: ignore[return-value]
 
     def spawn(self, factory: Callable[[], Awaitable[None]], name: str) -> asyncio.Task:

@@ -65,7 +65,7 @@ class SessionService:
             problems.insert(0, {"field": "code", "code": "required", "message": "缺少微信登录凭证 code"})
         elif len(code) > MAX_CODE_LENGTH:
             problems.insert(0, {"field": "code", "code": "too_long", "message": "微信登录凭证 code 过长"})
-        if problems:
+        if problems or not isinstance(code, str):
             raise Invalid(problems)
         try:
             wx = await wxlogin.code2session(self.services.miniprogram, code.strip())

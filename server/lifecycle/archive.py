@@ -21,6 +21,7 @@ from server.db import utcnow
 from server.errors import Conflict
 from server.lifecycle.store import Doc, LifecycleStore, step_key
 from server.lifecycle.tables import kind_of
+from server.lifecycle.types import DiffRow
 from server.records.fields import SECTIONS, value_at
 from server.records.names import is_rare
 
@@ -48,7 +49,7 @@ def set_path(data: Doc, path: str, value: Any) -> None:
         body[name] = value
 
 
-def diff_of(before: Doc, after: Doc, paths: list[str]) -> list[Doc]:
+def diff_of(before: Doc, after: Doc, paths: list[str]) -> list[DiffRow]:
     """[{field, old, new}] for the paths whose value differs (a list: stored keys may not hold dots)."""
     return [{"field": p, "old": value_at(before, p), "new": value_at(after, p)}
             for p in paths if value_at(before, p) != value_at(after, p)]

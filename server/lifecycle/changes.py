@@ -27,6 +27,7 @@ from server.lifecycle.archive import Archives, changes_of, diff_of, record_data
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
 from server.lifecycle.tables import CHANGE
+from server.lifecycle.types import DiffRow
 from server.records import apply_patch, archive_no, validate_patch
 from server.records.fields import all_field_paths, field_label
 from server.records.service import adapt_enum_labels, today
@@ -92,7 +93,7 @@ class ChangeService:
             raise Conflict("信息采集审核通过后才能申请信息变更", "archive_missing")
         return record, archive
 
-    async def list(self, user: SessionUser) -> dict:
+    async def overview(self, user: SessionUser) -> dict:
         """The caller's changes, newest first, and the rules."""
         record = await self.records.load(user.record_id, user.openid)
         archive = await self.store.archive(record.get("archive_no")) if record.get("status") == "approved" else None
@@ -123,7 +124,7 @@ class ChangeService:
             await self.services.files.delete(old["file_id"])
         return document_view(PROOF_KIND, entry) | {"url": None}
 
-    def _diff(self, archive: Doc, body: Any) -> tuple[list[Doc], str]:
+    def _diff(self, archive: Doc, body: Any) -> tuple[list[DiffRow], str]:
         """([{field, old, new}], reason) from a request body, or Invalid."""
         if not isinstance(body, dict):
             raise Invalid([_problem("", "invalid_type", "请求内容应为JSON对象")])
@@ -135,7 +136,7 @@ class ChangeService:
         patch = body.get("changes")
         if not isinstance(patch, dict) or not patch:
             problems.append(_problem("changes", "required", "请填写要变更的信息"))
-        if problems:
+        if problems or not isinstance(patch, dict):
             raise Invalid(problems)
         patch = adapt_enum_labels(patch)
         current = record_data(archive["data"])
@@ -184,7 +185,7 @@ class ChangeService:
                  "region_code": archive.get("region_code"), "record_id": record["_id"], "payload": payload,
                  "documents": documents, "submitted_at": now, "decided_at": None, "decision": None},
                 "submit", actor)
-        if documents:
+        if proof and documents:
             await self.services.atomic.update(self.store.accounts, {"_id": user.openid, "change_proof.file_id":
                                                                     proof["file_id"]}, {"$set": {"change_proof": None}})
         return change_view(app)

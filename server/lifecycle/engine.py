@@ -209,7 +209,7 @@ class Lifecycle:
             await stats.count_submission(self.services, app, step)
         if not t.notice:
             return False
-        district = deployment_districts(self.services.settings).get(app.get("region_code")) or {}
+        district = deployment_districts(self.services.settings).get(app.get("region_code") or "") or {}
         archive = await self.store.archive(app.get("archive_no")) if kind.name != "collection" else None
         name = ((archive or {}).get("data") or app).get("profile", {}).get("name") or ""
         await self.outbox.put(render(t.notice, step_key(app["_id"], step["n"]), app.get("openid"), app["_id"],

@@ -46,7 +46,7 @@ def steps_of(history: list[Doc]) -> list[Doc]:
         status = entry.get("status")
         step = dict(entry)
         step.setdefault("n", i + 1)
-        step.setdefault("action", ACTIONS.get(status, status))
+        step.setdefault("action", ACTIONS.get(status or "", status))
         step.setdefault("from", before)
         step.setdefault("role", "applicant" if entry.get("by") == "self" else "reviewer")
         out.append(step)

@@ -22,9 +22,9 @@ ALL = "*"
 
 
 def stamp(value: Any) -> str:
-    """A sortable UTC timestamp ("" for none, so those sort first)."""
+    """A sortable UTC timestamp ("0" for none: it sorts before every year, so those come first)."""
     if not isinstance(value, dt.datetime):
-        return ""
+        return "0"
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")

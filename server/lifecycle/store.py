@@ -26,6 +26,7 @@ from bson.errors import InvalidId
 
 from server.db import utcnow
 from server.lifecycle.tables import kind_of
+from server.lifecycle.types import Step
 
 APPLICATIONS = "applications"
 ARCHIVES = "archives"
@@ -52,11 +53,12 @@ def step_key(app_id: Any, n: int) -> str:
 
 
 def new_step(n: int, action: str, before: str | None, after: str, by: str, role: str, at: dt.datetime,
-             **extra: Any) -> Doc:
-    """One history entry: the step n of an application."""
-    step = {"n": n, "action": action, "from": before, "status": after, "at": at, "by": by, "role": role}
+             **extra: Any) -> Step:
+    """One history entry: the step n of an application (`from` is the state before it)."""
+    step: dict[str, Any] = {"n": n, "action": action, "from": before, "status": after, "at": at, "by": by,
+                            "role": role}
     step.update({k: v for k, v in extra.items() if v not in (None, "", [])})
-    return step
+    return step  # type: ignore[return-value]  # "from" is outside the TypedDict (a keyword)
 
 
 class LifecycleStore:

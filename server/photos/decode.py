@@ -183,7 +183,8 @@ def _open_heic(data: bytes, spec: PhotoSpec) -> Source:
     import pillow_heif
 
     heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
-    check_pixels(*heif.size, spec)
+    width, height = heif.size
+    check_pixels(width, height, spec)
     info = heif.info
     labels: list[str] = []
     orientation = 1

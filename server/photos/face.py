@@ -49,7 +49,7 @@ def _classifier() -> cv2.CascadeClassifier:
     """The process-wide cascade, loaded on first use (caller holds the lock)."""
     global _cascade
     if _cascade is None:
-        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)
+        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)  # type: ignore[attr-defined]
         if cascade.empty():
             raise RuntimeError(f"cannot load OpenCV cascade {CASCADE_FILE}")
         _cascade = cascade
@@ -72,7 +72,7 @@ def _run(small: np.ndarray, min_size: int, max_size: int = 0) -> list[tuple[int,
         found = _classifier().detectMultiScale(
             small, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS,
             minSize=(min_size, min_size), maxSize=(max_size, max_size))
-    return [tuple(map(int, f)) for f in found] if len(found) else []
+    return [(int(f[0]), int(f[1]), int(f[2]), int(f[3])) for f in found] if len(found) else []
 
 
 def _detect(gray: np.ndarray, short_side: int) -> list[Box]:

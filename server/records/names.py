@@ -152,7 +152,7 @@ def derive_pinyin(name: str) -> str | None:
         return None
     syllables = lazy_pinyin(
         "".join(chars), style=Style.NORMAL, v_to_u=True,
-        errors=lambda s: ["\x00"] * len(s),
+        errors=lambda s: ["\x00"] * len(s),  # type: ignore[arg-type,return-value]  # a list per character is documented
     )
     if len(syllables) != len(chars) or not all(_SYLLABLE_RE.match(s) for s in syllables):
         return None

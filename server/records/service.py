@@ -214,7 +214,7 @@ class RecordService:
             labels = "、".join(m["message"].removeprefix("请填写").removeprefix("请上传") for m in missing[:5])
             message = f"信息尚未填写完整：{labels}{'等' if len(missing) > 5 else ''}" if missing else \
                 "部分信息不符合要求，请修改后再提交"
-            raise Invalid(errors + missing, message, "record_incomplete")
+            raise Invalid([*errors, *missing], message, "record_incomplete")
 
 
 def require_commitment(body: dict) -> None:

@@ -182,6 +182,6 @@ def require_editable(doc: dict) -> None:
 
 def record_fields(doc: dict) -> dict:
     """The person-entered part of a record: the five sections and region_code."""
-    out = {name: dict(doc.get(name) or {}) for name in SECTION_NAMES}
+    out: dict = {name: dict(doc.get(name) or {}) for name in SECTION_NAMES}
     out["region_code"] = doc.get("region_code")
     return out

@@ -45,7 +45,7 @@ def row_values(settings, doc: dict) -> list:
     """One spreadsheet row for a record."""
     name = (doc.get("profile") or {}).get("name") or ""
     decision = doc.get("decision") or {}
-    values: list = [str(doc["_id"]), STATUS_LABELS.get(doc.get("status"), doc.get("status")),
+    values: list = [str(doc["_id"]), STATUS_LABELS.get(doc.get("status") or "", doc.get("status")),
                     district_name(settings, doc.get("region_code")), doc.get("archive_no") or ""]
     values += [display(spec, (doc.get(section) or {}).get(name)) for section, name, spec in FIELDS]
     values += ["是" if rare_name(doc) else "否",

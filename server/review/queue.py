@@ -14,7 +14,7 @@ import unicodedata
 
 from server.districts import deployment_districts, district_name
 from server.errors import BadRequest
-from server.lifecycle.readmodel import ALL, chars_name, queue_name, row
+from server.lifecycle.readmodel import ALL, chars_name, queue_name, row, stamp
 from server.lifecycle.store import LifecycleStore
 from server.lifecycle.tables import COLLECTION, KINDS, all_states, kind_of
 from server.lists import SortedList, merged_page
@@ -85,7 +85,7 @@ async def _search(services, staff: Staff, regions: list[str], status: str, text:
             if app and app.get("region_code") in wanted_regions and app.get("archive_no") == number:
                 archive = await store.archive(number) if app.get("status") == "approved" else None
                 r = row(app, archive)
-                found[r["id"]] = (f"{r['submitted_at'] or ''}|{r['id']}", r)
+                found[r["id"]] = (f"{stamp(r.get('submitted_at'))}|{r['id']}", r)
     chars = sorted(set(text.casefold()) - {" "})
     for region in wanted_regions:
         if not chars:

@@ -30,7 +30,7 @@ def _problem(field: str, code: str, message: str) -> Invalid:
 def parse(body: dict) -> tuple[str, str]:
     """(outcome, reason) of a request body, or Invalid."""
     outcome = body.get("outcome")
-    if outcome not in SPOT_CHECK_OUTCOMES:
+    if not isinstance(outcome, str) or outcome not in SPOT_CHECK_OUTCOMES:
         raise _problem("outcome", "invalid", "抽查结果只能是 confirmed（无误）或 correction（责令改正）")
     reason = body.get("reason") or ""
     if not isinstance(reason, str):

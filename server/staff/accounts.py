@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import builtins
 import re
+from typing import NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
@@ -108,11 +110,11 @@ class StaffAccounts:
         log.info("staff account %s password reset", name)
         return doc
 
-    async def list(self) -> list[dict]:
+    async def list(self) -> "builtins.list[dict]":
         """Every account, without password hashes."""
         return [d async for d in self.staff.find({}, {"password_hash": 0}).sort("_id", 1)]
 
-    async def ensure(self, username: str, role: str, regions: list[str], password: str) -> bool:
+    async def ensure(self, username: str, role: str, regions: "builtins.list[str]", password: str) -> bool:
         """Create the account unless it exists (demo seeding); True when created."""
         if await self.staff.find_one({"_id": normalize_username(username)}, {"_id": 1}):
             return False
@@ -141,14 +143,14 @@ class StaffAccounts:
             raise self._locked(record["locked_until"], now)
         doc = await self.staff.find_one({"_id": key}) if USERNAME_RE.fullmatch(key) else None
         ok = await verify_password(doc["password_hash"] if doc else None, password[:256])
-        if not ok:
+        if not ok or doc is None:
             await self._failed(key, now)
         if doc.get("disabled"):
             raise Forbidden("该账号已停用，请联系管理员", "account_disabled")
         await self.failures.delete_one({"_id": key})
         return doc
 
-    async def _failed(self, key: str, now: dt.datetime) -> None:
+    async def _failed(self, key: str, now: dt.datetime) -> NoReturn:
         """Count one failure (per username, existing or not); lock on the fifth."""
         await self.failures.delete_one({"_id": key, "expires_at": {"$lt": now}})  # a stale counter restarts
         doc = await self.atomic.update(self.failures, {"_id": key},

@@ -9,7 +9,7 @@ from server.staff.model import CITY_ADMIN, REVIEWER
 
 log = logging.getLogger("kjcj.staff")
 
-DEMO_ACCOUNTS = (
+DEMO_ACCOUNTS: tuple[tuple[str, str, list[str]], ...] = (
     ("demo", CITY_ADMIN, []),
     ("reviewer", REVIEWER, ["350203"]),
 )

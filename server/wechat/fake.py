@@ -21,7 +21,7 @@ class FakeWeChat:
     """The fake's state plus its HTTP server."""
 
     def __init__(self):
-        self.token_calls = Counter()  # path -> number of token requests
+        self.token_calls: Counter[str] = Counter()  # path -> number of token requests
         self.tokens: dict[str, float] = {}  # valid token -> expiry (epoch seconds)
         self.subscribe_messages: list[dict] = []
         self.menus: list[dict] = []
@@ -54,7 +54,7 @@ class FakeWeChat:
 
     def token_valid(self, token: str | None) -> bool:
         """True for a token this fake issued and has not expired."""
-        return bool(token) and self.tokens.get(token, 0) > time.time()
+        return token is not None and self.tokens.get(token, 0) > time.time()
 
     def make_app(self) -> tornado.web.Application:
         """The fake's routes."""

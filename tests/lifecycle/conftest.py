@@ -1,5 +1,6 @@
 """Fixtures of the lifecycle tests: the mini-program, staff and chat fixtures of the other suites,
 and helpers for a person whose first collection is approved (an archive exists)."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,12 +24,23 @@ async def reviewer(running, staff_client, name: str, regions: list[str]) -> Staf
 @pytest.fixture
 def approved_person(server, as_user):  # noqa: F811
     """Factory: (client logged in as demo:<name>, the approved record as inserted) in a district."""
+
     async def _make(name: str, region: str = A, running=None, **kw):
         running = running or server
-        rec = await insert_record(running.services, status="approved", openid=f"demo-openid-{name}",
-                                  region=region, name=kw.pop("person_name", "王小明"), **kw)
+        rec = await insert_record(
+            running.services,
+            status="approved",
+            openid=f"demo-openid-{name}",
+            region=region,
+            name=kw.pop("person_name", "王小明"),
+            **kw,
+        )
         client = await as_user(name, running)
+        view = (await client.get(RECORD)).json  # the login found the inserted record, not a new draft
+        assert view["id"] == str(rec["_id"]) and view["status"] == "approved", view
+        assert view["archive"]["archive_no"] == rec["archive_no"]
         return client, rec
+
     return _make
 
 

@@ -1,6 +1,7 @@
 """Information change (信息变更) end to end over real HTTP and the real database: the archive stays as
 approved while a change is pending, one change at a time, jurisdiction, the reviewer's side-by-side
 view, racing decisions, archive version 2 with its diff, the inbox, the chat status, withdraw, reject."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +9,14 @@ import asyncio
 from bson import ObjectId
 
 from tests.lifecycle.conftest import (
-    CHANGES, MESSAGES, RECORD, A, B, archive_of, changes_in_db, reviewer,
+    CHANGES,
+    MESSAGES,
+    RECORD,
+    A,
+    B,
+    archive_of,
+    changes_in_db,
+    reviewer,
 )
 
 OLD_MOBILE = "13800138000"  # valid_body's mobile
@@ -40,8 +48,9 @@ async def link_chat(client, sender, chat_openid: str) -> None:
     assert "绑定成功" in reply.content, reply.content
 
 
-async def test_a_change_is_reviewed_then_becomes_archive_version_2(chat, make_server, as_user, make_valid_record,
-                                                                   staff_client):
+async def test_a_change_is_reviewed_then_becomes_archive_version_2(
+    chat, make_server, as_user, make_valid_record, staff_client
+):
     srv, sender = await chat()
     other = await make_server()  # a second instance on the same database, for the racing decision
     rev_a = await reviewer(srv, staff_client, "rev-a", [A])
@@ -64,8 +73,7 @@ async def test_a_change_is_reviewed_then_becomes_archive_version_2(chat, make_se
     change = r.json
     cid = change["id"]
     assert change["status"] == "submitted" and change["kind"] == "change"
-    assert [(c["field"], c["old"], c["new"]) for c in change["changes"]] == [("contact.mobile", OLD_MOBILE,
-                                                                                NEW_MOBILE)]
+    assert [(c["field"], c["old"], c["new"]) for c in change["changes"]] == [("contact.mobile", OLD_MOBILE, NEW_MOBILE)]
     assert change["reason"] == "本人更换了手机号码"
     pending = await db["archives"].find_one({"_id": archive_no})
     assert pending["data"] == before["data"] and pending["version"] == 1 and pending["versions"] == before["versions"]
@@ -119,7 +127,8 @@ async def test_a_change_is_reviewed_then_becomes_archive_version_2(chat, make_se
     version = detail["version"]
     results = await asyncio.gather(
         rev_a.post(f"{APPS}/{cid}/decision", json={"decision": "approve", "version": version}),
-        rev_a2.post(f"{APPS}/{cid}/decision", json={"decision": "approve", "version": version}))
+        rev_a2.post(f"{APPS}/{cid}/decision", json={"decision": "approve", "version": version}),
+    )
     assert sorted(r.status for r in results) == [200, 409], [r.text for r in results]
     loser = next(r for r in results if r.status == 409)
     assert loser.error_code == "record_changed"
@@ -146,13 +155,13 @@ async def test_a_change_is_reviewed_then_becomes_archive_version_2(chat, make_se
     assert mine["contact"]["mobile"] == NEW_MOBILE and mine["status"] == "approved"
     assert mine["archive"]["version"] == 2 and mine["archive"]["open_change"] is None
     assert [v["version"] for v in mine["archive"]["versions"]] == [1, 2]
-    assert mine["archive"]["versions"][1]["diff"] == [{"field": "contact.mobile", "old": OLD_MOBILE,
-                                                       "new": NEW_MOBILE}]
+    assert mine["archive"]["versions"][1]["diff"] == [{"field": "contact.mobile", "old": OLD_MOBILE, "new": NEW_MOBILE}]
     assert mine["archive"]["versions"][1]["application_id"] == cid
     staff_view = (await rev_a.get(f"/admin/api/records/{record_id}")).json["archive"]
     assert staff_view["version"] == 2
     assert [(d["path"], d["old"], d["new"]) for d in staff_view["versions"][1]["diff"]] == [
-        ("contact.mobile", OLD_MOBILE, NEW_MOBILE)]
+        ("contact.mobile", OLD_MOBILE, NEW_MOBILE)
+    ]
     assert [(c["id"], c["status"]) for c in mine["changes"]] == [(cid, "approved")]
 
     inbox = (await person.get(MESSAGES)).json["messages"]
@@ -231,8 +240,9 @@ async def test_a_rejected_change_keeps_the_archive_and_notifies(server, approved
 
     r = await rev.post(f"{APPS}/{cid}/decision", json={"decision": "reject", "version": version})
     assert r.status == 422 and r.error_code == "invalid_decision"  # a rejection needs a reason
-    r = await rev.post(f"{APPS}/{cid}/decision",
-                       json={"decision": "reject", "version": version, "reason": "请提供新号码的实名证明"})
+    r = await rev.post(
+        f"{APPS}/{cid}/decision", json={"decision": "reject", "version": version, "reason": "请提供新号码的实名证明"}
+    )
     assert r.status == 200, r.text
     assert r.json["status"] == "rejected" and r.json["actions"] == []
 

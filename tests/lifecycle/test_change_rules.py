@@ -1,6 +1,7 @@
 """The rules of an information change: protected fields need a staged proof, locked fields and the
 district cannot be changed, a change must change something, malformed bodies are refused with a
 stable code and store nothing, and there is no change before the first collection is approved."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,13 @@ APPS = "/admin/api/applications"
 
 async def snapshot(services, rec) -> dict:
     """What a refused change must leave untouched: the archive, the changes, the account."""
-    return {"archive": await archive_of(services, rec), "changes": await changes_in_db(services),
-            "account": await services.db["accounts"].find_one({"_id": rec["openid"]}),
-            "record": await services.db["applications"].find_one({"_id": rec["_id"]}),
-            "notices": [n async for n in services.db["notices"].find({})]}
+    return {
+        "archive": await archive_of(services, rec),
+        "changes": await changes_in_db(services),
+        "account": await services.db["accounts"].find_one({"_id": rec["openid"]}),
+        "record": await services.db["applications"].find_one({"_id": rec["_id"]}),
+        "notices": [n async for n in services.db["notices"].find({})],
+    }
 
 
 async def test_a_name_change_needs_a_staged_proof(server, approved_person, staff_client):
@@ -75,10 +79,13 @@ async def test_an_id_number_change_needs_a_proof_too(server, approved_person):
     assert await server.services.db["archive_numbers"].find_one({"_id": new_id}) is None
 
 
-@pytest.mark.parametrize("changes,field", [
-    ({"employment": {"accounting_since": "2013-09-01"}}, "employment.accounting_since"),
-    ({"region_code": B}, "region_code"),
-])
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"employment": {"accounting_since": "2013-09-01"}}, "employment.accounting_since"),
+        ({"region_code": B}, "region_code"),
+    ],
+)
 async def test_locked_fields_cannot_be_changed(server, approved_person, changes, field):
     person, rec = await approved_person(f"lk-{field.replace('.', '-')}")
     before = await snapshot(server.services, rec)
@@ -96,29 +103,39 @@ async def test_locked_fields_cannot_be_changed(server, approved_person, changes,
 async def test_a_change_equal_to_the_archive_is_refused(server, approved_person):
     person, rec = await approved_person("same")
     before = await snapshot(server.services, rec)
-    r = await person.post(CHANGES, json={"changes": {"contact": {"mobile": rec["contact"]["mobile"]},
-                                                     "employment": {"unit_name": rec["employment"]["unit_name"]}}})
+    r = await person.post(
+        CHANGES,
+        json={
+            "changes": {
+                "contact": {"mobile": rec["contact"]["mobile"]},
+                "employment": {"unit_name": rec["employment"]["unit_name"]},
+            }
+        },
+    )
     assert r.status == 422 and r.error_code == "no_changes", r.text
     assert await snapshot(server.services, rec) == before
 
 
-@pytest.mark.parametrize("raw,status,code,field", [
-    (b"[1, 2]", 400, "body_not_object", None),
-    (b'"changes"', 400, "body_not_object", None),
-    (b"{oops", 400, "malformed_json", None),
-    (b"{}", 422, "validation_failed", "changes"),
-    (b'{"changes": {}}', 422, "validation_failed", "changes"),
-    (b'{"changes": "contact.mobile=139"}', 422, "validation_failed", "changes"),
-    (b'{"changes": [{"contact": {"mobile": "13912345678"}}]}', 422, "validation_failed", "changes"),
-    (b'{"changes": {"contact": {"mobile": "13912345678"}}, "force": true}', 422, "validation_failed", "force"),
-    (b'{"changes": {"contact": {"mobile": "13912345678"}}, "reason": 5}', 422, "validation_failed", "reason"),
-    (b'{"changes": {"contact": {"mobile": 13912345678}}}', 422, "validation_failed", "contact.mobile"),
-    (b'{"changes": {"contact": {"mobile": "12"}}}', 422, "validation_failed", "contact.mobile"),
-    (b'{"changes": {"contact": {"pager": "123"}}}', 422, "validation_failed", "contact.pager"),
-    (b'{"changes": {"contact": "13912345678"}}', 422, "validation_failed", "contact"),
-    (b'{"changes": {"hobbies": {"x": 1}}}', 422, "validation_failed", "hobbies"),
-    (b'{"changes": {"employment": {"in_post": "yes"}}}', 422, "validation_failed", "employment.in_post"),
-])
+@pytest.mark.parametrize(
+    "raw,status,code,field",
+    [
+        (b"[1, 2]", 400, "body_not_object", None),
+        (b'"changes"', 400, "body_not_object", None),
+        (b"{oops", 400, "malformed_json", None),
+        (b"{}", 422, "validation_failed", "changes"),
+        (b'{"changes": {}}', 422, "validation_failed", "changes"),
+        (b'{"changes": "contact.mobile=139"}', 422, "validation_failed", "changes"),
+        (b'{"changes": [{"contact": {"mobile": "13912345678"}}]}', 422, "validation_failed", "changes"),
+        (b'{"changes": {"contact": {"mobile": "13912345678"}}, "force": true}', 422, "validation_failed", "force"),
+        (b'{"changes": {"contact": {"mobile": "13912345678"}}, "reason": 5}', 422, "validation_failed", "reason"),
+        (b'{"changes": {"contact": {"mobile": 13912345678}}}', 422, "validation_failed", "contact.mobile"),
+        (b'{"changes": {"contact": {"mobile": "12"}}}', 422, "validation_failed", "contact.mobile"),
+        (b'{"changes": {"contact": {"pager": "123"}}}', 422, "validation_failed", "contact.pager"),
+        (b'{"changes": {"contact": "13912345678"}}', 422, "validation_failed", "contact"),
+        (b'{"changes": {"hobbies": {"x": 1}}}', 422, "validation_failed", "hobbies"),
+        (b'{"changes": {"employment": {"in_post": "yes"}}}', 422, "validation_failed", "employment.in_post"),
+    ],
+)
 async def test_malformed_bodies_are_refused_and_change_nothing(server, approved_person, raw, status, code, field):
     person, rec = await approved_person("bad")
     before = await snapshot(server.services, rec)
