@@ -71,7 +71,7 @@ class Settings:
     notify_retry_seconds: float = 30.0  # first retry delay of a failed subscribe message (doubles, max 1 h)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Read every field from `environ` (default: os.environ); overrides win."""
         env = os.environ if environ is None else environ
         values = {}
@@ -85,7 +85,7 @@ class Settings:
         settings.validate()
         return settings
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         """A copy with some fields changed, validated again."""
         new = dataclasses.replace(self, **changes)
         new.validate()
@@ -125,9 +125,9 @@ class Settings:
         if not Path(self.districts_file).is_file():
             raise SettingsError(f"DISTRICTS_FILE does not exist: {self.districts_file}")
         try:
-            self.subscribe_fields
+            _ = self.subscribe_fields
         except ValueError:
-            raise SettingsError("SUBSCRIBE_FIELD_MAP must look like name=thing1,result=phrase2,...")
+            raise SettingsError("SUBSCRIBE_FIELD_MAP must look like name=thing1,result=phrase2,...") from None
 
     @property
     def data_path(self) -> Path:

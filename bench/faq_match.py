@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from _common import percentile, status_kb  # noqa: E402
+
 from faq import FaqEngine, warm  # noqa: E402
 
 # the shared development set, else the repository's copy (as tests/faq/conftest.py chooses)

@@ -32,7 +32,6 @@ for path in (str(ROOT), str(HERE)):
         sys.path.insert(0, path)
 
 import aiohttp  # noqa: E402
-
 from _common import free_port, percentile  # noqa: E402
 from photo_pipeline import make_phone_jpeg  # noqa: E402
 
@@ -51,7 +50,7 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "MINIPROGRAM_APPID")}
         env.update(PORT=str(self.port), HOST="127.0.0.1", DATA_DIR=self.data_dir, ENVIRONMENT="development",
                    LOG_LEVEL="WARNING", DEMO_STAFF="false", PHOTO_WORKERS=str(workers), PHOTO_QUEUE=str(queue))
-        self.log = open(Path(self.data_dir) / "server.log", "wb")
+        self.log = open(Path(self.data_dir) / "server.log", "wb")  # noqa: SIM115  # the child writes it until stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -16,9 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from PIL import Image, ImageOps  # noqa: E402
-
 from _common import status_kb  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
 
 from server.photos import PhotoSpec, process_photo  # noqa: E402
 

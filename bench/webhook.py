@@ -98,9 +98,9 @@ def serve_webhook(port: int, uri: str, db: str) -> None:
 
 def serve_bare(port: int) -> None:
     """Child: a bare Tornado hello-world answering the same requests."""
+    import tornado.httpserver
     import tornado.web
     from tornado.netutil import bind_sockets
-    import tornado.httpserver
 
     class Hello(tornado.web.RequestHandler):
         def get(self):

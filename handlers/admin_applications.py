@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
-from handlers.admin_records import RID, TAGS, _PAGING
+from handlers.admin_records import _PAGING, RID, TAGS
 from handlers.base import int_argument
 from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, all_states, reviewer_actions
 from server.review import decisions, detail, queue, spotcheck

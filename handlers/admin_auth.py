@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from handlers.admin_base import StaffHandler, clear_session_cookies, set_session_cookies
 from handlers.base import PublicHandler
+from server.districts import deployment_districts
 from server.errors import BadRequest
 from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, action_labels
 from server.review.access import STATUS_LABELS
 from server.staff import StaffAccounts, StaffSessions
-from server.districts import deployment_districts
 
 TAGS = ["admin"]
 

@@ -49,7 +49,7 @@ class StaffHandler(ApiHandler):
 def set_session_cookies(handler: ApiHandler, token: str, xsrf: str, expires: dt.datetime) -> None:
     """The session cookie (HttpOnly) and the XSRF cookie (readable by the page), both SameSite=Strict."""
     secure = handler.services.settings.staff_cookie_secure
-    max_age = max(1, int((expires - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+    max_age = max(1, int((expires - dt.datetime.now(dt.UTC)).total_seconds()))
     handler.set_cookie(SESSION_COOKIE, token, path=COOKIE_PATH, httponly=True, secure=secure, samesite="Strict",
                        max_age=max_age)
     handler.set_cookie(XSRF_COOKIE, xsrf, path=COOKIE_PATH, httponly=False, secure=secure, samesite="Strict",

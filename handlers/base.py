@@ -67,7 +67,7 @@ def to_json(obj: Any) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -191,7 +191,7 @@ class ApiHandler(tornado.web.RequestHandler):
             status_code = 502
             body = {"code": "wechat_error", "message": HTTP_CODES[502][1]}
         else:
-            code, message = HTTP_CODES.get(status_code, ("http_%d" % status_code, "请求无法处理"))
+            code, message = HTTP_CODES.get(status_code, (f"http_{status_code}", "请求无法处理"))
             if isinstance(exc, tornado.web.MissingArgumentError):
                 code, message = "missing_argument", f"缺少参数：{exc.arg_name}"
             body = {"code": code, "message": message}

@@ -11,7 +11,7 @@ from typing import Any
 import tornado.web
 from tornado.routing import PathMatches
 
-from handlers.base import ApiHandler, PublicHandler
+from handlers.base import PublicHandler
 
 METHODS = ("get", "post", "put", "patch", "delete")
 _SCHEMAS: dict[str, dict] = {

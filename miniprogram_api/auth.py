@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from handlers.base import PublicHandler
 from handlers.openapi import register_schema
-from server.lifecycle.tables import COLLECTION
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.accounts.sessions import SessionService
+from server.lifecycle.tables import COLLECTION
 
 register_schema("LoginRequest", {
     "type": "object", "required": ["code"], "additionalProperties": False,

@@ -21,7 +21,6 @@ from server.accounts.sessions import SessionService, SessionUser
 from server.errors import Unauthorized
 
 
-
 class UserHandler(ApiHandler):
     """Base of mini-program handlers: `self.user` from the bearer token, else 401."""
 

@@ -47,7 +47,7 @@ class ChangesHandler(UserHandler):
     }
 
     async def get(self) -> None:
-        self.write_json(await self.services.get(ChangeService).list(self.user))
+        self.write_json(await self.services.get(ChangeService).overview(self.user))
 
     async def post(self) -> None:
         self.write_json(await self.services.get(ChangeService).submit(self.user, self.json_body()), status=201)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from handlers.openapi import register_schema
-from server.notify.notices import MESSAGE_KINDS
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
+from server.notify.notices import MESSAGE_KINDS
 from server.records.service import InboxService
 
 register_schema("Message", {"type": "object", "properties": {

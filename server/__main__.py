@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the server (default)")
     commands = _commands()
-    for name, module in commands.items():
+    for module in commands.values():
         module.add_parser(sub)
     args = parser.parse_args(argv)
     try:

@@ -39,7 +39,7 @@ def expiring_collections() -> set[str]:
 
 def utcnow() -> dt.datetime:
     """Now, timezone-aware UTC, truncated to milliseconds (BSON precision)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 

@@ -16,10 +16,10 @@ from pymongo import MongoClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.app import serve  # noqa: E402
-from server.localdb import LocalDatabase  # noqa: E402
-from server.wechat.fake import FakeWeChat  # noqa: E402
-from settings import Settings  # noqa: E402
+from server.app import serve
+from server.localdb import LocalDatabase
+from server.wechat.fake import FakeWeChat
+from settings import Settings
 
 SHARED = ROOT.parent / "shared"
 

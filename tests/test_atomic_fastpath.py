@@ -14,7 +14,7 @@ from server.atomic import Atomic
 from server.db import connect, is_ferretdb
 from server.querymatch import matches
 
-T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
 OID = ObjectId("665f1c2e8a4b2c0012345678")
 
 DOC = {

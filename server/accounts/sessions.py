@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from bson import ObjectId
+
 from server.db import declare_indexes, utcnow
 from server.errors import BadRequest, Invalid, Locked, Unauthorized
 from server.records.store import RecordStore

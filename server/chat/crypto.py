@@ -70,7 +70,7 @@ class MessageCrypto:
     ciphers: tuple[_Prp, ...]
 
     @classmethod
-    def from_settings(cls, settings: Settings, appid: str) -> "MessageCrypto":
+    def from_settings(cls, settings: Settings, appid: str) -> MessageCrypto:
         """Build once per process from settings; the current key encrypts, every key decrypts."""
         keys = [k for k in (settings.official_account_aes_key, settings.official_account_aes_key_previous) if k]
         ciphers = tuple(_Prp(base64.b64decode(k + "=")) for k in keys)

@@ -16,7 +16,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from faq import FaqEngine, MatchResult
-
 from server.chat.faq_store import FaqStore
 from settings import Settings
 

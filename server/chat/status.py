@@ -114,7 +114,7 @@ class ChatStatus:
         try:
             info = await asyncio.wait_for(self.services.official_account.call(
                 "GET", "/cgi-bin/user/info", params={"openid": chat_openid, "lang": "zh_CN"}), UNIONID_TIMEOUT)
-        except (WeChatError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, WeChatError) as exc:
             log.info("no unionid for a chat user: %s", exc)
             return None
         unionid = info.get("unionid")

@@ -10,8 +10,8 @@ from server.documents.images import reencode
 from server.documents.pdf import check_pdf
 from server.documents.sniff import EXTENSIONS, PDF, require_type
 from server.errors import BadRequest, NotFound, TooLarge
-from server.records import DOCUMENT_KINDS, required_documents
 from server.pool import BoundedPool
+from server.records import DOCUMENT_KINDS, required_documents
 from server.records.store import RecordStore, record_fields, require_editable
 
 log = logging.getLogger("kjcj.documents")

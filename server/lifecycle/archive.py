@@ -17,7 +17,6 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from server.db import utcnow
 from server.errors import Conflict
 from server.lifecycle.store import Doc, LifecycleStore, step_key
 from server.lifecycle.tables import kind_of

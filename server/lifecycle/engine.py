@@ -46,11 +46,11 @@ class Actor:
     staff: Staff | None = None
 
     @classmethod
-    def applicant(cls, openid: str) -> "Actor":
+    def applicant(cls, openid: str) -> Actor:
         return cls("applicant", "self", openid=openid)
 
     @classmethod
-    def reviewer(cls, staff: Staff) -> "Actor":
+    def reviewer(cls, staff: Staff) -> Actor:
         return cls("reviewer", staff.username, staff=staff)
 
 

@@ -26,7 +26,7 @@ def stamp(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         return "0"
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 

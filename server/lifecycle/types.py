@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 
 from bson import ObjectId
 
+
 class Step(TypedDict, total=False):
     """One step of an application's history."""
 

@@ -17,7 +17,7 @@ from server.errors import NotFound
 
 NOTICES = "notices"
 DELIVERIES = "deliveries"
-EPOCH = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def message_view(notice: dict) -> dict:

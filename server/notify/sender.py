@@ -71,7 +71,7 @@ class NoticeSender:
                 continue  # there may be more than one batch due
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def run_once(self) -> int:

@@ -45,9 +45,9 @@ def format_time(value: dt.datetime | str | None, kind: str) -> str:
         except ValueError:
             value = None
     if not isinstance(value, dt.datetime):
-        value = dt.datetime.now(dt.timezone.utc)
+        value = dt.datetime.now(dt.UTC)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(CHINA)
     day = f"{local.year}年{local.month}月{local.day}日"
     return day if kind == "date" else f"{day} {local:%H:%M}"

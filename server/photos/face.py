@@ -40,7 +40,7 @@ class Box:
         """Horizontal centre."""
         return self.x + self.w / 2
 
-    def scaled(self, factor: float) -> "Box":
+    def scaled(self, factor: float) -> Box:
         """The same box in an image `factor` times larger."""
         return Box(self.x * factor, self.y * factor, self.w * factor, self.h * factor)
 

@@ -16,7 +16,14 @@ from .completeness import ID_DOCUMENTS, missing_for_submission, required_documen
 from .districts import Districts, DistrictsConfigError, district_codes, load_districts, parse_districts
 from .errors import FieldErrorItem, FieldProblem
 from .fields import (
-    SCALARS, SECTION_LABELS, SECTIONS, FieldSpec, all_field_paths, field_label, field_spec, options_payload,
+    SCALARS,
+    SECTION_LABELS,
+    SECTIONS,
+    FieldSpec,
+    all_field_paths,
+    field_label,
+    field_spec,
+    options_payload,
 )
 from .names import derive_pinyin, is_rare, normalize_name, normalize_pinyin, rare_characters
 from .openapi import openapi_components

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .fields import field_label, value_at as _get
+from .fields import field_label
+from .fields import value_at as _get
 from .options import DOCUMENT_KINDS
 
 __all__ = ["DOCUMENT_KINDS", "ID_DOCUMENTS", "missing_for_submission", "required_documents"]

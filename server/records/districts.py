@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 _CODE_RE = re.compile(r"^\d{6}$")
 DISTRICT_KEYS = ("code", "name", "office", "phone", "address")
@@ -42,7 +42,7 @@ class Districts:
 
 
 # What validate_patch accepts as the set of served districts.
-DistrictsLike = Union[Districts, Iterable[str], Iterable[Mapping[str, Any]]]
+DistrictsLike = Districts | Iterable[str] | Iterable[Mapping[str, Any]]
 
 
 def parse_districts(data: Any) -> Districts:

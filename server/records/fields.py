@@ -124,7 +124,7 @@ def all_field_paths() -> list[str]:
     return paths + list(SCALARS)
 
 
-def options_payload(districts: "Districts | None" = None) -> dict[str, list[dict[str, str]]]:
+def options_payload(districts: Districts | None = None) -> dict[str, list[dict[str, str]]]:
     """All closed lists for the mini-program, plus "districts" from the deployment config."""
     payload = {name: [dict(o) for o in items] for name, items in OPTIONS.items()}
     if districts is not None:

@@ -10,7 +10,7 @@ import unicodedata
 # character by character (plus the surname tables below), so the documented switch turns
 # it off. It must be set before pypinyin is first imported (faq/ never imports the package).
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
-from pypinyin import Style, lazy_pinyin  # noqa: E402
+from pypinyin import Style, lazy_pinyin
 
 from .errors import FieldProblem
 

@@ -36,7 +36,7 @@ def enum_schema(codes: list[str], labels: list[str], title: str) -> dict[str, An
         "title": title,
         "enum": codes,
         "x-enum-labels": dict(zip(codes, labels)),
-        "description": "；".join(f"{c}：{l}" for c, l in zip(codes, labels)),
+        "description": "；".join(f"{c}：{label}" for c, label in zip(codes, labels)),
     }
 
 

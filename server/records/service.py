@@ -15,19 +15,28 @@ from typing import Any
 from faq.normalize import to_simplified
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
-from server.documents.service import document_view
 from server.districts import deployment_districts
+from server.documents.service import document_view
 from server.errors import Conflict, Invalid
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import LifecycleStore, notice_ids
 from server.lifecycle.tables import CHANGE, COLLECTION
 from server.notify.outbox import Outbox
 from server.records import (
-    OPTIONS, SECTIONS, Districts, apply_patch, archive_no, is_rare, missing_for_submission,
-    options_payload, rare_characters, validate_patch, validate_record,
+    OPTIONS,
+    SECTIONS,
+    Districts,
+    apply_patch,
+    archive_no,
+    is_rare,
+    missing_for_submission,
+    options_payload,
+    rare_characters,
+    validate_patch,
+    validate_record,
 )
-from server.records.store import EDITABLE, WRITE_RETRIES, RecordStore, record_fields, require_editable
 from server.records.eligibility import ineligible
+from server.records.store import EDITABLE, WRITE_RETRIES, RecordStore, record_fields, require_editable
 
 log = logging.getLogger("kjcj.records")
 

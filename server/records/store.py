@@ -176,7 +176,7 @@ def require_editable(doc: dict) -> None:
     if status in EDITABLE:
         return
     if status == "approved":
-        raise Conflict("您的信息已审核通过，不能再修改；如需变更请联系所在区财政局", "record_locked", status=status)
+        raise Conflict("您的信息已审核通过，不能在此修改；信息有变化请在小程序“信息变更”中申请", "record_locked", status=status)
     raise Conflict("您的信息已提交，正在审核中，审核完成前不能修改", "record_locked", status=status)
 
 

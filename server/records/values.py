@@ -55,30 +55,30 @@ def parse_date(text: str, label: str, today: date) -> date:
     return value
 
 
-def _text(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _text(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return clean_text(raw, spec.label, spec.max_length)
 
 
-def _name(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _name(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return normalize_name(raw, spec.max_length or 64)
 
 
-def _pinyin(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _pinyin(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return normalize_pinyin(raw, spec.max_length or 128)
 
 
-def _enum(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _enum(spec: FieldSpec, raw: str, ctx: Context) -> str:
     code = raw.strip()
     if code not in option_codes(spec.options or ""):
         raise FieldProblem("invalid_choice", f"{spec.label}的取值不在可选范围内")
     return code
 
 
-def _date(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _date(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return parse_date(raw.strip(), spec.label, ctx.today).isoformat()
 
 
-def _id_number(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _id_number(spec: FieldSpec, raw: str, ctx: Context) -> str:
     # Only the shape here: the real check depends on profile.id_type (see validation.py).
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).upper()
     if len(text) > 40:
@@ -86,19 +86,19 @@ def _id_number(spec: FieldSpec, raw: str, ctx: "Context") -> str:
     return text
 
 
-def _uscc(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _uscc(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return ids.normalize_uscc(unicodedata.normalize("NFKC", raw))
 
 
-def _mobile(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _mobile(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return ids.normalize_mobile(unicodedata.normalize("NFKC", raw))
 
 
-def _email(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _email(spec: FieldSpec, raw: str, ctx: Context) -> str:
     return ids.normalize_email(unicodedata.normalize("NFKC", raw))
 
 
-def _certificate_no(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _certificate_no(spec: FieldSpec, raw: str, ctx: Context) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).upper()
     text = unicodedata.normalize("NFC", text)
     ok = 4 <= len(text) <= (spec.max_length or 40) and all(
@@ -110,7 +110,7 @@ def _certificate_no(spec: FieldSpec, raw: str, ctx: "Context") -> str:
     return text
 
 
-def _region(spec: FieldSpec, raw: str, ctx: "Context") -> str:
+def _region(spec: FieldSpec, raw: str, ctx: Context) -> str:
     code = raw.strip()
     if not _REGION_RE.match(code):
         raise FieldProblem("region_format", "所在区代码应为6位数字")

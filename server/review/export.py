@@ -14,15 +14,15 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from server.districts import district_name
+from server.lifecycle.readmodel import queue_name
+from server.lifecycle.store import LifecycleStore
+from server.lists import SortedList, merged_page
 from server.notify.template import CHINA
 from server.records.fields import SECTIONS
 from server.review.access import STATUS_LABELS, rare_name
 from server.review.detail import display
-from server.lifecycle.readmodel import queue_name
-from server.lifecycle.store import LifecycleStore
-from server.lists import SortedList, merged_page
 from server.review.queue import regions_of, status_filter
-from server.districts import district_name
 from server.staff.model import Staff
 
 PAGE = 500  # rows read from the lists per round
@@ -37,13 +37,12 @@ def _local(value) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(CHINA).replace(tzinfo=None)
 
 
 def row_values(settings, doc: dict) -> list:
     """One spreadsheet row for a record."""
-    name = (doc.get("profile") or {}).get("name") or ""
     decision = doc.get("decision") or {}
     values: list = [str(doc["_id"]), STATUS_LABELS.get(doc.get("status") or "", doc.get("status")),
                     district_name(settings, doc.get("region_code")), doc.get("archive_no") or ""]
@@ -112,7 +111,7 @@ async def export_rows(services, staff: Staff, status: str | None, region: str | 
 async def export_xlsx(services, staff: Staff, status: str | None, region: str | None) -> tuple[IO[bytes], int]:
     """(a temporary file positioned at 0, record count) of the caller's records as .xlsx."""
     rows = await export_rows(services, staff, status, region)
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115  # the caller streams and closes it
     try:
         await asyncio.get_running_loop().run_in_executor(None, build_workbook, rows, out)
     except BaseException:

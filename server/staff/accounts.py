@@ -1,17 +1,17 @@
 """Staff accounts: add, disable, enable, reset password, and log in with a lockout."""
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import logging
-import builtins
 import re
 from typing import NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
 from server.db import declare_indexes, utcnow
-from server.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
 from server.districts import deployment_districts
+from server.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
 from server.staff.model import CITY_ADMIN, ROLES, Staff, staff_of
 from server.staff.passwords import check_policy, hash_password, verify_password
 from server.staff.sessions import StaffSessions
@@ -110,11 +110,11 @@ class StaffAccounts:
         log.info("staff account %s password reset", name)
         return doc
 
-    async def list(self) -> "builtins.list[dict]":
+    async def list(self) -> builtins.list[dict]:
         """Every account, without password hashes."""
         return [d async for d in self.staff.find({}, {"password_hash": 0}).sort("_id", 1)]
 
-    async def ensure(self, username: str, role: str, regions: "builtins.list[str]", password: str) -> bool:
+    async def ensure(self, username: str, role: str, regions: builtins.list[str], password: str) -> bool:
         """Create the account unless it exists (demo seeding); True when created."""
         if await self.staff.find_one({"_id": normalize_username(username)}, {"_id": 1}):
             return False

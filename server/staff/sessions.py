@@ -8,8 +8,8 @@ import secrets
 from pymongo import ASCENDING, IndexModel
 
 from server.db import declare_indexes, utcnow
-from server.errors import Forbidden, Unauthorized
 from server.districts import deployment_districts
+from server.errors import Forbidden, Unauthorized
 from server.staff.model import Staff, staff_of
 from server.tokens import digest
 

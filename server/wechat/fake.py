@@ -69,7 +69,7 @@ class FakeWeChat:
             (r"/_fake/state", _State, kw),
         ])
 
-    async def start(self, port: int = 0) -> "FakeWeChat":
+    async def start(self, port: int = 0) -> FakeWeChat:
         """Listen on 127.0.0.1 (a free port unless given)."""
         sockets = bind_sockets(port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]

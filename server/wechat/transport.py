@@ -63,7 +63,7 @@ class WeChatTransport:
                 if resp.status >= 400:
                     raise error_for(-resp.status, f"HTTP {resp.status}")
                 body = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise WeChatUnavailable(-2, f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(body, dict):
             raise WeChatUnavailable(-3, "answer is not a JSON object")

@@ -165,7 +165,7 @@ def test_field_limits_and_formats():
     assert fit("phrase2", "审核未通过") == "审核未通过" and len(fit("phrase2", "审核未通过了吗")) <= 5
     assert fit("name1", "阿依古丽·买买提江·艾买提") .endswith("…") and units(fit("name1", "阿依古丽·买买提江·艾买提")) <= 10
     import datetime as dt
-    at = dt.datetime(2024, 4, 30, 16, 5, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2024, 4, 30, 16, 5, tzinfo=dt.UTC)
     assert format_time(at, "time") == "2024年5月1日 00:05" and format_time(at, "date") == "2024年5月1日"
     data = subscribe_data({"name": "thing1", "result": "phrase2", "reason": "thing3", "time": "time4"},
                           {"data": {"name": "刘䶮", "result": "审核通过", "reason": "", "time": at}})

@@ -5,7 +5,7 @@ import datetime as dt
 from urllib.parse import quote
 
 from server.db import utcnow
-from tests.admin.conftest import A, RARE_NAME_B, add_staff, insert_record
+from tests.admin.conftest import RARE_NAME_B, A, add_staff, insert_record
 
 
 async def _reviewer(server, staff_client):

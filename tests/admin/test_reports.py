@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from server.db import utcnow
 from server.notify.template import CHINA
-from tests.admin.conftest import A, B, RARE_NAME_B, add_staff, insert_record
+from tests.admin.conftest import RARE_NAME_B, A, B, add_staff, insert_record
 
 
 async def _city(server, staff_client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from server.db import utcnow
-from tests.admin.conftest import A, PASSWORD, StaffClient, add_staff, insert_record
+from tests.admin.conftest import PASSWORD, A, StaffClient, add_staff, insert_record
 
 
 async def test_login_sets_strict_httponly_cookie_and_hashes_password(server, http):

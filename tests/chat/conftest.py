@@ -11,7 +11,6 @@ from xml.etree import ElementTree
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-
 TOKEN = "chat-test-token"
 APPID = "wx-test-official"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

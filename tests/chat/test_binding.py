@@ -41,7 +41,7 @@ async def test_bind_then_query_status_through_every_state(chat):
     assert record["chat_openid"] == "o-chat-ann"
     assert "尚未提交" in (await sender.ask("o-chat-ann", "查询进度")).content
     await records.update_one({"_id": record["_id"]}, {"$set": {
-        "status": "submitted", "submitted_at": dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)}})
+        "status": "submitted", "submitted_at": dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)}})
     reply = await sender.ask("o-chat-ann", "审核结果")
     assert "审核中" in reply.content and "2026年3月2日" in reply.content
     await records.update_one({"_id": record["_id"]}, {"$set": {

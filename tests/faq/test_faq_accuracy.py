@@ -10,7 +10,6 @@ import pytest
 from faq import FaqEngine
 
 
-
 def read_jsonl(path: Path) -> list[dict]:
     """Rows of a JSON-lines file."""
     lines = path.read_text(encoding="utf-8").splitlines()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-
 from pathlib import Path
 
 
@@ -33,7 +32,7 @@ def test_cli_matches_each_line(repo_root: Path) -> None:
 def test_cli_output_is_not_ascii_escaped(repo_root: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "faq", "match"],
-        input='{"q": "照片有什么要求"}\n'.encode("utf-8"),
+        input='{"q": "照片有什么要求"}\n'.encode(),
         capture_output=True, cwd=repo_root, timeout=60, check=True,
     )
     assert "照片有什么要求" in proc.stdout.decode("utf-8")

@@ -1,7 +1,7 @@
 """Fixtures for the sorted-list tests: a client on the test database that records every command."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from pymongo import monitoring
@@ -13,13 +13,13 @@ from server.lists import COLLECTION
 
 
 class Recorder(monitoring.CommandListener):
-    """Keeps the commands sent to the `lists` collection."""
+    """Keeps the commands sent to the list collections (heads and chunks)."""
 
     def __init__(self) -> None:
         self.commands: list[dict] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command.get(event.command_name) == COLLECTION:
+        if str(event.command.get(event.command_name)).startswith(COLLECTION):
             self.commands.append(dict(event.command))
 
     def succeeded(self, event) -> None:
@@ -41,7 +41,6 @@ class Env:
     db: AsyncDatabase
     atomic: Atomic
     recorder: Recorder
-    ferretdb: bool = field(default=False)
 
 
 @pytest.fixture
@@ -50,9 +49,14 @@ async def env(mongodb_uri, db_name):
     recorder = Recorder()
     client = connect(mongodb_uri, event_listeners=[recorder])
     db = client[db_name]
-    ferret = await is_ferretdb(db)
-    yield Env(db, Atomic(db, serialize=ferret), recorder, ferret)
+    yield Env(db, Atomic(db, serialize=await is_ferretdb(db)), recorder)
     await client.close()
+
+
+async def stored_documents(db: AsyncDatabase) -> int:
+    """Documents in all list collections."""
+    names = [n for n in await db.list_collection_names() if n.startswith(COLLECTION)]
+    return sum([await db[n].count_documents({}) for n in names])
 
 
 def filters_of(commands: list[dict]) -> list[dict]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 import random
 
 from server.lists import SortedList, bulk_load, counts, drop, merged_page
-from tests.lists.conftest import assert_id_only
+from tests.lists.conftest import assert_id_only, stored_documents
 
 
 async def test_merged_page_matches_a_merged_model(env):
     rng = random.Random(3)
     lists = [SortedList(env.db, env.atomic, f"district-{d}", chunk_size=8) for d in range(3)]
     models: list[dict[str, dict]] = [{}, {}, {}]
-    for d, (lst, model) in enumerate(zip(lists, models)):
+    for d, (lst, model) in enumerate(zip(lists, models, strict=True)):
         size = [150, 40, 0][d]  # one list stays empty
         keys = rng.sample([f"{rng.choice('abcxyz')}{i:04d}" for i in range(400)], size)
         if d == 1:
@@ -70,10 +70,10 @@ async def test_bulk_load_then_pages(env):
     # A rebuild replaces everything (old chunks deleted), and fills chunks to three quarters.
     assert await bulk_load(env.db, "big", entries[:1000]) == 1000
     assert await lst.page(0, 2000) == entries[:1000]
-    head = await env.db["lists"].find_one({"_id": "big"})
-    assert {ch["n"] for ch in head["chunks"][:-1]} == {384}
-    assert await env.db["lists"].count_documents({}) == 1 + len(head["chunks"])
+    chunks = (await lst._head()).chunks
+    assert {ch["n"] for ch in chunks[:-1]} == {384}
+    assert await stored_documents(env.db) == 1 + len(chunks)
     await drop(env.db, "big")
-    assert await env.db["lists"].count_documents({}) == 0
+    assert await stored_documents(env.db) == 0
     assert await bulk_load(env.db, "empty", []) == 0
     assert await SortedList(env.db, env.atomic, "empty").page(0, 5) == []

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from server.lists import SortedList, _Stale, counts, drop
-from tests.lists.conftest import assert_id_only
+from tests.lists.conftest import assert_id_only, stored_documents
 
 
 def keys_of(entries):
@@ -60,8 +60,9 @@ async def test_random_operations_match_a_dict_model(env):
             await check_against(lst, model, rng)
     await check_against(lst, model, rng)
     head = await env.db["lists"].find_one({"_id": "model"})
-    assert len(head["chunks"]) > 10  # splits happened
-    assert head["total"] == len(model) == sum(ch["n"] for ch in head["chunks"])
+    chunks = (await lst._head()).chunks
+    assert len(chunks) == head["chunks"] > 10  # splits happened
+    assert head["total"] == len(model) == sum(ch["n"] for ch in chunks)
     assert await lst.check_and_repair() == 0  # nothing to fix after clean writes
 
 
@@ -72,7 +73,7 @@ async def test_empty_and_unknown_lists(env):
     assert await lst.get("a") is None
     assert await lst.range("a", "b", 5) == []
     await lst.remove("a")  # idempotent, writes nothing
-    assert await env.db["lists"].count_documents({}) == 0
+    assert await stored_documents(env.db) == 0
     with pytest.raises(ValueError):
         SortedList(env.db, env.atomic, "bad#name")
     with pytest.raises(ValueError):
@@ -83,15 +84,15 @@ async def test_emptying_and_refilling_drops_chunks(env):
     lst = SortedList(env.db, env.atomic, "drain", chunk_size=4)
     keys = [f"k{i:03d}" for i in range(60)]
     await lst.apply([(k, {"i": i}) for i, k in enumerate(keys)], [])
-    head = await env.db["lists"].find_one({"_id": "drain"})
-    assert len(head["chunks"]) >= 15 and max(ch["n"] for ch in head["chunks"]) <= 4
+    chunks = (await lst._head()).chunks
+    assert len(chunks) >= 15 and max(ch["n"] for ch in chunks) <= 4
     for k in keys[::-1][:40] + keys[:10]:
         await lst.remove(k)
     left = keys[10:20]
     assert keys_of(await lst.page(0, 100)) == left
-    head = await env.db["lists"].find_one({"_id": "drain"})
-    assert head["chunks"][0]["lo"] == ""
-    assert all(ch["n"] > 0 for ch in head["chunks"][:-1])  # only the last may be empty
+    chunks = (await lst._head()).chunks
+    assert chunks[0]["lo"] == ""
+    assert all(ch["n"] > 0 for ch in chunks[:-1])  # only the last may be empty
     await lst.apply([], left)
     assert await lst.count() == 0 and await lst.page(0, 5) == []
     await lst.apply([("a", {}), ("zzz", {}), ("k050", {})], [])
@@ -137,3 +138,16 @@ async def test_counts_reads_heads(env):
     a, b = SortedList(env.db, env.atomic, "a"), SortedList(env.db, env.atomic, "b")
     await a.apply([("x", {}), ("y", {})], [])
     assert await counts([a, b]) == [2, 0]
+
+
+async def test_rows_keep_their_bson_types(env):
+    import datetime as dt
+
+    from bson import ObjectId
+
+    lst = SortedList(env.db, env.atomic, "types")
+    row = {"id": ObjectId(), "at": dt.datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=dt.UTC), "n": 2**40,
+           "f": 1.5, "none": None, "tags": ["a"], "nested": {"x": [1, {"y": "z"}]}, "name": "张三"}
+    await lst.put("k", row)
+    assert await lst.get("k") == row
+    assert (await lst.get("k"))["at"].tzinfo is not None  # the collection's codec options (tz_aware) apply

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -165,7 +166,7 @@ async def test_submission_re_checks_the_stored_data(make_server, as_user, make_v
                                                     tmp_path, settings):
     c = await as_user("ap")
     await make_valid_record(c)  # region 350203 (思明区)
-    config = json.loads(open(settings.districts_file, encoding="utf-8").read())
+    config = json.loads(Path(settings.districts_file).read_text(encoding="utf-8"))
     config["districts"] = [d for d in config["districts"] if d["code"] != "350203"]
     path = tmp_path / "districts.json"
     path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")

@@ -54,7 +54,7 @@ def test_crop_centres_face_with_id_proportions() -> None:
     plan = plan_crop(face, 3024, 4032, 295, 413)
     assert isinstance(plan, CropPlan)
     assert plan.w / plan.h == pytest.approx(295 / 413, rel=1e-6)
-    assert 0 <= plan.x and plan.x + plan.w <= 3024 and 0 <= plan.y and plan.y + plan.h <= 4032
+    assert plan.x >= 0 and plan.x + plan.w <= 3024 and plan.y >= 0 and plan.y + plan.h <= 4032
     assert plan.face.h / plan.h == pytest.approx(0.36, abs=0.005)
     assert abs(plan.face.x + plan.face.w / 2 - plan.w / 2) < 1
     out = plan.face_in_output(295, 413)

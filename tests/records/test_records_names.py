@@ -5,7 +5,12 @@ import unicodedata
 import pytest
 
 from server.records.names import (
-    derive_pinyin, is_han, is_rare, normalize_name, normalize_pinyin, rare_characters,
+    derive_pinyin,
+    is_han,
+    is_rare,
+    normalize_name,
+    normalize_pinyin,
+    rare_characters,
 )
 from tests.records import idgen
 

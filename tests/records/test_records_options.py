@@ -6,8 +6,17 @@ from pathlib import Path
 import pytest
 
 from server.records import (
-    OPTIONS, SECTIONS, DistrictsConfigError, all_field_paths, district_codes, field_label, load_districts,
-    openapi_components, option_codes, option_label, parse_districts,
+    OPTIONS,
+    SECTIONS,
+    DistrictsConfigError,
+    all_field_paths,
+    district_codes,
+    field_label,
+    load_districts,
+    openapi_components,
+    option_codes,
+    option_label,
+    parse_districts,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

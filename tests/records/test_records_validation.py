@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from server.records import (
-    OPTIONS, SECTIONS, apply_patch, archive_no, load_districts, validate_patch, validate_record,
+    OPTIONS,
+    SECTIONS,
+    apply_patch,
+    archive_no,
+    load_districts,
+    validate_patch,
+    validate_record,
 )
 from tests.records import idgen
 
