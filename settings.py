@@ -3,6 +3,7 @@
 Each field below is one environment variable of the same name (upper-cased). The README
 table lists them; `Settings.from_env()` refuses a bad value with one line naming it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -116,8 +117,16 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be 43 letters or digits (WeChat EncodingAESKey)")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
-        for name in ("session_days", "upload_max_mb", "photo_workers", "photo_queue",
-                     "photo_width_px", "photo_height_px", "photo_dpi", "staff_session_hours"):
+        for name in (
+            "session_days",
+            "upload_max_mb",
+            "photo_workers",
+            "photo_queue",
+            "photo_width_px",
+            "photo_height_px",
+            "photo_dpi",
+            "staff_session_hours",
+        ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive whole number")
         if not 0 < self.photo_min_kb < self.photo_max_kb:

@@ -1,4 +1,5 @@
 """Helpers shared by the bench scripts (`run_all.py` skips files whose name starts with "_")."""
+
 from __future__ import annotations
 
 import math

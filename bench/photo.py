@@ -11,6 +11,7 @@ is `bench/photo_pipeline.py`.
 
 Target: /healthz p99 under load < 50 ms. Exit status 1 if missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,20 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tempfile.mkdtemp(prefix="kjcj-bench-photo-")
         env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "MINIPROGRAM_APPID")}
-        env.update(PORT=str(self.port), HOST="127.0.0.1", DATA_DIR=self.data_dir, ENVIRONMENT="development",
-                   LOG_LEVEL="WARNING", DEMO_STAFF="false", PHOTO_WORKERS=str(workers), PHOTO_QUEUE=str(queue))
+        env.update(
+            PORT=str(self.port),
+            HOST="127.0.0.1",
+            DATA_DIR=self.data_dir,
+            ENVIRONMENT="development",
+            LOG_LEVEL="WARNING",
+            DEMO_STAFF="false",
+            PHOTO_WORKERS=str(workers),
+            PHOTO_QUEUE=str(queue),
+        )
         self.log = open(Path(self.data_dir) / "server.log", "wb")  # noqa: SIM115  # the child writes it until stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     async def wait_ready(self) -> None:
         """Until /readyz answers 200 (database up), or fail with the server's log."""
@@ -181,21 +191,29 @@ def main() -> int:
     seconds = sorted(s for _, s in loaded["results"])
     lat = loaded["latencies"]
     accepted = statuses.count(201)
-    print(f"{args.uploads} concurrent uploads with PHOTO_WORKERS={args.workers}: {accepted} stored "
-          f"(statuses {sorted(set(statuses))}), all done in {loaded['wall']:.2f} s, "
-          f"each {seconds[0]:.2f}-{seconds[-1]:.2f} s")
-    print(f"/healthz at rest:    p50 {percentile(rest, 50):.1f} ms  p99 {percentile(rest, 99):.1f} ms  "
-          f"({len(rest)} requests)")
+    print(
+        f"{args.uploads} concurrent uploads with PHOTO_WORKERS={args.workers}: {accepted} stored "
+        f"(statuses {sorted(set(statuses))}), all done in {loaded['wall']:.2f} s, "
+        f"each {seconds[0]:.2f}-{seconds[-1]:.2f} s"
+    )
+    print(
+        f"/healthz at rest:    p50 {percentile(rest, 50):.1f} ms  p99 {percentile(rest, 99):.1f} ms  "
+        f"({len(rest)} requests)"
+    )
     if not lat:
         print("/healthz under load: no successful request")
         return 1
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
-    print(f"/healthz under load: p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {max(lat):.1f} ms  "
-          f"({len(lat)} requests, {loaded['errors']} failed)")
+    print(
+        f"/healthz under load: p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {max(lat):.1f} ms  "
+        f"({len(lat)} requests, {loaded['errors']} failed)"
+    )
 
     p99_ok = p99 < TARGET_HEALTH_P99_MS and loaded["errors"] == 0 and accepted == args.uploads
-    print(f"target /healthz p99 under {args.uploads} uploads < {TARGET_HEALTH_P99_MS:.0f} ms: measured "
-          f"{p99:.1f} ms (p50 {p50:.1f} ms)  {'OK' if p99_ok else 'MISSED'}")
+    print(
+        f"target /healthz p99 under {args.uploads} uploads < {TARGET_HEALTH_P99_MS:.0f} ms: measured "
+        f"{p99:.1f} ms (p50 {p50:.1f} ms)  {'OK' if p99_ok else 'MISSED'}"
+    )
     return 0 if p99_ok else 1
 
 

@@ -3,6 +3,7 @@
 Run from the repository root:  .venv/bin/python bench/photo_pipeline.py [--runs N]
 Other bench scripts can import make_phone_jpeg() and naive_pipeline(data, spec).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -107,17 +108,17 @@ def main() -> int:
     if not result.ok or result.jpeg is None:
         print("pipeline did not produce a photo:", result.checks)
         return 2
-    print(f"output: {result.width}x{result.height}, {len(result.jpeg) / 1024:.1f} KB, "
-          f"quality {result.quality}")
+    print(f"output: {result.width}x{result.height}, {len(result.jpeg) / 1024:.1f} KB, quality {result.quality}")
 
     fast_ms, naive_ms = medians(data, spec, args.runs)
     ratio = fast_ms / naive_ms
     print(f"pipeline median: {fast_ms:.1f} ms  (runs {args.runs})")
     print(f"naive    median: {naive_ms:.1f} ms")
-    print(f"ratio: {ratio:.3f}  (target <= {TARGET_RATIO})  "
-          f"{'OK' if ratio <= TARGET_RATIO else 'TOO SLOW'}")
-    print(f"peak RSS growth of one call: pipeline {_peak_mb('pipeline', data):.0f} MB, "
-          f"naive {_peak_mb('naive', data):.0f} MB")
+    print(f"ratio: {ratio:.3f}  (target <= {TARGET_RATIO})  {'OK' if ratio <= TARGET_RATIO else 'TOO SLOW'}")
+    print(
+        f"peak RSS growth of one call: pipeline {_peak_mb('pipeline', data):.0f} MB, "
+        f"naive {_peak_mb('naive', data):.0f} MB"
+    )
     return 0 if ratio <= TARGET_RATIO else 1
 
 

@@ -1,4 +1,5 @@
 """`make bench`: run every bench script in this folder, one after the other."""
+
 from __future__ import annotations
 
 import subprocess

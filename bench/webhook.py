@@ -15,6 +15,7 @@ Needs `wrk` (Debian: `apt-get install -y wrk`).
 Targets: webhook >= 0.5 x bare requests/s, webhook p99 <= 2 x bare p99, FAQ match p99 < 2 ms,
 webhook server RSS < 250 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,20 @@ from _common import free_port, percentile, status_kb  # noqa: E402
 TOKEN = "bench-token"
 QUESTION = "忘记密码了怎么办"
 TARGET_RPS_RATIO, TARGET_P99_RATIO, TARGET_FAQ_P99_MS, TARGET_RSS_MB = 0.5, 2.0, 2.0, 250
-FAQ_QUERIES = ["忘记密码了怎么办", "照片多大", "名字里有生僻字打不出来", "调转档案怎么办", "審核結果什麼時候出",
-               "我是代理记账公司的会计，单位派遣到别的公司上班，工作单位填哪个", "档案", "今天天气怎么样",
-               "继续教育学时和信息采集有关系吗", "收不到验证码", "哪些人需要采集", "页面打不开一直转圈"]
+FAQ_QUERIES = [
+    "忘记密码了怎么办",
+    "照片多大",
+    "名字里有生僻字打不出来",
+    "调转档案怎么办",
+    "審核結果什麼時候出",
+    "我是代理记账公司的会计，单位派遣到别的公司上班，工作单位填哪个",
+    "档案",
+    "今天天气怎么样",
+    "继续教育学时和信息采集有关系吗",
+    "收不到验证码",
+    "哪些人需要采集",
+    "页面打不开一直转圈",
+]
 WRK_SCRIPT = r"""
 local counter = 0
 local threads = 0
@@ -72,12 +84,15 @@ def message_template(unique_question: bool = False) -> str:
     """The text message for Lua's string.format(t, id, id): the MsgId (and the question's suffix)."""
     # unique_question: "忘记密码了怎么办123" is the same topic but never a repeat, so never a cached match
     question = QUESTION + ("%d" if unique_question else "")
-    return ("<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o-bench-user]]>"
-            f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{question}]]></Content><MsgId>%d</MsgId></xml>")
+    return (
+        "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o-bench-user]]>"
+        f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{question}]]></Content><MsgId>%d</MsgId></xml>"
+    )
 
 
 # ---------------------------------------------------------------- servers under test (child processes)
+
 
 def serve_webhook(port: int, uri: str, db: str) -> None:
     """Child: the real app (every route, FAQ loaded at start-up), one process, no background tasks."""
@@ -85,14 +100,23 @@ def serve_webhook(port: int, uri: str, db: str) -> None:
     from server.logs import setup_logging
     from settings import Settings
 
-    settings = Settings.from_env({}, environment="development", mongodb_uri=uri, mongodb_db=db, port=port,
-                                 official_account_token=TOKEN, log_level="WARNING", demo_staff=False,
-                                 data_dir=tempfile.mkdtemp(prefix="kjcj-bench-"))
+    settings = Settings.from_env(
+        {},
+        environment="development",
+        mongodb_uri=uri,
+        mongodb_db=db,
+        port=port,
+        official_account_token=TOKEN,
+        log_level="WARNING",
+        demo_staff=False,
+        data_dir=tempfile.mkdtemp(prefix="kjcj-bench-"),
+    )
     setup_logging(settings.log_level)
 
     async def main() -> None:
         await serve(settings, port=port, background=False)
         await asyncio.Event().wait()
+
     asyncio.run(main())
 
 
@@ -114,6 +138,7 @@ def serve_bare(port: int) -> None:
         http = tornado.httpserver.HTTPServer(app)
         http.add_sockets(bind_sockets(port, "127.0.0.1"))
         await asyncio.Event().wait()
+
     asyncio.run(main())
 
 
@@ -140,24 +165,36 @@ def rss_mb(pid: int) -> float:
 
 # ---------------------------------------------------------------- load generation
 
-_runs = iter(range(1, 10 ** 6))
+_runs = iter(range(1, 10**6))
 
 
 def wrk(url: str, tmp: Path, path: str, seconds: int, connections: int, unique_question: bool = False) -> dict:
     """Run wrk (one thread; fresh MsgIds every run) and parse requests/s, p50/p99 (ms), errors."""
     script = tmp / "webhook.lua"
-    run = next(_runs) * 10 ** 9  # MsgIds stay below 2**53 (wrk numbers are doubles)
-    script.write_text(WRK_SCRIPT.replace("RUN", str(run))
-                      .replace("TEMPLATE", lua_quote(message_template(unique_question)))
-                      .replace("PATH", lua_quote(path)), encoding="utf-8")
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
+    run = next(_runs) * 10**9  # MsgIds stay below 2**53 (wrk numbers are doubles)
+    script.write_text(
+        WRK_SCRIPT.replace("RUN", str(run))
+        .replace("TEMPLATE", lua_quote(message_template(unique_question)))
+        .replace("PATH", lua_quote(path)),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "non2xx": int(errors.group(1)) if errors else 0,
-            "requests": total}
+    return {
+        "rps": rps,
+        "p50": lat["50"],
+        "p99": lat["99"],
+        "non2xx": int(errors.group(1)) if errors else 0,
+        "requests": total,
+    }
 
 
 def _ms(value: str) -> float:
@@ -170,6 +207,7 @@ def lua_quote(value: str) -> str:
 
 
 # ---------------------------------------------------------------- FAQ latency (in process)
+
 
 def faq_latency(rounds: int = 300) -> dict:
     """Per-query match latency of the engine (after warm-up), in ms."""
@@ -185,11 +223,11 @@ def faq_latency(rounds: int = 300) -> dict:
             engine.match(q)
             samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    return {"p50": statistics.median(samples), "p99": percentile(samples, 99), "max": samples[-1],
-            "n": len(samples)}
+    return {"p50": statistics.median(samples), "p99": percentile(samples, 99), "max": samples[-1], "n": len(samples)}
 
 
 # ---------------------------------------------------------------- main
+
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of processes, in seconds."""
@@ -204,8 +242,9 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def measure(label: str, url: str, pid: int, db_pids: list[int], tmp: Path, path: str, args,
-            unique: bool = False) -> dict:
+def measure(
+    label: str, url: str, pid: int, db_pids: list[int], tmp: Path, path: str, args, unique: bool = False
+) -> dict:
     """One wrk run plus the CPU the server (and the database) spent per request."""
     before, db_before = cpu_seconds([pid]), cpu_seconds(db_pids)
     result = wrk(url, tmp, path, args.seconds, args.connections, unique)
@@ -248,9 +287,11 @@ def main() -> int:
         assert "密码" in sample, f"the webhook did not answer the FAQ: {sample[:200]}"
         print(f"webhook answers {QUESTION!r} with the FAQ ({len(sample)} bytes of XML)")
         rss_loaded = rss_mb(webhook.pid)
-        targets = {"bare": (f"http://127.0.0.1:{bport}{path}", bare.pid, False),
-                   "webhook": (f"http://127.0.0.1:{wport}{path}", webhook.pid, False),
-                   "webhook, unique questions": (f"http://127.0.0.1:{wport}{path}", webhook.pid, True)}
+        targets = {
+            "bare": (f"http://127.0.0.1:{bport}{path}", bare.pid, False),
+            "webhook": (f"http://127.0.0.1:{wport}{path}", webhook.pid, False),
+            "webhook, unique questions": (f"http://127.0.0.1:{wport}{path}", webhook.pid, True),
+        }
         for url, _, unique in targets.values():  # warm-up
             wrk(url, tmp, path, 2, args.connections, unique)
         for _ in range(args.rounds):
@@ -273,35 +314,58 @@ def main() -> int:
     faq = faq_latency()
     best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in results.items()}
     b = best["bare"]
-    print(f"\nwrk -t1 -c{args.connections} -d{args.seconds}s, same Lua script (POST, unique MsgIds) for every row, "
-          f"best of {args.rounds} alternating rounds, one server process each")
-    print(f"{'':27s}{'req/s':>8s}{'p50 ms':>9s}{'p99 ms':>9s}{'non-2xx':>8s}{'cpu us/req':>11s}{'db cpu':>8s}"
-          f"{'rps ratio':>10s}{'p99 ratio':>10s}")
+    print(
+        f"\nwrk -t1 -c{args.connections} -d{args.seconds}s, same Lua script (POST, unique MsgIds) for every row, "
+        f"best of {args.rounds} alternating rounds, one server process each"
+    )
+    print(
+        f"{'':27s}{'req/s':>8s}{'p50 ms':>9s}{'p99 ms':>9s}{'non-2xx':>8s}{'cpu us/req':>11s}{'db cpu':>8s}"
+        f"{'rps ratio':>10s}{'p99 ratio':>10s}"
+    )
     for name in rows:
         r = best[name]
-        print(f"{name:27s}{r['rps']:8.0f}{r['p50']:9.2f}{r['p99']:9.2f}{r['non2xx']:8d}{r['cpu_us']:11.0f}"
-              f"{r['db_cpu_us']:8.0f}{r['rps'] / b['rps']:10.2f}{r['p99'] / b['p99']:10.2f}")
-    print("req/s of every round: " + json.dumps({k: [round(r["rps"]) for r in v] for k, v in results.items()},
-                                                ensure_ascii=False))
+        print(
+            f"{name:27s}{r['rps']:8.0f}{r['p50']:9.2f}{r['p99']:9.2f}{r['non2xx']:8d}{r['cpu_us']:11.0f}"
+            f"{r['db_cpu_us']:8.0f}{r['rps'] / b['rps']:10.2f}{r['p99'] / b['p99']:10.2f}"
+        )
+    print(
+        "req/s of every round: "
+        + json.dumps({k: [round(r["rps"]) for r in v] for k, v in results.items()}, ensure_ascii=False)
+    )
     per_round = [(w["rps"] / b_["rps"], w["p99"] / b_["p99"]) for w, b_ in zip(results["webhook"], results["bare"])]
-    print("webhook/bare in each round (requests/s, p99): "
-          + ", ".join(f"{r:.2f}/{p:.2f}" for r, p in per_round)
-          + f"; median {statistics.median(r for r, _ in per_round):.2f}/{statistics.median(p for _, p in per_round):.2f}")
+    print(
+        "webhook/bare in each round (requests/s, p99): "
+        + ", ".join(f"{r:.2f}/{p:.2f}" for r, p in per_round)
+        + f"; median {statistics.median(r for r, _ in per_round):.2f}/{statistics.median(p for _, p in per_round):.2f}"
+    )
     print(f"dedupe documents inserted: {inserted} (measured webhook requests: {sent}, plus warm-up)")
     w, u = best["webhook"], best["webhook, unique questions"]
     rps_ratio, p99_ratio = w["rps"] / b["rps"], w["p99"] / b["p99"]
-    print(f"\nwebhook (FAQ answer, one dedupe insert per request) vs bare Tornado: requests/s ratio {rps_ratio:.2f} "
-          f"(target >= {TARGET_RPS_RATIO}), p99 ratio {p99_ratio:.2f} (target <= {TARGET_P99_RATIO})")
-    print(f"  the repeated question is matched once, then served from the per-engine match cache; with every "
-          f"question new (engine run per request) the ratios are {u['rps'] / b['rps']:.2f} and "
-          f"{u['p99'] / b['p99']:.2f} (not a target, shown for honesty)")
-    print(f"FAQ match per query: p50 {faq['p50']:.3f} ms, p99 {faq['p99']:.3f} ms, max {faq['max']:.3f} ms "
-          f"over {faq['n']} matches of {len(FAQ_QUERIES)} questions (target p99 < {TARGET_FAQ_P99_MS} ms)")
-    print(f"webhook server RSS: {rss_loaded:.0f} MB after start-up, {rss_after:.0f} MB after the load "
-          f"(target < {TARGET_RSS_MB} MB)")
-    checks = {"rps": rps_ratio >= TARGET_RPS_RATIO, "p99": p99_ratio <= TARGET_P99_RATIO,
-              "faq": faq["p99"] < TARGET_FAQ_P99_MS, "rss": max(rss_loaded, rss_after) < TARGET_RSS_MB,
-              "errors": all(best[n]["non2xx"] == 0 for n in rows), "dedupe": inserted >= sent}
+    print(
+        f"\nwebhook (FAQ answer, one dedupe insert per request) vs bare Tornado: requests/s ratio {rps_ratio:.2f} "
+        f"(target >= {TARGET_RPS_RATIO}), p99 ratio {p99_ratio:.2f} (target <= {TARGET_P99_RATIO})"
+    )
+    print(
+        f"  the repeated question is matched once, then served from the per-engine match cache; with every "
+        f"question new (engine run per request) the ratios are {u['rps'] / b['rps']:.2f} and "
+        f"{u['p99'] / b['p99']:.2f} (not a target, shown for honesty)"
+    )
+    print(
+        f"FAQ match per query: p50 {faq['p50']:.3f} ms, p99 {faq['p99']:.3f} ms, max {faq['max']:.3f} ms "
+        f"over {faq['n']} matches of {len(FAQ_QUERIES)} questions (target p99 < {TARGET_FAQ_P99_MS} ms)"
+    )
+    print(
+        f"webhook server RSS: {rss_loaded:.0f} MB after start-up, {rss_after:.0f} MB after the load "
+        f"(target < {TARGET_RSS_MB} MB)"
+    )
+    checks = {
+        "rps": rps_ratio >= TARGET_RPS_RATIO,
+        "p99": p99_ratio <= TARGET_P99_RATIO,
+        "faq": faq["p99"] < TARGET_FAQ_P99_MS,
+        "rss": max(rss_loaded, rss_after) < TARGET_RSS_MB,
+        "errors": all(best[n]["non2xx"] == 0 for n in rows),
+        "dedupe": inserted >= sent,
+    }
     missed = [k for k, ok in checks.items() if not ok]
     print("RESULT:", "all targets met" if not missed else "TARGET MISSED: " + ", ".join(missed))
     return 0 if not missed else 1

@@ -42,9 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point for `python -m faq`."""
     parser = argparse.ArgumentParser(prog="python -m faq", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    m = sub.add_parser("match", help="match JSON lines {\"q\": ...} from stdin")
-    m.add_argument("--threshold", type=float, default=None,
-                   help="override the raw-score threshold")
+    m = sub.add_parser("match", help='match JSON lines {"q": ...} from stdin')
+    m.add_argument("--threshold", type=float, default=None, help="override the raw-score threshold")
     args = parser.parse_args(argv)
     if args.command == "match":
         for stream in (sys.stdin, sys.stdout):

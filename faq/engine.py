@@ -46,25 +46,27 @@ class MatchResult:
 class FaqEngine:
     """Matches questions to FAQ topics; cheap to rebuild after staff edits."""
 
-    def __init__(self, base: KnowledgeBase, threshold: float = DEFAULT_THRESHOLD,
-                 weights: Weights | None = None) -> None:
+    def __init__(
+        self, base: KnowledgeBase, threshold: float = DEFAULT_THRESHOLD, weights: Weights | None = None
+    ) -> None:
         """Build the index for a loaded knowledge base (jieba loads once per process)."""
         warm()
         self.kb = base
         self.threshold = threshold
         self.veto = OUT_OF_SCOPE_VETO
         self.veto_named = OUT_OF_SCOPE_VETO_NAMED
-        docs = [ClassDoc(t.id, t.title, t.keywords, t.synonyms, t.examples)
-                for t in base.topics.values()]
+        docs = [ClassDoc(t.id, t.title, t.keywords, t.synonyms, t.examples) for t in base.topics.values()]
         self._n_topics = len(docs)
-        docs += [ClassDoc(OUT_OF_SCOPE_PREFIX + o.id, "", o.keywords, (), o.examples,
-                          out_of_scope=True)
-                 for o in base.out_of_scope]
+        docs += [
+            ClassDoc(OUT_OF_SCOPE_PREFIX + o.id, "", o.keywords, (), o.examples, out_of_scope=True)
+            for o in base.out_of_scope
+        ]
         self.index = Index(docs, weights)
 
     @classmethod
-    def load(cls, extra_topics: Iterable[Mapping[str, Any]] | None = None,
-             threshold: float = DEFAULT_THRESHOLD) -> FaqEngine:
+    def load(
+        cls, extra_topics: Iterable[Mapping[str, Any]] | None = None, threshold: float = DEFAULT_THRESHOLD
+    ) -> FaqEngine:
         """Built-in topics plus staff topics (same id overrides, "disabled": True removes)."""
         return cls(kb.load(extra_topics), threshold)
 
@@ -128,8 +130,7 @@ class FaqEngine:
             "words": sorted(w[2:] for w in a.words),
             "threshold": self.threshold,
             "classes": [
-                {"id": self.index.ids[i], "raw": round(scores[i], 3),
-                 "features": self.index.explain(a, i)}
+                {"id": self.index.ids[i], "raw": round(scores[i], 3), "features": self.index.explain(a, i)}
                 for i in order
             ],
         }

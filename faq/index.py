@@ -85,8 +85,7 @@ class Index:
         analyses: dict[str, Analysis] = {}  # each distinct item once (phrases reuse them below)
         for d in docs:
             tf: dict[str, float] = defaultdict(float)
-            fields = ((w.title, [d.title]), (w.keyword, d.keywords),
-                      (w.synonym, d.synonyms), (w.example, d.examples))
+            fields = ((w.title, [d.title]), (w.keyword, d.keywords), (w.synonym, d.synonyms), (w.example, d.examples))
             joined: list[str] = []
             for boost, items in fields:
                 for item in items:
@@ -111,8 +110,7 @@ class Index:
         self.postings = {f: tuple(p) for f, p in postings.items()}
         self._build_phrases(docs, texts, analyses)
 
-    def _build_phrases(self, docs: Sequence[ClassDoc], texts: Sequence[str],
-                       analyses: dict[str, Analysis]) -> None:
+    def _build_phrases(self, docs: Sequence[ClassDoc], texts: Sequence[str], analyses: dict[str, Analysis]) -> None:
         """Index keyword/synonym phrases by text and by the pinyin of their first two chars."""
         w = self.weights
         n = len(docs)
@@ -121,8 +119,7 @@ class Index:
         self.by_pinyin: dict[str, list[_Phrase]] = defaultdict(list)
         for i, d in enumerate(docs):
             seen: set[str] = set()
-            for boost, items, is_kw in ((w.phrase, d.keywords, True),
-                                        (w.synonym_phrase, d.synonyms, False)):
+            for boost, items, is_kw in ((w.phrase, d.keywords, True), (w.synonym_phrase, d.synonyms, False)):
                 for item in items:
                     a = analyses[item]
                     text = a.text
@@ -133,8 +130,15 @@ class Index:
                     weight = boost * _idf(n, max(df, 1)) * min(len(text), 4) / 2.0
                     whole = len(a.runs) == 1 and len(a.runs[0]) == len(text)
                     runs = a.runs[0] if whole else ()
-                    p = _Phrase(i, text, tuple(frozenset(r) for r in runs),
-                                tuple(r[0] for r in runs), weight, is_kw, not d.out_of_scope)
+                    p = _Phrase(
+                        i,
+                        text,
+                        tuple(frozenset(r) for r in runs),
+                        tuple(r[0] for r in runs),
+                        weight,
+                        is_kw,
+                        not d.out_of_scope,
+                    )
                     self.by_text[text].append(p)
                     self.by_prefix[text[:2]].append(p)
                     if len(runs) >= 2:
@@ -148,7 +152,7 @@ class Index:
         text = a.text
         size = len(text)
         for start in range(size - 1):
-            for p in self.by_prefix.get(text[start:start + 2], ()):
+            for p in self.by_prefix.get(text[start : start + 2], ()):
                 end = start + len(p.text)
                 if not text.startswith(p.text, start):
                     continue
@@ -171,13 +175,11 @@ class Index:
                                 continue
                             key = (s, s + length, p.cls, p.text)
                             if key not in found and all(
-                                not p.readings[k].isdisjoint(run[start + k])
-                                for k in range(2, length)
+                                not p.readings[k].isdisjoint(run[start + k]) for k in range(2, length)
                             ):
                                 found[key] = (p.weight * factor, p.keyword)
         spans = {(s, e) for s, e, _, _ in found}
-        inside = {(s, e) for s, e in spans
-                  if any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2 in spans)}
+        inside = {(s, e) for s, e in spans if any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2 in spans)}
         best: dict[tuple[int, str], Hit] = {}
         for (s, e, cls, phrase), (weight, is_kw) in found.items():
             if (s, e) in inside:
@@ -203,12 +205,7 @@ class Index:
                         continue
                     length = len(p.readings)
                     s, e = offset + start, offset + start + length
-                    if (
-                        not p.correctable
-                        or start + length > size
-                        or s not in a.bounds
-                        or e not in a.bounds
-                    ):
+                    if not p.correctable or start + length > size or s not in a.bounds or e not in a.bounds:
                         continue
                     literal = text[s:e]
                     if (

@@ -58,6 +58,7 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 def topic_from_dict(data: Mapping[str, Any], base: Topic | None = None) -> Topic:
     """Build a topic from a dict; fields missing from the dict keep the base topic's values."""
+
     def pick(name: str) -> Any:
         if name in data and data[name] is not None:
             return data[name]
@@ -89,8 +90,7 @@ def builtin_topics() -> dict[str, Topic]:
 def out_of_scope_classes() -> list[OutOfScope]:
     """The built-in out-of-scope classes used to reject look-alike questions."""
     return [
-        OutOfScope(id=str(d["id"]), keywords=_strings(d.get("keywords")),
-                   examples=_strings(d.get("examples")))
+        OutOfScope(id=str(d["id"]), keywords=_strings(d.get("keywords")), examples=_strings(d.get("examples")))
         for d in _read_json("out_of_scope.json")
     ]
 
@@ -100,9 +100,7 @@ def placeholder_defaults() -> dict[str, str]:
     return {str(k): str(v) for k, v in _read_json("placeholders.json").items()}
 
 
-def merge_topics(
-    builtins: Mapping[str, Topic], extra: Iterable[Mapping[str, Any]] | None
-) -> dict[str, Topic]:
+def merge_topics(builtins: Mapping[str, Topic], extra: Iterable[Mapping[str, Any]] | None) -> dict[str, Topic]:
     """Apply staff topics: same id overrides (field by field), disabled removes, new ids add."""
     topics = dict(builtins)
     for data in extra or ():

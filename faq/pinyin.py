@@ -24,7 +24,7 @@ def fuzzy(syllable: str) -> str:
     """Collapse the sound pairs IME users commonly confuse (zh/z, ch/c, sh/s, -ng/-n)."""
     for long, short in _FUZZY_INITIALS:
         if syllable.startswith(long):
-            syllable = short + syllable[len(long):]
+            syllable = short + syllable[len(long) :]
             break
     if syllable.endswith("ng") and len(syllable) > 2:
         syllable = syllable[:-1]

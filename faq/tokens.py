@@ -118,5 +118,4 @@ def analyze(raw: str, normalized: bool = False) -> Analysis:
                 continue
             alternatives = ("p:" + x + " " + y for x in reads[i] for y in reads[i + 1])
             groups.add(("c:" + a + b, *alternatives))
-    return Analysis(text, frozenset(words), frozenset(groups), frozenset(bounds),
-                    tuple(runs), tuple(starts))
+    return Analysis(text, frozenset(words), frozenset(groups), frozenset(bounds), tuple(runs), tuple(starts))

@@ -1,4 +1,5 @@
 """Staff sign-in, sign-out and "who am I" (with the page's configuration)."""
+
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler, clear_session_cookies, set_session_cookies
@@ -15,13 +16,32 @@ TAGS = ["admin"]
 class StaffLoginHandler(PublicHandler):
     """Sign in with username and password; sets the session and XSRF cookies."""
 
-    openapi = {"post": {
-        "summary": "工作人员登录（连续5次失败锁定15分钟）", "tags": TAGS,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}}}}},
-        "responses": {"200": {"description": "已登录；返回 xsrf_token，之后的写操作带 X-XSRF-Token 头"},
-                      "401": {"description": "用户名或密码错误"}, "429": {"description": "账号已锁定"}}}}
+    openapi = {
+        "post": {
+            "summary": "工作人员登录（连续5次失败锁定15分钟）",
+            "tags": TAGS,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["username", "password"],
+                            "properties": {
+                                "username": {"type": "string"},
+                                "password": {"type": "string", "format": "password"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "已登录；返回 xsrf_token，之后的写操作带 X-XSRF-Token 头"},
+                "401": {"description": "用户名或密码错误"},
+                "429": {"description": "账号已锁定"},
+            },
+        }
+    }
 
     async def post(self) -> None:
         if not (self.request.headers.get("Content-Type") or "").lower().startswith("application/json"):
@@ -52,13 +72,23 @@ class StaffMeHandler(StaffHandler):
 
     def get(self) -> None:
         settings = self.services.settings
-        districts = [{"code": d["code"], "name": d["name"]} for d in deployment_districts(settings).districts
-                     if self.staff.can_see(d["code"])]
-        self.write_json({**self.staff.public(), "districts": districts, "statuses": STATUS_LABELS,
-                         "kinds": {k.name: {"label": k.label, "states": k.states} for k in KINDS.values()},
-                         "actions": action_labels(), "spot_check_outcomes": SPOT_CHECK_OUTCOMES,
-                         "reject_reasons": settings.reject_reason_list,
-                         "city": deployment_districts(settings).city.get("name", "")})
+        districts = [
+            {"code": d["code"], "name": d["name"]}
+            for d in deployment_districts(settings).districts
+            if self.staff.can_see(d["code"])
+        ]
+        self.write_json(
+            {
+                **self.staff.public(),
+                "districts": districts,
+                "statuses": STATUS_LABELS,
+                "kinds": {k.name: {"label": k.label, "states": k.states} for k in KINDS.values()},
+                "actions": action_labels(),
+                "spot_check_outcomes": SPOT_CHECK_OUTCOMES,
+                "reject_reasons": settings.reject_reason_list,
+                "city": deployment_districts(settings).city.get("name", ""),
+            }
+        )
 
 
 default_handlers = [

@@ -18,6 +18,7 @@ What it guarantees before your method runs (in `async prepare()`):
   `.regions` (effective district codes), `.can_see(code)`, `.jurisdiction(field)`.
 Anything outside the caller's districts must be answered with 404, as if it did not exist.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,23 +43,26 @@ class StaffHandler(ApiHandler):
     async def prepare(self) -> None:
         """Resolve the session (401) and check the XSRF header on state-changing methods (403)."""
         self.staff = await self.services.get(StaffSessions).resolve(
-            self.get_cookie(SESSION_COOKIE), self.request.headers.get(XSRF_HEADER),
-            require_xsrf=self.request.method in UNSAFE_METHODS)
+            self.get_cookie(SESSION_COOKIE),
+            self.request.headers.get(XSRF_HEADER),
+            require_xsrf=self.request.method in UNSAFE_METHODS,
+        )
 
 
 def set_session_cookies(handler: ApiHandler, token: str, xsrf: str, expires: dt.datetime) -> None:
     """The session cookie (HttpOnly) and the XSRF cookie (readable by the page), both SameSite=Strict."""
     secure = handler.services.settings.staff_cookie_secure
     max_age = max(1, int((expires - dt.datetime.now(dt.UTC)).total_seconds()))
-    handler.set_cookie(SESSION_COOKIE, token, path=COOKIE_PATH, httponly=True, secure=secure, samesite="Strict",
-                       max_age=max_age)
-    handler.set_cookie(XSRF_COOKIE, xsrf, path=COOKIE_PATH, httponly=False, secure=secure, samesite="Strict",
-                       max_age=max_age)
+    handler.set_cookie(
+        SESSION_COOKIE, token, path=COOKIE_PATH, httponly=True, secure=secure, samesite="Strict", max_age=max_age
+    )
+    handler.set_cookie(
+        XSRF_COOKIE, xsrf, path=COOKIE_PATH, httponly=False, secure=secure, samesite="Strict", max_age=max_age
+    )
 
 
 def clear_session_cookies(handler: ApiHandler) -> None:
     """Remove both cookies from the browser."""
     secure = handler.services.settings.staff_cookie_secure
     for name in (SESSION_COOKIE, XSRF_COOKIE):
-        handler.clear_cookie(name, path=COOKIE_PATH, httponly=name == SESSION_COOKIE, secure=secure,
-                             samesite="Strict")
+        handler.clear_cookie(name, path=COOKIE_PATH, httponly=name == SESSION_COOKIE, secure=secure, samesite="Strict")

@@ -1,4 +1,5 @@
 """Staff FAQ administration: unanswered questions (with counts) and topic add/edit/disable."""
+
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
@@ -10,24 +11,43 @@ TAGS = ["admin", "faq"]
 TOPIC_ID = r"(?P<topic_id>[a-z][a-z0-9_]{1,39})"
 _JSON = "application/json"
 
-register_schema("FaqTopic", {"type": "object", "properties": {
-    "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$"},
-    "title": {"type": "string", "maxLength": 40}, "answer": {"type": "string", "maxLength": 600,
-                                                             "description": "可含 {hotline}、{photo_max_kb} 等占位符"},
-    "keywords": {"type": "array", "items": {"type": "string"}},
-    "synonyms": {"type": "array", "items": {"type": "string"}},
-    "examples": {"type": "array", "items": {"type": "string"}},
-    "disabled": {"type": "boolean"},
-    "source": {"type": "string", "enum": ["builtin", "staff"], "readOnly": True},
-    "edited": {"type": "boolean", "readOnly": True},
-    "updated_at": {"type": "string", "format": "date-time", "nullable": True, "readOnly": True},
-    "updated_by": {"type": "string", "nullable": True, "readOnly": True}}})
-register_schema("FaqMiss", {"type": "object", "properties": {
-    "id": {"type": "string"}, "question": {"type": "string", "description": "规范化后的问题（证件号、手机号已脱敏）"},
-    "sample": {"type": "string"}, "count": {"type": "integer"},
-    "candidates": {"type": "array", "items": {"type": "object", "properties": {
-        "id": {"type": "string"}, "title": {"type": "string"}}}},
-    "first_at": {"type": "string", "format": "date-time"}, "last_at": {"type": "string", "format": "date-time"}}})
+register_schema(
+    "FaqTopic",
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$"},
+            "title": {"type": "string", "maxLength": 40},
+            "answer": {"type": "string", "maxLength": 600, "description": "可含 {hotline}、{photo_max_kb} 等占位符"},
+            "keywords": {"type": "array", "items": {"type": "string"}},
+            "synonyms": {"type": "array", "items": {"type": "string"}},
+            "examples": {"type": "array", "items": {"type": "string"}},
+            "disabled": {"type": "boolean"},
+            "source": {"type": "string", "enum": ["builtin", "staff"], "readOnly": True},
+            "edited": {"type": "boolean", "readOnly": True},
+            "updated_at": {"type": "string", "format": "date-time", "nullable": True, "readOnly": True},
+            "updated_by": {"type": "string", "nullable": True, "readOnly": True},
+        },
+    },
+)
+register_schema(
+    "FaqMiss",
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "question": {"type": "string", "description": "规范化后的问题（证件号、手机号已脱敏）"},
+            "sample": {"type": "string"},
+            "count": {"type": "integer"},
+            "candidates": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}}},
+            },
+            "first_at": {"type": "string", "format": "date-time"},
+            "last_at": {"type": "string", "format": "date-time"},
+        },
+    },
+)
 
 
 def _body(schema: str) -> dict:
@@ -41,9 +61,20 @@ def _ok(schema: str) -> dict:
 class FaqMissesHandler(StaffHandler):
     """Questions the chat bot could not answer, most frequent first."""
 
-    openapi = {"get": {"summary": "未能回答的问题（按次数排序）", "tags": TAGS, "parameters": [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}]}}
+    openapi = {
+        "get": {
+            "summary": "未能回答的问题（按次数排序）",
+            "tags": TAGS,
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                },
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            ],
+        }
+    }
 
     async def get(self) -> None:
         limit = int_argument(self, "limit", 50, 1, 200)
@@ -54,8 +85,13 @@ class FaqMissesHandler(StaffHandler):
 class FaqMissHandler(StaffHandler):
     """Forget one unanswered question (e.g. once a topic covers it)."""
 
-    openapi = {"delete": {"summary": "删除一条未回答问题记录（市级管理员）", "tags": TAGS,
-                          "responses": {"204": {"description": "已删除"}, "404": {"description": "不存在"}}}}
+    openapi = {
+        "delete": {
+            "summary": "删除一条未回答问题记录（市级管理员）",
+            "tags": TAGS,
+            "responses": {"204": {"description": "已删除"}, "404": {"description": "不存在"}},
+        }
+    }
 
     async def delete(self, miss_id: str) -> None:
         await self.services.get(FaqAdmin).delete_miss(self.staff, miss_id)
@@ -68,10 +104,16 @@ class FaqTopicsHandler(StaffHandler):
 
     openapi = {
         "get": {"summary": "常见问题列表（含内置、已修改、已停用）", "tags": TAGS},
-        "post": {"summary": "新增常见问题（市级管理员）；各服务进程一分钟内生效", "tags": TAGS,
-                 "requestBody": _body("FaqTopic"),
-                 "responses": {"201": _ok("FaqTopic"), "409": {"description": "编号已存在"},
-                               "422": {"description": "内容不符合要求"}}},
+        "post": {
+            "summary": "新增常见问题（市级管理员）；各服务进程一分钟内生效",
+            "tags": TAGS,
+            "requestBody": _body("FaqTopic"),
+            "responses": {
+                "201": _ok("FaqTopic"),
+                "409": {"description": "编号已存在"},
+                "422": {"description": "内容不符合要求"},
+            },
+        },
     }
 
     async def get(self) -> None:
@@ -85,12 +127,21 @@ class FaqTopicHandler(StaffHandler):
     """One FAQ topic: read, edit, disable or re-enable."""
 
     openapi = {
-        "get": {"summary": "常见问题详情", "tags": TAGS, "responses": {"200": _ok("FaqTopic"),
-                                                                   "404": {"description": "不存在"}}},
-        "patch": {"summary": "修改、停用（disabled: true）或恢复常见问题（市级管理员）", "tags": TAGS,
-                  "requestBody": _body("FaqTopic"),
-                  "responses": {"200": _ok("FaqTopic"), "404": {"description": "不存在"},
-                                "422": {"description": "内容不符合要求"}}},
+        "get": {
+            "summary": "常见问题详情",
+            "tags": TAGS,
+            "responses": {"200": _ok("FaqTopic"), "404": {"description": "不存在"}},
+        },
+        "patch": {
+            "summary": "修改、停用（disabled: true）或恢复常见问题（市级管理员）",
+            "tags": TAGS,
+            "requestBody": _body("FaqTopic"),
+            "responses": {
+                "200": _ok("FaqTopic"),
+                "404": {"description": "不存在"},
+                "422": {"description": "内容不符合要求"},
+            },
+        },
     }
 
     async def get(self, topic_id: str) -> None:

@@ -1,4 +1,5 @@
 """The admin web page (/admin/), its static assets, and the staff side's start-up hook."""
+
 from __future__ import annotations
 
 import functools
@@ -13,9 +14,11 @@ from handlers.base import PublicHandler
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 _loader = tornado.template.Loader(str(HERE / "templates"), autoescape="xhtml_escape")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "frame-src 'self'; object-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "frame-src 'self'; object-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 
 @functools.cache  # once per process, like the compiled template
@@ -27,8 +30,13 @@ def asset_version(name: str) -> str:
 class AdminPageHandler(PublicHandler):
     """The admin single page (Simplified Chinese, no external resources)."""
 
-    openapi = {"get": {"summary": "财政局审核管理页面（HTML）", "tags": ["admin"],
-                       "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}}
+    openapi = {
+        "get": {
+            "summary": "财政局审核管理页面（HTML）",
+            "tags": ["admin"],
+            "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+        }
+    }
 
     def get(self) -> None:
         html = _loader.load("admin.html").generate(css=asset_version("admin.css"), js=asset_version("admin.js"))

@@ -1,4 +1,5 @@
 """The review queue, a record, its files, decisions, the audit log and spot-check samples."""
+
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
@@ -21,26 +22,51 @@ _FILTERS = [
 class RecordListHandler(StaffHandler):
     """The review queue of the caller's districts (ID numbers and phones masked)."""
 
-    openapi = {"get": {
-        "summary": "审核列表（按提交时间排序，证件号和手机号脱敏）", "tags": TAGS,
-        "parameters": _FILTERS + _PAGING + [
-            {"name": "q", "in": "query", "description": "姓名（含生僻字）或完整证件号码", "schema": {"type": "string"}}]}}
+    openapi = {
+        "get": {
+            "summary": "审核列表（按提交时间排序，证件号和手机号脱敏）",
+            "tags": TAGS,
+            "parameters": _FILTERS
+            + _PAGING
+            + [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "description": "姓名（含生僻字）或完整证件号码",
+                    "schema": {"type": "string"},
+                }
+            ],
+        }
+    }
 
     async def get(self) -> None:
         page = int_argument(self, "page", 1, 1, 100000)
         page_size = int_argument(self, "page_size", 20, 1, 1000)
-        result = await queue.list_records(self.services, self.staff, self.get_query_argument("status", None),
-                                          self.get_query_argument("region", None), self.get_query_argument("q", None),
-                                          page, page_size)
+        result = await queue.list_records(
+            self.services,
+            self.staff,
+            self.get_query_argument("status", None),
+            self.get_query_argument("region", None),
+            self.get_query_argument("q", None),
+            page,
+            page_size,
+        )
         self.write_json(result)
 
 
 class RecordSampleHandler(StaffHandler):
     """A random sample of approved records for spot checks (抽查)."""
 
-    openapi = {"get": {"summary": "随机抽查已通过的记录", "tags": TAGS, "parameters": [
-        {"name": "n", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}},
-        _FILTERS[1]]}}
+    openapi = {
+        "get": {
+            "summary": "随机抽查已通过的记录",
+            "tags": TAGS,
+            "parameters": [
+                {"name": "n", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}},
+                _FILTERS[1],
+            ],
+        }
+    }
 
     async def get(self) -> None:
         n = int_argument(self, "n", 10, 1, sample.MAX_SAMPLE)
@@ -50,8 +76,13 @@ class RecordSampleHandler(StaffHandler):
 class RecordDetailHandler(StaffHandler):
     """One record in full: fields, photo, documents, history, rare-character flag, notices."""
 
-    openapi = {"get": {"summary": "记录详情", "tags": TAGS, "responses": {
-        "200": {"description": "成功"}, "404": {"description": "记录不存在或不在本人辖区"}}}}
+    openapi = {
+        "get": {
+            "summary": "记录详情",
+            "tags": TAGS,
+            "responses": {"200": {"description": "成功"}, "404": {"description": "记录不存在或不在本人辖区"}},
+        }
+    }
 
     async def get(self, record_id: str) -> None:
         self.write_json(await detail.get_record(self.services, self.staff, record_id))
@@ -60,32 +91,61 @@ class RecordDetailHandler(StaffHandler):
 class RecordFileHandler(StaffHandler):
     """A record's photo (`photo`) or document (its kind), streamed to staff of its district."""
 
-    openapi = {"get": {"summary": "查看记录的照片或证明材料", "tags": TAGS, "responses": {
-        "200": {"description": "文件内容", "content": {"image/jpeg": {}, "application/pdf": {}}},
-        "404": {"description": "不存在或不在本人辖区"}}}}
+    openapi = {
+        "get": {
+            "summary": "查看记录的照片或证明材料",
+            "tags": TAGS,
+            "responses": {
+                "200": {"description": "文件内容", "content": {"image/jpeg": {}, "application/pdf": {}}},
+                "404": {"description": "不存在或不在本人辖区"},
+            },
+        }
+    }
 
     async def get(self, record_id: str, kind: str) -> None:
         info, chunks = await files.open_file(self.services, self.staff, record_id, kind)
         # Not sandboxed: the admin page shows PDFs in a same-origin frame.
-        await self.stream_file(info["content_type"], info["size"], info["filename"], chunks,
-                               inline=info["inline"], sandbox=False)
+        await self.stream_file(
+            info["content_type"], info["size"], info["filename"], chunks, inline=info["inline"], sandbox=False
+        )
 
 
 class DecisionHandler(StaffHandler):
     """Approve or reject a submitted record at a given version (409 if it changed)."""
 
-    openapi = {"post": {
-        "summary": "审核：通过或退回", "tags": TAGS,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["decision", "version"],
-            "properties": {"decision": {"type": "string", "enum": list(decisions.DECISIONS)},
-                           "version": {"type": "integer", "minimum": 1},
-                           "reason": {"type": "string", "maxLength": decisions.REASON_MAX},
-                           "reason_codes": {"type": "array", "items": {"type": "string"},
-                                            "description": "退回原因模板（REJECT_REASONS）"}}}}}},
-        "responses": {"200": {"description": "已审核，返回记录详情"}, "404": {"description": "不存在或不在本人辖区"},
-                      "409": {"description": "记录不是待审核状态或版本已变"},
-                      "422": {"description": "参数不正确（如退回未填原因）"}}}}
+    openapi = {
+        "post": {
+            "summary": "审核：通过或退回",
+            "tags": TAGS,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["decision", "version"],
+                            "properties": {
+                                "decision": {"type": "string", "enum": list(decisions.DECISIONS)},
+                                "version": {"type": "integer", "minimum": 1},
+                                "reason": {"type": "string", "maxLength": decisions.REASON_MAX},
+                                "reason_codes": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": "退回原因模板（REJECT_REASONS）",
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "已审核，返回记录详情"},
+                "404": {"description": "不存在或不在本人辖区"},
+                "409": {"description": "记录不是待审核状态或版本已变"},
+                "422": {"description": "参数不正确（如退回未填原因）"},
+            },
+        }
+    }
 
     async def post(self, record_id: str) -> None:
         self.write_json(await decisions.decide(self.services, self.staff, record_id, self.json_body()))
@@ -97,21 +157,38 @@ class RecordAuditHandler(StaffHandler):
     openapi = {"get": {"summary": "记录的审核日志", "tags": TAGS, "parameters": _PAGING}}
 
     async def get(self, record_id: str) -> None:
-        self.write_json(await audit.list_entries(self.services, self.staff, record_id,
-                                                 int_argument(self, "page", 1, 1, 100000),
-                                                 int_argument(self, "page_size", 50, 1, 1000)))
+        self.write_json(
+            await audit.list_entries(
+                self.services,
+                self.staff,
+                record_id,
+                int_argument(self, "page", 1, 1, 100000),
+                int_argument(self, "page_size", 50, 1, 1000),
+            )
+        )
 
 
 class AuditListHandler(StaffHandler):
     """The append-only audit log of the caller's districts, newest first."""
 
-    openapi = {"get": {"summary": "审核日志（本人辖区）", "tags": TAGS, "parameters": _PAGING + [
-        {"name": "record_id", "in": "query", "schema": {"type": "string"}}]}}
+    openapi = {
+        "get": {
+            "summary": "审核日志（本人辖区）",
+            "tags": TAGS,
+            "parameters": _PAGING + [{"name": "record_id", "in": "query", "schema": {"type": "string"}}],
+        }
+    }
 
     async def get(self) -> None:
-        self.write_json(await audit.list_entries(self.services, self.staff, self.get_query_argument("record_id", None),
-                                                 int_argument(self, "page", 1, 1, 100000),
-                                                 int_argument(self, "page_size", 50, 1, 1000)))
+        self.write_json(
+            await audit.list_entries(
+                self.services,
+                self.staff,
+                self.get_query_argument("record_id", None),
+                int_argument(self, "page", 1, 1, 100000),
+                int_argument(self, "page_size", 50, 1, 1000),
+            )
+        )
 
 
 default_handlers = [

@@ -4,6 +4,7 @@ Every handler of every front door derives from `ApiHandler` and declares `auth`
 ("public", "user", "staff" or "signature"); `server/app.py` refuses to start with a
 route that does not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -136,8 +137,9 @@ class ApiHandler(tornado.web.RequestHandler):
             raise errors.BadRequest("请求内容必须是 JSON 对象", "body_not_object")
         field = _lone_surrogate(data)
         if field is not None:  # "\ud800" parses, but can be neither stored nor sent back as UTF-8
-            raise errors.Invalid([{"field": field, "code": "invalid_characters",
-                                   "message": "包含无效字符（不成对的 UTF-16 代理项）"}])
+            raise errors.Invalid(
+                [{"field": field, "code": "invalid_characters", "message": "包含无效字符（不成对的 UTF-16 代理项）"}]
+            )
         return data
 
     def write_json(self, obj: Any, status: int = 200) -> None:
@@ -145,8 +147,9 @@ class ApiHandler(tornado.web.RequestHandler):
         self.set_status(status)
         self.finish(to_json(obj))
 
-    async def stream_file(self, content_type: str, size: int, filename: str, chunks, inline: bool = True,
-                          sandbox: bool = True) -> None:
+    async def stream_file(
+        self, content_type: str, size: int, filename: str, chunks, inline: bool = True, sandbox: bool = True
+    ) -> None:
         """Stream a stored file to its authorised reader, never cached, never run as a page."""
         self.set_header("Content-Type", content_type)
         self.set_header("Content-Length", str(size))

@@ -3,6 +3,7 @@
 Paths and methods come from the app's routes; each handler class adds its operations'
 details in its `openapi` attribute; shared schemas are registered with `register_schema`.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,14 +19,27 @@ _SCHEMAS: dict[str, dict] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "description": "stable snake_case code for programs"},
-                "message": {"type": "string", "description": "simplified Chinese, for people"},
-                "fields": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}},
-            }}},
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "stable snake_case code for programs"},
+                    "message": {"type": "string", "description": "simplified Chinese, for people"},
+                    "fields": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "field": {"type": "string"},
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
     },
 }
 _SECURITY = {
@@ -56,8 +70,9 @@ def path_template(regex: re.Pattern) -> str:
     """`/a/(?P<kind>[a-z]+)/b$` → `/a/{kind}/b`."""
     pattern = regex.pattern.rstrip("$")
     names = iter(sorted(regex.groupindex, key=regex.groupindex.get))
-    return re.sub(r"\((?:\?P<\w+>)?[^()]*(?:\([^()]*\)[^()]*)*\)", lambda _m: "{" + next(names, "param") + "}",
-                  pattern).replace("\\", "")
+    return re.sub(
+        r"\((?:\?P<\w+>)?[^()]*(?:\([^()]*\)[^()]*)*\)", lambda _m: "{" + next(names, "param") + "}", pattern
+    ).replace("\\", "")
 
 
 def implemented_methods(handler: type) -> list[str]:
@@ -70,8 +85,10 @@ def build_document(app: tornado.web.Application, version: str = "1.0.0") -> dict
     paths: dict[str, dict] = {}
     for path, handler in route_paths(app):
         item = paths.setdefault(path, {})
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for n in re.findall(r"{(\w+)}", path)]
+        params = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in re.findall(r"{(\w+)}", path)
+        ]
         for method in implemented_methods(handler):
             op = dict(getattr(handler, "openapi", {}).get(method, {}))
             op.setdefault("summary", (handler.__doc__ or handler.__name__).strip().splitlines()[0])
@@ -80,16 +97,24 @@ def build_document(app: tornado.web.Application, version: str = "1.0.0") -> dict
                 op.setdefault("parameters", [])
                 op["parameters"] = params + op["parameters"]
             responses = op.setdefault("responses", {"200": {"description": "成功"}})
-            responses.setdefault("default", {"description": "错误", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+            responses.setdefault(
+                "default",
+                {
+                    "description": "错误",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            )
             auth = getattr(handler, "auth", None)
             if auth in _SECURITY:
                 op["security"] = _SECURITY[auth]
             item[method] = op
     return {
         "openapi": "3.0.3",
-        "info": {"title": "会计人员信息采集 API", "version": version,
-                 "description": "小程序（/api/v1）、公众号消息（/wechat）与财政局审核（/admin）接口"},
+        "info": {
+            "title": "会计人员信息采集 API",
+            "version": version,
+            "description": "小程序（/api/v1）、公众号消息（/wechat）与财政局审核（/admin）接口",
+        },
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(_SCHEMAS),

@@ -1,4 +1,5 @@
 """The official account's webhook `/wechat`: WeChat's URL check (GET) and messages (POST)."""
+
 from __future__ import annotations
 
 from handlers.base import ApiHandler
@@ -6,8 +7,10 @@ from server.chat.inbound import MAX_BODY
 from server.chat.webhook import Query, Webhook
 from server.errors import TooLarge
 
-_QUERY_PARAMS = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                 for n in ("signature", "timestamp", "nonce")]
+_QUERY_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+    for n in ("signature", "timestamp", "nonce")
+]
 
 
 class WeChatWebhookHandler(ApiHandler):
@@ -17,20 +20,31 @@ class WeChatWebhookHandler(ApiHandler):
     auth_base = True
     route_first = True  # WeChat's callbacks are most of the traffic; an exact path overlaps nothing
     openapi = {
-        "get": {"summary": "微信服务器地址校验（回显 echostr）", "tags": ["wechat"],
-                "parameters": _QUERY_PARAMS + [{"name": "echostr", "in": "query", "required": True,
-                                                "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "echostr 原样返回", "content": {"text/plain": {}}},
-                              "403": {"description": "签名错误"}}},
-        "post": {"summary": "接收公众号消息与事件，被动回复（明文、兼容、安全模式）", "tags": ["wechat"],
-                 "parameters": _QUERY_PARAMS + [
-                     {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                     for n in ("encrypt_type", "msg_signature", "openid")],
-                 "requestBody": {"content": {"text/xml": {"schema": {"type": "string"}}}},
-                 "responses": {"200": {"description": "回复 XML，或 success", "content": {
-                     "application/xml": {}, "text/plain": {}}},
-                     "400": {"description": "XML 无效或含 DTD/实体"},
-                     "403": {"description": "签名或消息签名错误"}}},
+        "get": {
+            "summary": "微信服务器地址校验（回显 echostr）",
+            "tags": ["wechat"],
+            "parameters": _QUERY_PARAMS
+            + [{"name": "echostr", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "echostr 原样返回", "content": {"text/plain": {}}},
+                "403": {"description": "签名错误"},
+            },
+        },
+        "post": {
+            "summary": "接收公众号消息与事件，被动回复（明文、兼容、安全模式）",
+            "tags": ["wechat"],
+            "parameters": _QUERY_PARAMS
+            + [
+                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                for n in ("encrypt_type", "msg_signature", "openid")
+            ],
+            "requestBody": {"content": {"text/xml": {"schema": {"type": "string"}}}},
+            "responses": {
+                "200": {"description": "回复 XML，或 success", "content": {"application/xml": {}, "text/plain": {}}},
+                "400": {"description": "XML 无效或含 DTD/实体"},
+                "403": {"description": "签名或消息签名错误"},
+            },
+        },
     }
 
     def set_default_headers(self) -> None:
@@ -44,8 +58,10 @@ class WeChatWebhookHandler(ApiHandler):
         def arg(name: str) -> str:
             values = args.get(name)
             return values[-1].decode("utf-8", "replace").strip() if values else ""
-        return Query(arg("signature"), arg("timestamp"), arg("nonce"), arg("echostr"), arg("encrypt_type"),
-                     arg("msg_signature"))
+
+        return Query(
+            arg("signature"), arg("timestamp"), arg("nonce"), arg("echostr"), arg("encrypt_type"), arg("msg_signature")
+        )
 
     def get(self) -> None:
         echo = self.services.get(Webhook).echo(self._query())

@@ -12,6 +12,7 @@ token is a 401. Only bearer tokens are accepted: no cookies, so a mini-program t
 never authenticates anything else and staff cookies never authenticate this.
 Subclasses overriding `prepare` must `await super().prepare()` first.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,5 +46,9 @@ def json_schema_ref(name: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
-UNAUTHORIZED = {"401": {"description": "未登录、登录凭证无效或已过期（token_missing / token_invalid / token_expired）",
-                        "content": json_schema_ref("Error")}}
+UNAUTHORIZED = {
+    "401": {
+        "description": "未登录、登录凭证无效或已过期（token_missing / token_invalid / token_expired）",
+        "content": json_schema_ref("Error"),
+    }
+}

@@ -1,4 +1,5 @@
 """Documents of the caller's record: upload (multipart, streamed), list, download."""
+
 from __future__ import annotations
 
 import tornado.httputil
@@ -14,18 +15,41 @@ from server.errors import BadRequest
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small form fields around the file
 KIND = r"(?P<kind>[a-z_]{1,40})"
 
-register_schema("DocumentKind", {"type": "string", "enum": list(DOCUMENT_KINDS),
-                                 "x-enum-labels": DOCUMENT_KINDS,
-                                 "description": "；".join(f"{k}：{v}" for k, v in DOCUMENT_KINDS.items())})
-register_schema("Document", {"type": "object", "properties": {
-    "kind": {"$ref": "#/components/schemas/DocumentKind"}, "label": {"type": "string"},
-    "content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "application/pdf"]},
-    "size": {"type": "integer"}, "sha256": {"type": "string"},
-    "uploaded_at": {"type": "string", "format": "date-time"}, "url": {"type": "string"}}})
-register_schema("DocumentList", {"type": "object", "properties": {
-    "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}},
-    "required": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentKind"}},
-    "missing": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentKind"}}}})
+register_schema(
+    "DocumentKind",
+    {
+        "type": "string",
+        "enum": list(DOCUMENT_KINDS),
+        "x-enum-labels": DOCUMENT_KINDS,
+        "description": "；".join(f"{k}：{v}" for k, v in DOCUMENT_KINDS.items()),
+    },
+)
+register_schema(
+    "Document",
+    {
+        "type": "object",
+        "properties": {
+            "kind": {"$ref": "#/components/schemas/DocumentKind"},
+            "label": {"type": "string"},
+            "content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "application/pdf"]},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "uploaded_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string"},
+        },
+    },
+)
+register_schema(
+    "DocumentList",
+    {
+        "type": "object",
+        "properties": {
+            "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}},
+            "required": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentKind"}},
+            "missing": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentKind"}},
+        },
+    },
+)
 _ERR = json_schema_ref("Error")
 
 
@@ -33,21 +57,38 @@ _ERR = json_schema_ref("Error")
 class UploadHandler(UserHandler):
     """Upload one document (the file in multipart field `file`, as wx.uploadFile sends it)."""
 
-    openapi = {"post": {
-        "summary": "上传材料（multipart/form-data，文件字段名 file；仅 JPG/PNG/PDF，按内容识别类型；图片去除元数据）",
-        "tags": ["mini-program"],
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}},
-        "responses": {"201": {"description": "已保存（同类材料旧文件被替换并删除）", "content": json_schema_ref("Document")},
-                      "400": {"description": "空文件、缺少 file 字段或不是 multipart（empty_file / file_missing / "
-                                             "not_multipart）", "content": _ERR},
-                      **UNAUTHORIZED,
-                      "404": {"description": "未知的材料类型", "content": _ERR},
-                      "409": {"description": "已提交或已审核通过，不能修改", "content": _ERR},
-                      "413": {"description": "超过大小限制（file_too_large）", "content": _ERR},
-                      "415": {"description": "不是 JPG/PNG/PDF（unsupported_file_type）", "content": _ERR},
-                      "422": {"description": "文件损坏、PDF 加密或含脚本", "content": _ERR}},
-    }}
+    openapi = {
+        "post": {
+            "summary": "上传材料（multipart/form-data，文件字段名 file；仅 JPG/PNG/PDF，按内容识别类型；图片去除元数据）",
+            "tags": ["mini-program"],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {"description": "已保存（同类材料旧文件被替换并删除）", "content": json_schema_ref("Document")},
+                "400": {
+                    "description": "空文件、缺少 file 字段或不是 multipart（empty_file / file_missing / "
+                    "not_multipart）",
+                    "content": _ERR,
+                },
+                **UNAUTHORIZED,
+                "404": {"description": "未知的材料类型", "content": _ERR},
+                "409": {"description": "已提交或已审核通过，不能修改", "content": _ERR},
+                "413": {"description": "超过大小限制（file_too_large）", "content": _ERR},
+                "415": {"description": "不是 JPG/PNG/PDF（unsupported_file_type）", "content": _ERR},
+                "422": {"description": "文件损坏、PDF 加密或含脚本", "content": _ERR},
+            },
+        }
+    }
 
     async def prepare(self) -> None:
         """Authenticate, then refuse an announced oversize body before reading it."""
@@ -104,9 +145,13 @@ def _multipart_file(content_type: str, body: bytearray) -> bytes | None:
 class DocumentListHandler(UserHandler):
     """The caller's documents."""
 
-    openapi = {"get": {"summary": "本人已上传的材料及仍需上传的材料", "tags": ["mini-program"],
-                       "responses": {"200": {"description": "成功", "content": json_schema_ref("DocumentList")},
-                                     **UNAUTHORIZED}}}
+    openapi = {
+        "get": {
+            "summary": "本人已上传的材料及仍需上传的材料",
+            "tags": ["mini-program"],
+            "responses": {"200": {"description": "成功", "content": json_schema_ref("DocumentList")}, **UNAUTHORIZED},
+        }
+    }
 
     async def get(self) -> None:
         self.write_json(await self.services.get(DocumentService).list(self.user))
@@ -115,10 +160,20 @@ class DocumentListHandler(UserHandler):
 class DocumentFileHandler(UserHandler):
     """Stream one of the caller's own documents."""
 
-    openapi = {"get": {"summary": "下载本人的某类材料（只能读取自己的）", "tags": ["mini-program"],
-                       "responses": {"200": {"description": "文件内容", "content": {
-                           "image/jpeg": {}, "image/png": {}, "application/pdf": {}}},
-                           **UNAUTHORIZED, "404": {"description": "未上传或不存在", "content": _ERR}}}}
+    openapi = {
+        "get": {
+            "summary": "下载本人的某类材料（只能读取自己的）",
+            "tags": ["mini-program"],
+            "responses": {
+                "200": {
+                    "description": "文件内容",
+                    "content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}},
+                },
+                **UNAUTHORIZED,
+                "404": {"description": "未上传或不存在", "content": _ERR},
+            },
+        }
+    }
 
     async def get(self, kind: str) -> None:
         entry, chunks = await self.services.get(DocumentService).open(self.user, kind)

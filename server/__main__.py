@@ -1,4 +1,5 @@
 """`python -m server`: run the server (default) or a sub-command (staff, menu, ...)."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,10 @@ from settings import Settings, SettingsError
 def _commands() -> dict:
     import server.commands as pkg
 
-    return {info.name: importlib.import_module(f"server.commands.{info.name}")
-            for info in pkgutil.iter_modules(pkg.__path__)}
+    return {
+        info.name: importlib.import_module(f"server.commands.{info.name}")
+        for info in pkgutil.iter_modules(pkg.__path__)
+    }
 
 
 async def run_server(settings: Settings) -> None:
@@ -39,17 +42,24 @@ async def run_server(settings: Settings) -> None:
         if settings.uses_fake_wechat:
             fake = await FakeWeChat().start()
             settings = settings.replace(wechat_api_base=fake.url)
-            print(f"MINIPROGRAM_APPID is unset: using the fake WeChat API at {fake.url} "
-                  f"(log in with code demo:<name>; state at {fake.url}/_fake/state)", flush=True)
+            print(
+                f"MINIPROGRAM_APPID is unset: using the fake WeChat API at {fake.url} "
+                f"(log in with code demo:<name>; state at {fake.url}/_fake/state)",
+                flush=True,
+            )
         running = await serve(settings)
         base = f"http://{settings.host}:{running.port}"
         print(f"serving on {base}", flush=True)
-        for label, path in (("health", "/healthz"), ("ready", "/readyz"), ("API document", "/api/openapi.json"),
-                            ("options", "/api/v1/options"), ("admin page", "/admin/")):
+        for label, path in (
+            ("health", "/healthz"),
+            ("ready", "/readyz"),
+            ("API document", "/api/openapi.json"),
+            ("options", "/api/v1/options"),
+            ("admin page", "/admin/"),
+        ):
             print(f"  {label:13s} {base}{path}", flush=True)
         if settings.demo_staff and settings.environment == "development":
-            print("  demo staff    city admin: demo / demo12345   reviewer (350203): reviewer / demo12345",
-                  flush=True)
+            print("  demo staff    city admin: demo / demo12345   reviewer (350203): reviewer / demo12345", flush=True)
         await stop.wait()
         print("shutting down", flush=True)
     finally:

@@ -7,6 +7,7 @@ that serves HTTP ends with `default_handlers = [(regex, Handler), ...]` and may 
 (expiry sweep, notice sender, lifecycle repair, FAQ reload) is started here and nowhere
 else. This is the only place in `server/` that knows the front-door packages exist.
 """
+
 from __future__ import annotations
 
 import gc
@@ -62,10 +63,15 @@ def make_app(services: Services, modules: list[ModuleType] | None = None) -> tor
         for route in module.default_handlers:
             handler = route[1]
             bases = auth_bases(handler)
-            if len(bases) != 1 or getattr(bases[0], "auth", None) not in AUTH_KINDS or \
-                    getattr(handler, "auth", None) != getattr(bases[0], "auth", None):
-                raise RuntimeError(f"{module.__name__}.{handler.__name__} must derive from exactly one "
-                                   f"authentication base class ({sorted(AUTH_KINDS)}), not only name one")
+            if (
+                len(bases) != 1
+                or getattr(bases[0], "auth", None) not in AUTH_KINDS
+                or getattr(handler, "auth", None) != getattr(bases[0], "auth", None)
+            ):
+                raise RuntimeError(
+                    f"{module.__name__}.{handler.__name__} must derive from exactly one "
+                    f"authentication base class ({sorted(AUTH_KINDS)}), not only name one"
+                )
             routes.append(route)
     # Tornado tries rules in order; the hottest exact paths go first (stable sort, ~5 us a request)
     routes.sort(key=lambda route: not getattr(route[1], "route_first", False))
@@ -153,7 +159,8 @@ async def serve(settings: Settings, port: int | None = None, background: bool = 
         if hook:
             await hook(services, background=background)
     sockets = bind_sockets(settings.port if port is None else port, settings.host)
-    http = tornado.httpserver.HTTPServer(app, xheaders=settings.proxy_headers,
-                                         max_body_size=settings.upload_max_bytes + 1024 * 1024)
+    http = tornado.httpserver.HTTPServer(
+        app, xheaders=settings.proxy_headers, max_body_size=settings.upload_max_bytes + 1024 * 1024
+    )
     http.add_sockets(sockets)
     return RunningServer(services, app, http, sockets[0].getsockname()[1])

@@ -14,6 +14,7 @@ pushes only an `_id`-only filter down to SQL and reads the whole collection for 
 
 Every conditional write of the code base goes through `Atomic.update`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,16 @@ class Atomic:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._local: dict[str, list] = {}  # key -> [asyncio.Lock, users]
 
-    async def update(self, collection: AsyncCollection, filter: dict, update: dict | list, *,
-                     upsert: bool = False, projection: dict | None = None, before: bool = False) -> dict | None:
+    async def update(
+        self,
+        collection: AsyncCollection,
+        filter: dict,
+        update: dict | list,
+        *,
+        upsert: bool = False,
+        projection: dict | None = None,
+        before: bool = False,
+    ) -> dict | None:
         """`find_one_and_update` returning the document after (or before) the change, or None.
 
         `filter` must name the document by `_id`.
@@ -54,21 +63,31 @@ class Atomic:
             raise ValueError("an atomic update must name its document by _id")
         rd = ReturnDocument.BEFORE if before else ReturnDocument.AFTER
         if not self.serialize:
-            return await collection.find_one_and_update(filter, update, upsert=upsert, projection=projection,
-                                                        return_document=rd)
+            return await collection.find_one_and_update(
+                filter, update, upsert=upsert, projection=projection, return_document=rd
+            )
         async with self.mutex(f"{collection.name}:{filter['_id']}"):
             if isinstance(filter["_id"], dict):  # an operator on _id: no single document to read
-                return await collection.find_one_and_update(filter, update, upsert=upsert, projection=projection,
-                                                            return_document=rd)
+                return await collection.find_one_and_update(
+                    filter, update, upsert=upsert, projection=projection, return_document=rd
+                )
             return await self._by_id(collection, filter, update, upsert, projection, rd)
 
-    async def _by_id(self, collection: AsyncCollection, filter: dict, update: dict | list, upsert: bool,
-                     projection: dict | None, rd: bool) -> dict | None:
+    async def _by_id(
+        self,
+        collection: AsyncCollection,
+        filter: dict,
+        update: dict | list,
+        upsert: bool,
+        projection: dict | None,
+        rd: bool,
+    ) -> dict | None:
         """The serialised update with `_id`-only queries (FerretDB scans the collection for any other filter)."""
         by_id = {"_id": filter["_id"]}
         if len(filter) == 1:  # nothing to check: one call, as before
-            return await collection.find_one_and_update(by_id, update, upsert=upsert, projection=projection,
-                                                        return_document=rd)
+            return await collection.find_one_and_update(
+                by_id, update, upsert=upsert, projection=projection, return_document=rd
+            )
         current = await collection.find_one(by_id)
         if current is not None and matches(current, filter):
             after = await collection.find_one_and_update(by_id, update, projection=projection, return_document=rd)
@@ -78,8 +97,9 @@ class Atomic:
             return None
         # Upsert without a matching document: the server builds the new document from the filter's
         # equality fields (or refuses a duplicate _id) exactly as before; rare, so the scan is acceptable.
-        return await collection.find_one_and_update(filter, update, upsert=True, projection=projection,
-                                                    return_document=rd)
+        return await collection.find_one_and_update(
+            filter, update, upsert=True, projection=projection, return_document=rd
+        )
 
     @asynccontextmanager
     async def mutex(self, key: str, wait: float = 5.0):

@@ -5,6 +5,7 @@ creates them all at start-up (idempotent). Expiring documents carry `expires_at`
 reads check; `sweep_expired` deletes stale ones periodically, since FerretDB v1 has no
 TTL indexes (on real MongoDB a TTL index is added as well).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,7 @@ def utcnow() -> dt.datetime:
 
 def connect(uri: str, **kwargs) -> AsyncMongoClient:
     """An AsyncMongoClient with timezone-aware datetimes and short timeouts."""
-    opts: dict[str, Any] = dict(tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
-                                appname="kjcj")
+    opts: dict[str, Any] = dict(tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000, appname="kjcj")
     opts.update(kwargs)
     return AsyncMongoClient(uri, **opts)
 

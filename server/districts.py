@@ -1,4 +1,5 @@
 """The deployment's districts (settings.districts_file), loaded once per file and shared by every service."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -3,6 +3,7 @@
 Each carries a stable snake_case `code` for programs and a simplified-Chinese `message`
 for people; `Invalid` also carries field-level entries.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -1,4 +1,5 @@
 """The file store: GridFS with sha256, size and content type on every file."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,12 +35,18 @@ class FileStore:
         """(the stored file's metadata, its chunks), or NotFound before any byte is read."""
         stream = await self._download(file_id)
         meta = stream.metadata or {}
-        info = {"file_id": stream._id, "size": stream.length, "filename": stream.filename,
-                "sha256": meta.get("sha256"), "content_type": meta.get("content_type", "application/octet-stream")}
+        info = {
+            "file_id": stream._id,
+            "size": stream.length,
+            "filename": stream.filename,
+            "sha256": meta.get("sha256"),
+            "content_type": meta.get("content_type", "application/octet-stream"),
+        }
 
         async def chunks() -> AsyncIterator[bytes]:
             while data := await stream.read(chunk):
                 yield data
+
         return info, chunks()
 
     async def _download(self, file_id):

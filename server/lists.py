@@ -28,6 +28,7 @@ point of its changes), then the new chunks of a split, then the head that lists 
 the split chunk is trimmed. `gen` grows with every change of the chunk layout; a reader
 holding an older head that meets a chunk written under a newer one reads the head again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -111,8 +112,13 @@ class _Head:
     def doc(self) -> dict:
         """The head document to store (the chunk table packed, like the chunks' rows)."""
         table = {f: [ch[f] for ch in self.chunks] for f in ("c", "lo", "n")}
-        return {"total": self.total, "chunks": len(self.chunks), "seq": self.seq, "gen": self.gen,
-                "index": _pack(table)}
+        return {
+            "total": self.total,
+            "chunks": len(self.chunks),
+            "seq": self.seq,
+            "gen": self.gen,
+            "index": _pack(table),
+        }
 
 
 def _now_gen() -> int:
@@ -152,7 +158,7 @@ def _split(rows: list[_Raw], size: int) -> list[list[_Raw]]:
     """Cut an oversized chunk into pieces of about half the size (room to grow before the next split)."""
     pieces = max(2, len(rows) * 2 // size)
     step = -(-len(rows) // pieces)
-    return [rows[i:i + step] for i in range(0, len(rows), step)]
+    return [rows[i : i + step] for i in range(0, len(rows), step)]
 
 
 def _chunk_id(name: str, c: int) -> str:
@@ -236,12 +242,14 @@ class SortedList:
 
     async def get(self, key: str) -> dict | None:
         """The row stored under `key`, or None."""
+
         async def body(head: _Head, strict: bool) -> dict | None:
             if not head.exists:
                 return None
             rows = (await self._read_chunks(head, [head.find(key)], strict))[0]
             i = bisect_left(rows, key, key=lambda e: e[0])
             return self.store.decode([rows[i]])[0][1] if i < len(rows) and rows[i][0] == key else None
+
         return await self._read(body)
 
     async def page(self, offset: int, limit: int, reverse: bool = False) -> list[Entry]:
@@ -252,7 +260,7 @@ class SortedList:
         async def body(head: _Head, strict: bool) -> list[_Raw]:
             if not head.exists or limit == 0:
                 return []
-            order = list(range(len(head.chunks)))[::-1 if reverse else 1]
+            order = list(range(len(head.chunks)))[:: -1 if reverse else 1]
             pos, skip = 0, offset
             while pos < len(order) and skip >= head.chunks[order[pos]]["n"]:  # whole chunks, by the head's counts
                 skip -= head.chunks[order[pos]]["n"]
@@ -270,10 +278,12 @@ class SortedList:
                     out.extend(rows[skip:])
                     skip = max(0, skip - len(rows))
             return out[:limit]
+
         return self.store.decode(await self._read(body))
 
     async def range(self, lo: str, hi: str | None, limit: int) -> list[Entry]:
         """Up to `limit` entries with lo <= key < hi, ascending (prefix p: lo=p, hi=p + "\\uffff")."""
+
         async def body(head: _Head, strict: bool) -> list[_Raw]:
             if not head.exists or limit <= 0 or (hi is not None and lo >= hi):
                 return []
@@ -283,8 +293,11 @@ class SortedList:
                 batch: list[int] = []
                 covered = 0
                 # Where `lo` falls in the first chunk is unknown: read it alone, then batch by counts.
-                while (pos < len(head.chunks) and (hi is None or head.chunks[pos]["lo"] < hi)
-                       and (not batch or (not first and covered < limit - len(out)))):
+                while (
+                    pos < len(head.chunks)
+                    and (hi is None or head.chunks[pos]["lo"] < hi)
+                    and (not batch or (not first and covered < limit - len(out)))
+                ):
                     batch.append(pos)
                     covered += head.chunks[pos]["n"]
                     pos += 1
@@ -292,6 +305,7 @@ class SortedList:
                 for rows in await self._read_chunks(head, batch, strict):
                     out.extend(e for e in rows if lo <= e[0] and (hi is None or e[0] < hi))
             return out[:limit]
+
         return self.store.decode(await self._read(body))
 
     async def _head(self) -> _Head:
@@ -326,13 +340,16 @@ class SortedList:
     async def apply(self, puts: Iterable[Entry], removes: Iterable[str]) -> None:
         """Several puts, then several removes, under one lock (a key in both ends up removed)."""
         puts, removes = list(puts), list(removes)
-        if any(not isinstance(k, str) or not isinstance(r, dict) for k, r in puts) or \
-                any(not isinstance(k, str) for k in removes):
+        if any(not isinstance(k, str) or not isinstance(r, dict) for k, r in puts) or any(
+            not isinstance(k, str) for k in removes
+        ):
             raise ValueError("keys must be str and rows dict")
         if not puts and not removes:
             return
-        ops: list[tuple[str, bytes | None]] = [*((k, self.store.encode(r)) for k, r in puts),
-                                               *((k, None) for k in removes)]  # None: remove
+        ops: list[tuple[str, bytes | None]] = [
+            *((k, self.store.encode(r)) for k, r in puts),
+            *((k, None) for k in removes),
+        ]  # None: remove
         async with self.atomic.mutex(f"list:{self.name}"):
             head = await self._head()
             changes: dict[int, list[tuple[str, bytes | None]]] = {}
@@ -369,8 +386,14 @@ class SortedList:
         docs = await self.store.read([head.chunks[i]["c"] for i in idxs])
         return {i: _rows_of(d) for i, d in zip(idxs, docs, strict=True)}
 
-    async def _commit(self, head: _Head, before: dict[int, list[_Raw]], after: dict[int, list[_Raw]],
-                      dirty: set[int], force_head: bool = False) -> int:
+    async def _commit(
+        self,
+        head: _Head,
+        before: dict[int, list[_Raw]],
+        after: dict[int, list[_Raw]],
+        dirty: set[int],
+        force_head: bool = False,
+    ) -> int:
         """Write changed chunks, split/drop as needed, then the head; returns documents written."""
         old_gen, seq = head.gen, head.seq
         chunks: list[dict] = []
@@ -403,8 +426,12 @@ class SortedList:
         chunks = _extend_down(head.chunks, chunks, dropped)
         layout_changed = bool(pieces or dropped)
         new = _Head(chunks, seq, old_gen + 1 if layout_changed else old_gen, True)
-        head_changed = force_head or layout_changed or (not head.exists and bool(first)) or \
-            [ch["n"] for ch in chunks] != [ch["n"] for ch in head.chunks]
+        head_changed = (
+            force_head
+            or layout_changed
+            or (not head.exists and bool(first))
+            or [ch["n"] for ch in chunks] != [ch["n"] for ch in head.chunks]
+        )
         await self.store.write(first, old_gen)
         await self.store.write(pieces, new.gen)
         if head_changed:
@@ -505,8 +532,9 @@ def _skip_key(heads: list[_Head], offset: int, reverse: bool) -> str | None:
     return candidates[fits - 1] if fits else None
 
 
-async def _merged(lists: list[SortedList], heads: list[_Head], offset: int, limit: int, reverse: bool,
-                  strict: bool) -> list[Entry]:
+async def _merged(
+    lists: list[SortedList], heads: list[_Head], offset: int, limit: int, reverse: bool, strict: bool
+) -> list[Entry]:
     """merged_page against given heads: skip by counts, then merge from the chunks around the skip key."""
     if limit == 0:
         return []
@@ -517,7 +545,9 @@ async def _merged(lists: list[SortedList], heads: list[_Head], offset: int, limi
             start = len(h.chunks) - 1 if reverse else 0
         else:
             start = h.find(bound)
-            skipped += sum(ch["n"] for ch in (h.chunks[start + 1:] if reverse else h.chunks[:start])) if h.exists else 0
+            skipped += (
+                sum(ch["n"] for ch in (h.chunks[start + 1 :] if reverse else h.chunks[:start])) if h.exists else 0
+            )
         cursors.append(_Cursor(lst, h, start, reverse, bound, strict))
     await asyncio.gather(*(c.fill() for c in cursors))
     remaining = max(0, offset - skipped - sum(c.dropped for c in cursors))
@@ -540,8 +570,14 @@ async def _merged(lists: list[SortedList], heads: list[_Head], offset: int, limi
 # -- whole lists --------------------------------------------------------------------------
 
 
-async def bulk_load(db: AsyncDatabase, name: str, entries: Iterable[Entry], *, chunk_size: int = CHUNK_SIZE,
-                    atomic: Atomic | None = None) -> int:
+async def bulk_load(
+    db: AsyncDatabase,
+    name: str,
+    entries: Iterable[Entry],
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    atomic: Atomic | None = None,
+) -> int:
     """(Re)write a whole list from entries (a repeated key keeps its last row); returns the count.
 
     Pass `atomic` when writers may be active: the rebuild then holds the list's mutex.
@@ -553,12 +589,13 @@ async def bulk_load(db: AsyncDatabase, name: str, entries: Iterable[Entry], *, c
     async with lock:
         old = await store.head()
         fill = max(1, int(chunk_size * BULK_FILL))
-        parts = [rows[i:i + fill] for i in range(0, len(rows), fill)] or [[]]
+        parts = [rows[i : i + fill] for i in range(0, len(rows), fill)] or [[]]
         seq = old.seq if old.exists else 0  # fresh chunk numbers: the old chunks stay readable until the head moves
         gen = max(old.gen + 1, _now_gen())
         await store.insert([(seq + j, part) for j, part in enumerate(parts)], gen)
-        chunks = [{"c": seq + j, "lo": part[0][0] if j and part else "", "n": len(part)}
-                  for j, part in enumerate(parts)]
+        chunks = [
+            {"c": seq + j, "lo": part[0][0] if j and part else "", "n": len(part)} for j, part in enumerate(parts)
+        ]
         await store.put_head(_Head(chunks, seq + len(parts), gen, True))
         if old.exists:
             await store.delete(ch["c"] for ch in old.chunks)

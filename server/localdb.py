@@ -4,6 +4,7 @@ Used by `python -m server` when MONGODB_URI is unset, by the staff CLI (which jo
 running server's database through DATA_DIR/localdb.json) and by the test suite.
 FerretDB v1.24.2 is built once from the Go module proxy into a cache folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,11 @@ def free_port() -> int:
 # the last of 20,000 documents, 1.3-2.5 s at 100,000). The same path written as the index writes it
 # makes them index searches (EXPLAIN: SEARCH ... USING INDEX). Same results: both forms select the
 # `_id` member. The patch is applied to the module source before the build (build_ferretdb).
-SQLITE_ID_PATCH = ("internal/backends/sqlite/metadata/metadata.go",
-                   "IDColumn = DefaultColumn + \"->'$._id'\"", "IDColumn = DefaultColumn + \"->'_id'\"")
+SQLITE_ID_PATCH = (
+    "internal/backends/sqlite/metadata/metadata.go",
+    "IDColumn = DefaultColumn + \"->'$._id'\"",
+    "IDColumn = DefaultColumn + \"->'_id'\"",
+)
 PATCH_LEVEL = "idindex1"
 
 
@@ -91,8 +95,11 @@ def build_ferretdb(cache_dir: Path) -> Path:
         (src / "build" / "version" / "package.txt").write_text("kjcj-local\n")
         patch_source(src)
         partial = target.with_suffix(".partial")
-        _run([go, "build", "-trimpath", "-o", str(partial), "./cmd/ferretdb"], cwd=str(src),
-             env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false"})
+        _run(
+            [go, "build", "-trimpath", "-o", str(partial), "./cmd/ferretdb"],
+            cwd=str(src),
+            env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false"},
+        )
         partial.replace(target)
     print(f"built FerretDB in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return target
@@ -127,14 +134,30 @@ class LocalDatabase:
         if self.kind == "mongod":
             dbpath = self.data_dir / "mongod"
             dbpath.mkdir(parents=True, exist_ok=True)
-            return [shutil.which("mongod") or "mongod", "--dbpath", str(dbpath), "--bind_ip", "127.0.0.1",
-                    "--port", str(self.port), "--quiet"]
+            return [
+                shutil.which("mongod") or "mongod",
+                "--dbpath",
+                str(dbpath),
+                "--bind_ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--quiet",
+            ]
         binary = build_ferretdb(self.cache_dir)
         state = self.data_dir / "ferretdb"
         state.mkdir(parents=True, exist_ok=True)
-        return [str(binary), "--handler=sqlite", f"--sqlite-url=file:{state}/",
-                f"--listen-addr=127.0.0.1:{self.port}", "--telemetry=disable",
-                f"--state-dir={state}", "--debug-addr=-", "--log-level=warn", "--log-format=json"]
+        return [
+            str(binary),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{state}/",
+            f"--listen-addr=127.0.0.1:{self.port}",
+            "--telemetry=disable",
+            f"--state-dir={state}",
+            "--debug-addr=-",
+            "--log-level=warn",
+            "--log-format=json",
+        ]
 
     def start(self, timeout: float = 30.0) -> str:
         """Start the server, wait until it answers `ping`, return its URI."""
@@ -142,8 +165,9 @@ class LocalDatabase:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.data_dir / f"{self.kind}.log", "ab")  # noqa: SIM115  # closed in stop()
         env = {**os.environ, "FERRETDB_TELEMETRY": "disable", "DO_NOT_TRACK": "1"}
-        self.proc = subprocess.Popen(cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -192,7 +216,9 @@ def running_uri(data_dir: Path) -> str | None:
 def ping(uri: str, timeout: float = 1.0) -> bool:
     """True when a server at `uri` answers `ping`."""
     ms = int(timeout * 1000)
-    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms)
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms
+    )
     try:
         client.admin.command("ping")
         return True

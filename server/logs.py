@@ -1,4 +1,5 @@
 """JSON log lines, one per request, with ID and phone numbers masked."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ class JsonFormatter(logging.Formatter):
     """Every record as one JSON object; the message is masked."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-               "level": record.levelname.lower(), "logger": record.name, "msg": mask_text(record.getMessage())}
+        out = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": mask_text(record.getMessage()),
+        }
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             out.update(extra)
@@ -44,8 +49,13 @@ def log_request(handler) -> None:
     if not access_log.isEnabledFor(level):
         return
     req = handler.request
-    fields = {"method": req.method, "path": mask_text(req.uri or ""), "status": status,
-              "ms": round(req.request_time() * 1000, 1), "ip": req.remote_ip}
+    fields = {
+        "method": req.method,
+        "path": mask_text(req.uri or ""),
+        "status": status,
+        "ms": round(req.request_time() * 1000, 1),
+        "ip": req.remote_ip,
+    }
     code = getattr(handler, "error_code", None)
     if code:
         fields["code"] = code

@@ -1,4 +1,5 @@
 """Masking of personal data (ID numbers, phone numbers) in logs and lists."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """A bounded worker-thread pool for CPU work off the IOLoop (photo pipeline, document cleaning)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,16 @@ class BoundedPool:
     cancelled meanwhile, so abandoned jobs still count until their thread is free.
     """
 
-    def __init__(self, workers: int, queue: int, name: str, busy_message: str, busy_code: str,
-                 first_estimate: float = 1.0, retry_after: int | None = None):
+    def __init__(
+        self,
+        workers: int,
+        queue: int,
+        name: str,
+        busy_message: str,
+        busy_code: str,
+        first_estimate: float = 1.0,
+        retry_after: int | None = None,
+    ):
         self.busy_message, self.busy_code = busy_message, busy_code
         self.fixed_retry_after = retry_after  # None: estimated from the measured job durations
         self.workers = workers

@@ -6,6 +6,7 @@ collection. Supported: implicit equality (dotted paths, array elements, None mat
 missing field), `$eq $ne $in $nin $exists $lt $lte $gt $gte`, top-level `$and $or`.
 Anything else raises ValueError so that an unsupported condition fails loudly in tests.
 """
+
 from __future__ import annotations
 
 import datetime as dt

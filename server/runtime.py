@@ -1,4 +1,5 @@
 """Resolving the database for a process: MONGODB_URI, a running local server, or a new one."""
+
 from __future__ import annotations
 
 from contextlib import asynccontextmanager

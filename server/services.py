@@ -1,4 +1,5 @@
 """The service container handed to every handler: settings, database, files, WeChat."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,12 +33,22 @@ class Services:
         self.ferretdb = ferretdb
         self.atomic = Atomic(db, serialize=ferretdb)
         self.files = FileStore(db)
-        self.miniprogram = WeChatTransport(settings.wechat_api_base, settings.miniprogram_appid or "demo-mp-appid",
-                                           settings.miniprogram_secret or "demo-mp-secret", db, self.atomic,
-                                           settings.wechat_api_timeout)
+        self.miniprogram = WeChatTransport(
+            settings.wechat_api_base,
+            settings.miniprogram_appid or "demo-mp-appid",
+            settings.miniprogram_secret or "demo-mp-secret",
+            db,
+            self.atomic,
+            settings.wechat_api_timeout,
+        )
         self.official_account = WeChatTransport(
-            settings.wechat_api_base, settings.official_account_appid or "demo-oa-appid",
-            settings.official_account_secret or "demo-oa-secret", db, self.atomic, settings.wechat_api_timeout)
+            settings.wechat_api_base,
+            settings.official_account_appid or "demo-oa-appid",
+            settings.official_account_secret or "demo-oa-secret",
+            db,
+            self.atomic,
+            settings.wechat_api_timeout,
+        )
         self._instances: dict[type, object] = {}
         self._tasks: list[asyncio.Task] = []
 

@@ -1,4 +1,5 @@
 """Bearer and cookie tokens are stored only as their SHA-256 (mini-program and staff sessions)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """Shared fixtures: one real database server per run, a fresh database per test,
 the fake WeChat API over real HTTP, and running app servers with an HTTP client."""
+
 from __future__ import annotations
 
 import json as jsonlib
@@ -59,9 +60,16 @@ async def fake_wechat():
 @pytest.fixture
 def settings(mongodb_uri, db_name, fake_wechat, tmp_path):
     """Settings for one test: its own database, the fake WeChat, a temp DATA_DIR."""
-    return Settings.from_env({}, environment="test", mongodb_uri=mongodb_uri, mongodb_db=db_name,
-                             wechat_api_base=fake_wechat.url, data_dir=str(tmp_path / "data"),
-                             demo_staff=False, port=0)
+    return Settings.from_env(
+        {},
+        environment="test",
+        mongodb_uri=mongodb_uri,
+        mongodb_db=db_name,
+        wechat_api_base=fake_wechat.url,
+        data_dir=str(tmp_path / "data"),
+        demo_staff=False,
+        port=0,
+    )
 
 
 @pytest.fixture
@@ -70,8 +78,7 @@ async def make_server(settings):
     started = []
 
     async def _make(background: bool = False, **overrides):
-        running = await serve(settings.replace(**overrides) if overrides else settings, port=0,
-                              background=background)
+        running = await serve(settings.replace(**overrides) if overrides else settings, port=0, background=background)
         started.append(running)
         return running
 
@@ -118,8 +125,17 @@ class Http:
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.token: str | None = None
 
-    async def request(self, method: str, path: str, *, json=None, data=None, headers: dict | None = None,
-                      token: str | None = None, raw: bytes | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json=None,
+        data=None,
+        headers: dict | None = None,
+        token: str | None = None,
+        raw: bytes | None = None,
+    ) -> Response:
         """Send a request; `json` is serialised, `raw` is sent as is, `data` may be a FormData."""
         hdrs = dict(headers or {})
         tok = token if token is not None else self.token
@@ -133,8 +149,9 @@ class Http:
             kwargs["data"] = raw
         elif data is not None:
             kwargs["data"] = data
-        async with self.session.request(method, self.base_url + path, headers=hdrs, allow_redirects=False,
-                                        **kwargs) as resp:
+        async with self.session.request(
+            method, self.base_url + path, headers=hdrs, allow_redirects=False, **kwargs
+        ) as resp:
             return Response(resp.status, dict(resp.headers), await resp.read())
 
     async def get(self, path: str, **kw) -> Response:

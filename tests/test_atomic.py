@@ -1,4 +1,5 @@
 """Conditional updates have exactly one winner, on MongoDB and on FerretDB v1 alike."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,11 +10,14 @@ async def test_concurrent_conditional_updates_have_one_winner(make_server):
     coll_a, coll_b = a.services.db["things"], b.services.db["things"]
     for trial in range(20):
         await coll_a.insert_one({"_id": trial, "version": 1, "status": "submitted"})
-        results = await asyncio.gather(*[
-            s.services.atomic.update(c, {"_id": trial, "version": 1}, {"$set": {"version": 2, "by": i},
-                                                                        "$push": {"log": i}})
-            for i, (s, c) in enumerate([(a, coll_a), (b, coll_b)] * 3)
-        ])
+        results = await asyncio.gather(
+            *[
+                s.services.atomic.update(
+                    c, {"_id": trial, "version": 1}, {"$set": {"version": 2, "by": i}, "$push": {"log": i}}
+                )
+                for i, (s, c) in enumerate([(a, coll_a), (b, coll_b)] * 3)
+            ]
+        )
         winners = [r for r in results if r is not None]
         assert len(winners) == 1
         doc = await coll_a.find_one({"_id": trial})

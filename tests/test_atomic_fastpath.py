@@ -1,4 +1,5 @@
 """Atomic.update's FerretDB path: `_id`-only queries plus `server.querymatch` in Python."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,11 +19,21 @@ T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
 OID = ObjectId("665f1c2e8a4b2c0012345678")
 
 DOC = {
-    "_id": OID, "status": "submitted", "version": 3, "score": 2.5, "flag": True, "none": None,
-    "region_code": "110101", "tags": ["a", "b"], "nums": [1, 5, 9], "empty": [],
-    "at": T0, "profile": {"name": "张三", "age": 40, "addr": {"city": "北京"}},
+    "_id": OID,
+    "status": "submitted",
+    "version": 3,
+    "score": 2.5,
+    "flag": True,
+    "none": None,
+    "region_code": "110101",
+    "tags": ["a", "b"],
+    "nums": [1, 5, 9],
+    "empty": [],
+    "at": T0,
+    "profile": {"name": "张三", "age": 40, "addr": {"city": "北京"}},
     "notices": {"n1": {"id": "n1", "read_at": None, "delivery": {"state": "pending", "attempts": 0}}},
-    "items": [{"k": 1, "v": "x"}, {"k": 2}], "matrix": [[1, 2], [3]],
+    "items": [{"k": 1, "v": "x"}, {"k": 2}],
+    "matrix": [[1, 2], [3]],
 }
 
 CASES = [
@@ -139,13 +150,27 @@ def test_matches(filter, expected):
     assert matches(DOC, filter) is expected
 
 
-@pytest.mark.parametrize("filter", [
-    {"status": {"$regex": "^sub"}}, {"status": re.compile("^sub")}, {"tags": {"$size": 2}},
-    {"tags": {"$all": ["a"]}}, {"items": {"$elemMatch": {"k": 1}}}, {"version": {"$not": {"$gt": 1}}},
-    {"$nor": [{"a": 1}]}, {"$expr": {"$eq": ["$a", 1]}}, {"$where": "true"}, {"version": {"$type": "int"}},
-    {"version": {"$mod": [2, 1]}}, {"$or": []}, {"$and": {"a": 1}}, {"version": {"$in": 3}},
-    {"profile": {"$gt": {"age": 1}}}, {"version": {"$gt": 1, "plain": 2}},
-])
+@pytest.mark.parametrize(
+    "filter",
+    [
+        {"status": {"$regex": "^sub"}},
+        {"status": re.compile("^sub")},
+        {"tags": {"$size": 2}},
+        {"tags": {"$all": ["a"]}},
+        {"items": {"$elemMatch": {"k": 1}}},
+        {"version": {"$not": {"$gt": 1}}},
+        {"$nor": [{"a": 1}]},
+        {"$expr": {"$eq": ["$a", 1]}},
+        {"$where": "true"},
+        {"version": {"$type": "int"}},
+        {"version": {"$mod": [2, 1]}},
+        {"$or": []},
+        {"$and": {"a": 1}},
+        {"version": {"$in": 3}},
+        {"profile": {"$gt": {"age": 1}}},
+        {"version": {"$gt": 1, "plain": 2}},
+    ],
+)
 def test_unsupported_conditions_fail_loudly(filter):
     with pytest.raises(ValueError):
         matches(DOC, filter)
@@ -216,11 +241,16 @@ async def test_one_winner_of_twenty_concurrent_conditional_updates(things):
         _id = f"rec-{trial}"
         await coll.insert_one({"_id": _id, "version": 1, "status": "submitted", "log": []})
         recorder.filters.clear()
-        results = await asyncio.gather(*[
-            atomic.update(coll, {"_id": _id, "version": 1, "status": {"$in": ["submitted"]}},
-                          {"$set": {"version": 2, "by": i}, "$push": {"log": i}})
-            for i, atomic in enumerate([a, b] * 10)
-        ])
+        results = await asyncio.gather(
+            *[
+                atomic.update(
+                    coll,
+                    {"_id": _id, "version": 1, "status": {"$in": ["submitted"]}},
+                    {"$set": {"version": 2, "by": i}, "$push": {"log": i}},
+                )
+                for i, atomic in enumerate([a, b] * 10)
+            ]
+        )
         winners = [r for r in results if r is not None]
         assert len(winners) == 1 and winners[0]["version"] == 2
         doc = await coll.find_one({"_id": _id})
@@ -233,10 +263,15 @@ async def test_a_condition_that_does_not_match_changes_nothing(things):
     coll, (atomic, _), recorder = things
     await coll.insert_one({"_id": "r", "version": 2, "status": "approved", "notices": {"n1": {"read_at": None}}})
     before = await coll.find_one({"_id": "r"})
-    for cond in ({"version": 1}, {"status": "submitted"}, {"notices.n1.read_at": {"$ne": None}},
-                 {"region_code": {"$in": ["110101"]}}):
-        assert await atomic.update(coll, {"_id": "r", **cond}, {"$set": {"touched": True}, "$inc": {"version": 1}}) \
-            is None
+    for cond in (
+        {"version": 1},
+        {"status": "submitted"},
+        {"notices.n1.read_at": {"$ne": None}},
+        {"region_code": {"$in": ["110101"]}},
+    ):
+        assert (
+            await atomic.update(coll, {"_id": "r", **cond}, {"$set": {"touched": True}, "$inc": {"version": 1}}) is None
+        )
     assert await atomic.update(coll, {"_id": "missing", "version": 1}, {"$set": {"x": 1}}) is None
     assert await coll.find_one({"_id": "r"}) == before
     assert await coll.count_documents({}) == 1

@@ -1,4 +1,5 @@
 """Liveness, readiness and the error shape of the foundation."""
+
 from __future__ import annotations
 
 import asyncio
@@ -52,8 +53,11 @@ async def test_wrong_method_is_a_json_405(http):
 
 
 async def test_malformed_json_is_a_json_400_that_changes_nothing(server, http, fake_wechat):
-    for raw, code in ((b'{"code": "demo:a"', "malformed_json"), (b"\xff\xfe", "malformed_json"),
-                      (b'["demo:a"]', "body_not_object")):
+    for raw, code in (
+        (b'{"code": "demo:a"', "malformed_json"),
+        (b"\xff\xfe", "malformed_json"),
+        (b'["demo:a"]', "body_not_object"),
+    ):
         r = await http.post("/api/v1/auth/login", raw=raw, headers={"Content-Type": "application/json"})
         assert r.status == 400, raw
         assert r.json["error"]["code"] == code and r.json["error"]["message"]
@@ -62,16 +66,22 @@ async def test_malformed_json_is_a_json_400_that_changes_nothing(server, http, f
 
 async def test_hostile_json_is_a_json_4xx_that_changes_nothing(server, http, fake_wechat):
     # deep nesting (RecursionError) and NaN/Infinity: not JSON
-    for raw in (b"[" * 10_000 + b"]" * 10_000, b'{"code":' * 10_000 + b"1" + b"}" * 10_000,
-                b'{"code": NaN}', b'{"code": -Infinity}'):
+    for raw in (
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"code":' * 10_000 + b"1" + b"}" * 10_000,
+        b'{"code": NaN}',
+        b'{"code": -Infinity}',
+    ):
         for path in ("/api/v1/auth/login", "/admin/api/login"):
             r = await http.post(path, raw=raw, headers={"Content-Type": "application/json"})
             assert r.status == 400, (path, raw[:40], r.text)
             assert r.json["error"]["code"] == "malformed_json" and r.json["error"]["message"]
     # lone surrogates parse, but can be neither stored nor written back as UTF-8
-    for raw, fields in ((b'{"code": "\\ud800", "username": "\\ud800", "password": "x"}', {"code", "username"}),
-                        (b'{"username": "nobody", "password": "\\udfff"}', {"password"}),
-                        (b'{"code": "demo:a", "x": ["ok", {"\\udc00": 1}]}', {"x.1"})):
+    for raw, fields in (
+        (b'{"code": "\\ud800", "username": "\\ud800", "password": "x"}', {"code", "username"}),
+        (b'{"username": "nobody", "password": "\\udfff"}', {"password"}),
+        (b'{"code": "demo:a", "x": ["ok", {"\\udc00": 1}]}', {"x.1"}),
+    ):
         for path in ("/api/v1/auth/login", "/admin/api/login"):
             r = await http.post(path, raw=raw, headers={"Content-Type": "application/json"})
             assert r.status == 422, (path, raw, r.text)

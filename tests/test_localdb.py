@@ -1,4 +1,5 @@
 """The local database: FerretDB's `_id` lookups, updates and deletes use its `_id` index (the patch)."""
+
 from __future__ import annotations
 
 import pytest

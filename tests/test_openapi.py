@@ -1,4 +1,5 @@
 """The OpenAPI document covers every route and method of the app, each documented."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,9 @@ async def test_every_route_and_method_is_documented(server, http):
 
 
 def test_path_templates_name_their_parameters():
-    assert path_template(re.compile(r"/api/v1/me/documents/(?P<kind>[a-z_]+)/file$")) == \
-        "/api/v1/me/documents/{kind}/file"
+    assert (
+        path_template(re.compile(r"/api/v1/me/documents/(?P<kind>[a-z_]+)/file$")) == "/api/v1/me/documents/{kind}/file"
+    )
     assert path_template(re.compile(r"/admin/api/records/(?P<id>[0-9a-f]{24})$")) == "/admin/api/records/{id}"
 
 

@@ -1,4 +1,5 @@
 """Settings: environment parsing and the one-line refusal at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -17,14 +18,17 @@ def test_defaults_work_for_a_local_run():
     assert s.uses_fake_wechat
 
 
-@pytest.mark.parametrize("env, name", [
-    ({"PORT": "eighty"}, "PORT"),
-    ({"PORT": "70000"}, "PORT"),
-    ({"MONGODB_URI": "postgres://x"}, "MONGODB_URI"),
-    ({"OFFICIAL_ACCOUNT_AES_KEY": "short"}, "OFFICIAL_ACCOUNT_AES_KEY"),
-    ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
-    ({"STAFF_COOKIE_SECURE": "maybe"}, "STAFF_COOKIE_SECURE"),
-])
+@pytest.mark.parametrize(
+    "env, name",
+    [
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"MONGODB_URI": "postgres://x"}, "MONGODB_URI"),
+        ({"OFFICIAL_ACCOUNT_AES_KEY": "short"}, "OFFICIAL_ACCOUNT_AES_KEY"),
+        ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
+        ({"STAFF_COOKIE_SECURE": "maybe"}, "STAFF_COOKIE_SECURE"),
+    ],
+)
 def test_bad_values_are_refused_naming_the_variable(env, name):
     with pytest.raises(SettingsError) as err:
         Settings.from_env(env)
@@ -33,8 +37,9 @@ def test_bad_values_are_refused_naming_the_variable(env, name):
 
 def test_server_refuses_to_start_with_one_clear_line():
     env = {**os.environ, "PORT": "not-a-port"}
-    proc = subprocess.run([sys.executable, "-m", "server"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "server"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "PORT" in lines[0]

@@ -1,4 +1,5 @@
 """The house rules that hold whatever the layout: auth by class, one-way arrows, no import cycles."""
+
 from __future__ import annotations
 
 import ast
@@ -41,6 +42,7 @@ def test_a_handler_that_only_names_its_authentication_is_refused(settings):
 
     class Fine(UserHandler):
         pass
+
     make_app(_Services(settings), [_module((r"/x", Fine))])
 
 
@@ -58,8 +60,11 @@ def _imports(path: Path) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-             for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    files = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for pkg in PACKAGES
+        for p in (ROOT / pkg).rglob("*.py")
+    }
     return {name: {m for m in _imports(path) if m in files} for name, path in files.items()}
 
 

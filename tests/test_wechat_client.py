@@ -1,4 +1,5 @@
 """The outbound WeChat client against the fake WeChat server over real HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,10 +21,12 @@ async def test_code2session_demo_code_and_refused_code(server):
 
 async def test_two_instances_fetch_the_token_once(make_server, fake_wechat):
     a, b = await make_server(), await make_server()
-    results = await asyncio.gather(*[
-        subscribe.send(s.services.miniprogram, f"openid-{i}", "tpl", {"thing1": "x"})
-        for i, s in enumerate([a, b] * 5)
-    ])
+    results = await asyncio.gather(
+        *[
+            subscribe.send(s.services.miniprogram, f"openid-{i}", "tpl", {"thing1": "x"})
+            for i, s in enumerate([a, b] * 5)
+        ]
+    )
     assert all(r["errcode"] == 0 for r in results)
     assert fake_wechat.token_calls["/cgi-bin/stable_token"] == 1
     assert len(fake_wechat.subscribe_messages) == 10

@@ -4,6 +4,7 @@ A token is `secrets.token_urlsafe(32)`; the collection `user_sessions` keeps
 `_id` = sha256(token) with the openid, the record id and `expires_at` (checked on
 every read, swept by `server.db.sweep_forever`). The token itself is never stored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,8 +81,15 @@ class SessionService:
         token = secrets.token_urlsafe(32)
         now = utcnow()
         expires_at = now + dt.timedelta(days=self.services.settings.session_days)
-        await self.sessions.insert_one({"_id": digest(token), "openid": wx.openid, "record_id": record["_id"],
-                                        "created_at": now, "expires_at": expires_at})
+        await self.sessions.insert_one(
+            {
+                "_id": digest(token),
+                "openid": wx.openid,
+                "record_id": record["_id"],
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+        )
         log.info("mini-program login", extra={"fields": {"record_id": str(record["_id"])}})
         return {"token": token, "expires_at": expires_at, "record_status": record["status"]}
 

@@ -11,6 +11,7 @@ Group commit: while `max_in_flight` batches are at the database, new claims wait
 together in the next one, so batches grow with the load. At low load a claim is sent
 on the next loop turn, alone.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,13 @@ DUPLICATE_KEY = 11000
 class InsertBatcher:
     """Groups concurrent `insert(doc)` calls into unordered insert_many batches (group commit)."""
 
-    def __init__(self, collection: AsyncCollection, max_batch: int = MAX_BATCH, max_in_flight: int = MAX_IN_FLIGHT,
-                 timeout: float | None = None):
+    def __init__(
+        self,
+        collection: AsyncCollection,
+        max_batch: int = MAX_BATCH,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        timeout: float | None = None,
+    ):
         self.collection = collection
         self.timeout = timeout  # one timer per batch, not per caller
         self.max_batch = max_batch
@@ -51,7 +57,7 @@ class InsertBatcher:
         """Send what is pending, in batches of at most max_batch, while fewer than max_in_flight are out."""
         self._scheduled = False
         while self._pending and len(self._tasks) < self.max_in_flight:
-            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             task = asyncio.get_running_loop().create_task(self._send(batch))
             self._tasks.add(task)
             task.add_done_callback(self._done)
@@ -74,8 +80,11 @@ class InsertBatcher:
         # a raw command, not insert_many: the driver's bulk machinery costs ~20 % more client CPU
         try:
             async with asyncio.timeout(self.timeout):
-                reply = await self.collection.database.command(SON([
-                    ("insert", self.collection.name), ("documents", [doc for doc, _ in batch]), ("ordered", False)]))
+                reply = await self.collection.database.command(
+                    SON(
+                        [("insert", self.collection.name), ("documents", [doc for doc, _ in batch]), ("ordered", False)]
+                    )
+                )
             if reply.get("writeConcernError"):
                 raise WriteConcernError(str(reply["writeConcernError"].get("errmsg", "write concern error")))
         except BaseException as exc:  # the whole batch failed (network, cancelled): every caller sees it

@@ -6,6 +6,7 @@ valid for 10 minutes; wrong guesses are limited per chat user. A link is kept in
 `chat_links` (chat openid → record id) and copied to the record's `chat_openid` (`$set` by `_id`
 through `services.atomic`; linking is not an edit of the record, so its version does not move).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,10 +64,17 @@ class ChatBinding:
         await self.codes.delete_many({"openid": openid})
         now = utcnow()
         for _ in range(8):
-            code = f"{secrets.randbelow(10 ** 6):06d}"
+            code = f"{secrets.randbelow(10**6):06d}"
             try:
-                await self.codes.insert_one({"_id": self._digest(code), "openid": openid, "record_id": record_id,
-                                             "created_at": now, "expires_at": now + CODE_TTL})
+                await self.codes.insert_one(
+                    {
+                        "_id": self._digest(code),
+                        "openid": openid,
+                        "record_id": record_id,
+                        "created_at": now,
+                        "expires_at": now + CODE_TTL,
+                    }
+                )
             except DuplicateKeyError:  # another person's live code: draw again
                 continue
             return {"code": code, "expires_at": now + CODE_TTL, "expires_in": int(CODE_TTL.total_seconds())}
@@ -90,12 +98,14 @@ class ChatBinding:
     async def link(self, chat_openid: str, record_id: ObjectId) -> dict | None:
         """Store the link and set `chat_openid` on the record (cleared on any other record)."""
         previous = await self.links.find_one({"_id": chat_openid})
-        await self.links.replace_one({"_id": chat_openid}, {"record_id": record_id, "linked_at": utcnow()},
-                                     upsert=True)
+        await self.links.replace_one({"_id": chat_openid}, {"record_id": record_id, "linked_at": utcnow()}, upsert=True)
         atomic = self.services.atomic
         if previous and previous.get("record_id") != record_id:  # the link names one record at a time
-            await atomic.update(self.records, {"_id": previous["record_id"], "chat_openid": chat_openid},
-                                {"$set": {"chat_openid": None}})
+            await atomic.update(
+                self.records,
+                {"_id": previous["record_id"], "chat_openid": chat_openid},
+                {"$set": {"chat_openid": None}},
+            )
         return await atomic.update(self.records, {"_id": record_id}, {"$set": {"chat_openid": chat_openid}})
 
     async def linked(self, chat_openid: str) -> tuple[bool, dict | None]:
@@ -107,9 +117,11 @@ class ChatBinding:
 
     async def _failed(self, chat_openid: str, now: dt.datetime) -> None:
         """Count a wrong code for this chat user within the attempt window."""
-        doc = await self.services.atomic.update(self.attempts, {"_id": chat_openid},
-                                                {"$inc": {"count": 1},
-                                                 "$setOnInsert": {"expires_at": now + ATTEMPT_WINDOW}},
-                                                upsert=True)
+        doc = await self.services.atomic.update(
+            self.attempts,
+            {"_id": chat_openid},
+            {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": now + ATTEMPT_WINDOW}},
+            upsert=True,
+        )
         if doc and doc["expires_at"] < now:  # an old window not swept yet: start a new one
             await self.attempts.replace_one({"_id": chat_openid}, {"count": 1, "expires_at": now + ATTEMPT_WINDOW})

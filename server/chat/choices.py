@@ -3,6 +3,7 @@
 Any server process may receive the person's "1/2/3", so the offer lives in
 `chat_choices` (`_id` = the sender's openid, expiring).
 """
+
 from __future__ import annotations
 
 import datetime as dt

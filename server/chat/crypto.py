@@ -4,6 +4,7 @@ WeChat signs `sha1(sort([token, timestamp, nonce(, encrypt)]))`; wechatpy compar
 `!=`, so the signatures are computed and compared here. The AES part reuses wechatpy's
 PKCS#7/CBC implementation; one cipher object per key is built once per process.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,10 @@ from settings import Settings, SettingsError
 
 MODES = ("plaintext", "compatible", "safe")
 _ALPHABET = string.ascii_letters + string.digits
-ENCRYPTED_REPLY = ("<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
-                   "<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>")
+ENCRYPTED_REPLY = (
+    "<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
+    "<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
+)
 
 
 class DecryptError(ValueError):
@@ -94,11 +97,16 @@ class MessageCrypto:
                 continue
         raise DecryptError("no key decrypts this message")
 
-    def encrypt_reply(self, xml: str, key_index: int = 0, timestamp: str | None = None,
-                      nonce: str | None = None) -> str:
+    def encrypt_reply(
+        self, xml: str, key_index: int = 0, timestamp: str | None = None, nonce: str | None = None
+    ) -> str:
         """The encrypted reply envelope, under the key the message came with (default: current)."""
         timestamp = timestamp or str(int(time.time()))
-        nonce = nonce or str(secrets.randbelow(10 ** 10))
+        nonce = nonce or str(secrets.randbelow(10**10))
         encrypted = self.ciphers[key_index].encrypt(xml, self.appid).decode("ascii")
-        return ENCRYPTED_REPLY.format(encrypt=encrypted, signature=signature(self.token, timestamp, nonce, encrypted),
-                                      timestamp=timestamp, nonce=nonce)
+        return ENCRYPTED_REPLY.format(
+            encrypt=encrypted,
+            signature=signature(self.token, timestamp, nonce, encrypted),
+            timestamp=timestamp,
+            nonce=nonce,
+        )

@@ -5,6 +5,7 @@ another server process. The first process to insert `_id = key` owns the message
 other copy answers the reply stored on the claim (waiting briefly while it is pending).
 Claims made in the same loop turn share one round trip (`InsertBatcher`).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@ Changes are stored as extra topics (`FaqStore`) and reloaded at once in this pro
 the other processes pick them up from the version counter within FAQ_RELOAD_SECONDS.
 Only a city admin may change topics; every staff member may read.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,9 +95,15 @@ def topic_view(topic_id: str, builtin, entry: dict | None) -> dict:
         if value is None and builtin is not None:
             value = getattr(builtin, name)
         fields[name] = (value or "") if name in TEXT_LIMITS else list(value or ())
-    return {"id": topic_id, **fields, "source": "builtin" if builtin is not None else "staff",
-            "edited": builtin is not None and bool(entry), "disabled": bool(entry.get("disabled")),
-            "updated_at": entry.get("updated_at"), "updated_by": entry.get("updated_by")}
+    return {
+        "id": topic_id,
+        **fields,
+        "source": "builtin" if builtin is not None else "staff",
+        "edited": builtin is not None and bool(entry),
+        "disabled": bool(entry.get("disabled")),
+        "updated_at": entry.get("updated_at"),
+        "updated_by": entry.get("updated_by"),
+    }
 
 
 class FaqAdmin:
@@ -112,8 +119,10 @@ class FaqAdmin:
         entries = {e["_id"]: e for e in await self.store.entries()}
         builtins = _builtins()
         ids = list(builtins) + [i for i in entries if i not in builtins]
-        return {"topics": [topic_view(i, builtins.get(i), entries.get(i)) for i in ids],
-                "version": await self.store.version()}
+        return {
+            "topics": [topic_view(i, builtins.get(i), entries.get(i)) for i in ids],
+            "version": await self.store.version(),
+        }
 
     async def topic(self, topic_id: str) -> dict:
         """One topic, or NotFound."""
@@ -127,8 +136,9 @@ class FaqAdmin:
         _require_admin(staff)
         topic_id = body.get("id")
         if not isinstance(topic_id, str) or not TOPIC_ID.fullmatch(topic_id):
-            raise Invalid([{"field": "id", "code": "invalid_id",
-                            "message": "编号须为 2-40 位小写字母、数字或下划线，以字母开头"}])
+            raise Invalid(
+                [{"field": "id", "code": "invalid_id", "message": "编号须为 2-40 位小写字母、数字或下划线，以字母开头"}]
+            )
         changes = validate(body, create=True)
         if topic_id in _builtins():
             raise Conflict("该编号已存在", "faq_topic_exists")

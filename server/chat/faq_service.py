@@ -6,6 +6,7 @@ staff entries, so several app instances in one process (tests) share one build.
 Rendered answers and the matches of short questions are cached per engine (settings are
 read once; a reload starts with empty caches).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,9 @@ def answer_context(settings: Settings) -> dict:
 
 def build_engine(extra_topics: list[dict]) -> FaqEngine:
     """An engine for these staff entries, built once per process per content (thread-safe enough)."""
-    fingerprint = hashlib.sha1(json.dumps(extra_topics, sort_keys=True, ensure_ascii=False,
-                                          default=str).encode()).hexdigest()
+    fingerprint = hashlib.sha1(
+        json.dumps(extra_topics, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
     engine = _CACHE.get(fingerprint)
     if engine is None:
         engine = FaqEngine.load(extra_topics=extra_topics)

@@ -5,6 +5,7 @@ examples?, disabled, updated_at, updated_by}`; an entry with a built-in id overr
 topic field by field. Every change bumps `faq_meta/topics.version`, which each server
 process polls to reload its engine.
 """
+
 from __future__ import annotations
 
 from server.db import utcnow
@@ -44,21 +45,24 @@ class FaqStore:
         """Insert (create) or update an entry, then bump the version; returns the stored entry."""
         now = utcnow()
         if create:
-            doc = {"_id": topic_id, **changes, "created_at": now, "created_by": by, "updated_at": now,
-                   "updated_by": by}
+            doc = {"_id": topic_id, **changes, "created_at": now, "created_by": by, "updated_at": now, "updated_by": by}
             await self.topics.insert_one(doc)
         else:
             doc = await self.services.atomic.update(
-                self.topics, {"_id": topic_id},
-                {"$set": {**changes, "updated_at": now, "updated_by": by},
-                 "$setOnInsert": {"created_at": now, "created_by": by}}, upsert=True)
+                self.topics,
+                {"_id": topic_id},
+                {
+                    "$set": {**changes, "updated_at": now, "updated_by": by},
+                    "$setOnInsert": {"created_at": now, "created_by": by},
+                },
+                upsert=True,
+            )
         await self.bump()
         return doc
 
     async def bump(self) -> int:
         """Increment the version counter (serialised on FerretDB); returns the new version."""
-        doc = await self.services.atomic.update(self.meta, {"_id": VERSION_ID}, {"$inc": {"version": 1}},
-                                                upsert=True)
+        doc = await self.services.atomic.update(self.meta, {"_id": VERSION_ID}, {"$inc": {"version": 1}}, upsert=True)
         return int(doc["version"])
 
 

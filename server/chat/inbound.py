@@ -6,6 +6,7 @@ the same guard defusedxml installs (`forbid_dtd`), set directly on the C parser,
 builds the field dict itself. defusedxml routes through the pure-Python ElementTree
 parser, which cost ~28 us of the webhook's ~300 us per message; this costs ~15 us.
 """
+
 from __future__ import annotations
 
 from xml.parsers import expat
@@ -87,6 +88,6 @@ def to_message(fields: dict) -> BaseMessage:
     event = str(fields.get("Event") or "").lower()
     key = fields.get("EventKey")
     if event == "subscribe" and isinstance(key, str) and key.startswith("qrscene_"):
-        fields = {**fields, "Event": "subscribe_scan", "EventKey": key[len("qrscene_"):]}
+        fields = {**fields, "Event": "subscribe_scan", "EventKey": key[len("qrscene_") :]}
         event = "subscribe_scan"
     return EVENT_TYPES.get(event, UnknownMessage)(fields)

@@ -1,5 +1,6 @@
 """The official account's custom menu: `config/menu.json` with settings filled in, checked
 against WeChat's limits before it is sent."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,11 @@ class MenuError(ValueError):
 
 def load_menu(settings: Settings, path: Path = MENU_FILE) -> dict:
     """The menu as WeChat's /cgi-bin/menu/create body, placeholders filled from settings."""
-    values = {"miniprogram_appid": settings.miniprogram_appid or "demo-mp-appid",
-              "pagepath": settings.menu_miniprogram_page, "fallback_url": settings.menu_fallback_url}
+    values = {
+        "miniprogram_appid": settings.miniprogram_appid or "demo-mp-appid",
+        "pagepath": settings.menu_miniprogram_page,
+        "fallback_url": settings.menu_fallback_url,
+    }
     menu = _fill(json.loads(Path(path).read_text(encoding="utf-8")), values)
     check_menu(menu)
     return menu
@@ -87,5 +91,5 @@ def faq_keys(menu: dict) -> list[str]:
         for b in [button, *button.get("sub_button", [])]:
             key = b.get("key", "")
             if b.get("type") == "click" and key.startswith(FAQ_KEY):
-                keys.append(key[len(FAQ_KEY):])
+                keys.append(key[len(FAQ_KEY) :])
     return keys

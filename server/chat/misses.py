@@ -1,4 +1,5 @@
 """Questions the FAQ could not answer, counted per normalised question for staff."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,20 +32,38 @@ class MissLog:
         """Count one miss of this question (personal numbers masked), with the closest topics."""
         key, question = miss_key(text)
         now = utcnow()
-        await self.services.atomic.update(self.coll, {"_id": key}, {
-            "$inc": {"count": 1},
-            "$set": {"last_at": now, "sample": mask_text(text.strip())[:MAX_QUESTION], "candidates": candidates,
-                     "out_of_scope": out_of_scope},
-            "$setOnInsert": {"question": question, "first_at": now},
-        }, upsert=True)
+        await self.services.atomic.update(
+            self.coll,
+            {"_id": key},
+            {
+                "$inc": {"count": 1},
+                "$set": {
+                    "last_at": now,
+                    "sample": mask_text(text.strip())[:MAX_QUESTION],
+                    "candidates": candidates,
+                    "out_of_scope": out_of_scope,
+                },
+                "$setOnInsert": {"question": question, "first_at": now},
+            },
+            upsert=True,
+        )
 
     async def list(self, limit: int, offset: int) -> tuple[list[dict], int]:
         """The most frequent misses first, and how many distinct questions there are."""
         cursor = self.coll.find({}).sort([("count", DESCENDING), ("last_at", DESCENDING)]).skip(offset).limit(limit)
-        items = [{"id": d["_id"], "question": d.get("question", ""), "sample": d.get("sample", ""),
-                  "count": d.get("count", 0), "candidates": d.get("candidates", []),
-                  "out_of_scope": bool(d.get("out_of_scope")),
-                  "first_at": d.get("first_at"), "last_at": d.get("last_at")} async for d in cursor]
+        items = [
+            {
+                "id": d["_id"],
+                "question": d.get("question", ""),
+                "sample": d.get("sample", ""),
+                "count": d.get("count", 0),
+                "candidates": d.get("candidates", []),
+                "out_of_scope": bool(d.get("out_of_scope")),
+                "first_at": d.get("first_at"),
+                "last_at": d.get("last_at"),
+            }
+            async for d in cursor
+        ]
         return items, await self.coll.count_documents({})
 
     async def delete(self, miss_id: str) -> bool:

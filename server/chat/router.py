@@ -3,6 +3,7 @@
 `plan` only reads; anything that writes is returned as `Outcome.effect`, which the
 webhook runs once, after the message is claimed against retries.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,16 @@ _CHOICE = re.compile(r"[1-9]")
 HELP_KEY = "HELP:"
 MIN_CANDIDATE_CONFIDENCE = 0.2  # closest topics below this are not offered
 MAX_TEXT = 600  # longer messages are cut before matching
-SILENT_EVENTS = {"unsubscribe", "view", "view_miniprogram", "location", "templatesendjobfinish",
-                 "masssendjobfinish", "subscribe_msg_popup_event", "subscribe_msg_change_event"}
+SILENT_EVENTS = {
+    "unsubscribe",
+    "view",
+    "view_miniprogram",
+    "location",
+    "templatesendjobfinish",
+    "masssendjobfinish",
+    "subscribe_msg_popup_event",
+    "subscribe_msg_change_event",
+}
 HINT_TYPES = {"image", "voice", "video", "shortvideo", "location", "link", "file"}
 
 
@@ -72,7 +81,7 @@ class ChatRouter:
         if event == "click":
             key = str(msg.key or "")
             if key.startswith(FAQ_KEY):
-                return Outcome(self.faq.answer(key[len(FAQ_KEY):]) or texts.TOPIC_GONE)
+                return Outcome(self.faq.answer(key[len(FAQ_KEY) :]) or texts.TOPIC_GONE)
             if key.startswith(HELP_KEY):
                 return Outcome(self.self_service)
         return Outcome(None)
@@ -123,7 +132,9 @@ class ChatRouter:
 
 def _then(effect: Callable[[], Awaitable[None]], reply: str) -> Callable[[], Awaitable[str]]:
     """An effect that runs `effect` and then answers `reply`."""
+
     async def run() -> str:
         await effect()
         return reply
+
     return run

@@ -1,4 +1,5 @@
 """Status by chat: "查询进度" answers with the sender's record status when they are linked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,8 @@ log = logging.getLogger("kjcj.chat.status")
 
 _STATUS = re.compile(
     r"(我要|我想|帮我)?(查询|查看|查一下|查下|查|看看|我的)?(信息采集|采集|审核|审批|办理)?"
-    r"(进度|结果|状态|情况)(查询|怎么样了?|如何了?|呢)?")
+    r"(进度|结果|状态|情况)(查询|怎么样了?|如何了?|呢)?"
+)
 _PASSED = re.compile(r"(我的)?(信息采集|采集|审核)(通过|过)了?(吗|没有?|没)")
 UNIONID_TIMEOUT = 2.0
 
@@ -46,8 +48,10 @@ def describe_change(change: dict | None) -> str:
     decision = change.get("decision") or {}
     reason = decision.get("reason") or (change.get("ordered") or {}).get("reason") or "请在小程序中查看"
     return texts.STATUS_CHANGE[change["status"]].format(
-        submitted=_day(change.get("submitted_at")) or "近期", decided=_day(change.get("decided_at")) or "近期",
-        reason=reason)
+        submitted=_day(change.get("submitted_at")) or "近期",
+        decided=_day(change.get("decided_at")) or "近期",
+        reason=reason,
+    )
 
 
 def describe(record: dict | None, hotline: str, change: dict | None = None) -> str:
@@ -99,6 +103,7 @@ class ChatStatus:
 
         async def link() -> None:
             await self.binding.link(chat_openid, record["_id"])
+
         return describe(record, hotline, await self._latest_change(record)), link
 
     async def _latest_change(self, record: dict | None) -> dict | None:
@@ -112,8 +117,12 @@ class ChatStatus:
     async def _unionid(self, chat_openid: str) -> str | None:
         """The sender's unionid from the official account's user info (None when unavailable)."""
         try:
-            info = await asyncio.wait_for(self.services.official_account.call(
-                "GET", "/cgi-bin/user/info", params={"openid": chat_openid, "lang": "zh_CN"}), UNIONID_TIMEOUT)
+            info = await asyncio.wait_for(
+                self.services.official_account.call(
+                    "GET", "/cgi-bin/user/info", params={"openid": chat_openid, "lang": "zh_CN"}
+                ),
+                UNIONID_TIMEOUT,
+            )
         except (TimeoutError, WeChatError) as exc:
             log.info("no unionid for a chat user: %s", exc)
             return None

@@ -1,4 +1,5 @@
 """What the chat bot says (simplified Chinese); `{hotline}` and similar come from settings."""
+
 from __future__ import annotations
 
 EXAMPLES = "生僻字怎么输入、忘记密码、档案调转、照片要求、需要准备哪些材料"
@@ -23,8 +24,11 @@ HINT_EMPTY = "请用文字描述您的问题，例如：" + EXAMPLES + "。"
 
 MISS_WITH_CHOICES = "抱歉，没有找到与您的问题完全对应的答案。您是不是想问：\n{choices}\n请回复数字查看答案（10 分钟内有效）。仍未解决可拨打咨询电话：{hotline}"
 MISS_NO_CHOICES = "抱歉，暂时无法回答这个问题。您可以换个说法，或询问：" + EXAMPLES + "。\n也可拨打咨询电话：{hotline}"
-OUT_OF_SCOPE = ("抱歉，这个问题不在本号的解答范围内。本号解答会计人员信息采集的相关问题，例如：" + EXAMPLES
-                + "。\n其他业务请咨询相关部门，或拨打咨询电话：{hotline}")
+OUT_OF_SCOPE = (
+    "抱歉，这个问题不在本号的解答范围内。本号解答会计人员信息采集的相关问题，例如："
+    + EXAMPLES
+    + "。\n其他业务请咨询相关部门，或拨打咨询电话：{hotline}"
+)
 CHOICE_EXPIRED = "选项已过期或不存在，请重新发送您的问题。"
 TOPIC_GONE = "该问题的解答已下线，请直接发送您的问题。"
 

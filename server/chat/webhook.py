@@ -4,6 +4,7 @@ Per message: one signature check, one expat parse (DTDs refused), the in-process
 one dedupe insert that also stores the reply. Messages whose handling writes (binding,
 a miss with numbered choices) are claimed first, then handled, then their reply stored.
 """
+
 from __future__ import annotations
 
 import logging

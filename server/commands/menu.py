@@ -1,4 +1,5 @@
 """`python -m server menu push|show`: send the official account's menu (config/menu.json)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from server.wechat.errors import WeChatError
 def add_parser(subparsers) -> None:
     """Register `menu push` and `menu show`."""
     parser = subparsers.add_parser("menu", help="the official account's custom menu")
-    parser.add_argument("action", choices=["push", "show"],
-                        help="push: send config/menu.json to WeChat; show: print what would be sent")
+    parser.add_argument(
+        "action", choices=["push", "show"], help="push: send config/menu.json to WeChat; show: print what would be sent"
+    )
 
 
 async def run(args, services) -> int:

@@ -1,4 +1,5 @@
 """`python -m server migrate`: move a deployment's records into archives and applications (idempotent)."""
+
 from __future__ import annotations
 
 from server.lifecycle.migrate import migrate
@@ -6,8 +7,10 @@ from server.lifecycle.migrate import migrate
 
 def add_parser(subparsers) -> None:
     """Register `migrate`."""
-    subparsers.add_parser("migrate", help="move first-version records into archives and applications "
-                                          "(idempotent, resumable; start-up runs it too)")
+    subparsers.add_parser(
+        "migrate",
+        help="move first-version records into archives and applications (idempotent, resumable; start-up runs it too)",
+    )
 
 
 async def run(args, services) -> int:

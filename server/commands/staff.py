@@ -3,6 +3,7 @@
 Reaches the same database as a running local server with the same DATA_DIR (or MONGODB_URI).
 Passwords are read from a hidden prompt, or from one line of standard input with --password-stdin.
 """
+
 from __future__ import annotations
 
 import argparse

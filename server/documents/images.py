@@ -4,6 +4,7 @@ Runs in a worker thread (never on the IOLoop). The new file keeps the pixels onl
 EXIF (GPS, camera, orientation applied first), XMP, ICC, comments and PNG text
 chunks are dropped because the image is re-encoded from a bare copy.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,7 @@ from server.documents.sniff import JPEG, PNG, file_problem
 from server.errors import Invalid
 
 MAX_PIXELS = 60_000_000  # refuse decompression bombs before decoding
-MAX_SIDE = 6000          # larger scans are scaled down; plenty for a legible document
+MAX_SIDE = 6000  # larger scans are scaled down; plenty for a legible document
 JPEG_QUALITY = 90
 
 

@@ -5,6 +5,7 @@ and `%%EOF`) and objects, must not be encrypted (reviewers could not open it) an
 must not declare active content (JavaScript, launch actions, embedded files). Names
 hidden inside compressed object streams are not inspected.
 """
+
 from __future__ import annotations
 
 import re

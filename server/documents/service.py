@@ -1,4 +1,5 @@
 """Upload, list and read the documents of the caller's record (GridFS via services.files)."""
+
 from __future__ import annotations
 
 import logging
@@ -16,15 +17,21 @@ from server.records.store import RecordStore, record_fields, require_editable
 
 log = logging.getLogger("kjcj.documents")
 
-WORKERS = 2          # threads re-encoding images / scanning PDFs
-MAX_IN_FLIGHT = 16   # uploads being processed at once before answering 503
+WORKERS = 2  # threads re-encoding images / scanning PDFs
+MAX_IN_FLIGHT = 16  # uploads being processed at once before answering 503
 
 
 def document_view(kind: str, entry: dict) -> dict:
     """What the mini-program sees of one stored document."""
-    return {"kind": kind, "label": DOCUMENT_KINDS.get(kind, kind), "content_type": entry.get("content_type"),
-            "size": entry.get("size"), "sha256": entry.get("sha256"), "uploaded_at": entry.get("uploaded_at"),
-            "url": f"/api/v1/me/documents/{kind}/file"}
+    return {
+        "kind": kind,
+        "label": DOCUMENT_KINDS.get(kind, kind),
+        "content_type": entry.get("content_type"),
+        "size": entry.get("size"),
+        "sha256": entry.get("sha256"),
+        "uploaded_at": entry.get("uploaded_at"),
+        "url": f"/api/v1/me/documents/{kind}/file",
+    }
 
 
 def check_kind(kind: str) -> str:
@@ -41,8 +48,9 @@ class DocumentService:
         self.services = services
         self.store = services.get(RecordStore)
         self.files = services.files
-        self.pool = BoundedPool(WORKERS, MAX_IN_FLIGHT - WORKERS, "documents", "上传人数较多，请稍后重试", "upload_busy",
-                                retry_after=5)
+        self.pool = BoundedPool(
+            WORKERS, MAX_IN_FLIGHT - WORKERS, "documents", "上传人数较多，请稍后重试", "upload_busy", retry_after=5
+        )
 
     async def close(self) -> None:
         """Stop the worker threads."""
@@ -64,12 +72,18 @@ class DocumentService:
         doc = await self.store.load(user.record_id, user.openid)
         require_editable(doc)
         cleaned = await self.clean(data, content_type)
-        info = await self.files.put(cleaned, f"{kind}.{EXTENSIONS[content_type]}", content_type,
-                                    metadata={"record_id": doc["_id"], "kind": kind})
+        info = await self.files.put(
+            cleaned,
+            f"{kind}.{EXTENSIONS[content_type]}",
+            content_type,
+            metadata={"record_id": doc["_id"], "kind": kind},
+        )
         entry = {**info, "uploaded_at": utcnow()}
         await self.store.attach_file(doc, "documents", kind, entry)
-        log.info("document stored", extra={"fields": {"record_id": str(doc["_id"]), "kind": kind,
-                                                      "size": info["size"], "type": content_type}})
+        log.info(
+            "document stored",
+            extra={"fields": {"record_id": str(doc["_id"]), "kind": kind, "size": info["size"], "type": content_type}},
+        )
         return document_view(kind, entry)
 
     async def clean(self, data: bytes, content_type: str) -> bytes:
@@ -84,8 +98,11 @@ class DocumentService:
         doc = await self.store.load(user.record_id, user.openid)
         docs = doc.get("documents") or {}
         required = required_documents(record_fields(doc))
-        return {"documents": [document_view(k, docs[k]) for k in DOCUMENT_KINDS if k in docs],
-                "required": required, "missing": [k for k in required if k not in docs]}
+        return {
+            "documents": [document_view(k, docs[k]) for k in DOCUMENT_KINDS if k in docs],
+            "required": required,
+            "missing": [k for k in required if k not in docs],
+        }
 
     async def open(self, user: SessionUser, kind: str) -> tuple[dict, AsyncIterator[bytes]]:
         """(document entry, chunk iterator) of the caller's own document of `kind`, or NotFound."""

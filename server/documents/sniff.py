@@ -1,4 +1,5 @@
 """The real type of an uploaded file, from its bytes only (the name and header are ignored)."""
+
 from __future__ import annotations
 
 from server.errors import Invalid, UnsupportedMedia
@@ -11,6 +12,7 @@ ACCEPTED = "仅支持 JPG、PNG 图片或 PDF 文件"
 def file_problem(code: str, message: str) -> Invalid:
     """The 422 for a file of an accepted type that cannot be used (corrupt, too many pixels, active PDF...)."""
     return Invalid([{"field": "file", "code": code, "message": message}], message, code)
+
 
 # Recognisable refused formats, for a clearer message.
 _OTHERS: tuple[tuple[int, bytes, str], ...] = (
@@ -47,7 +49,7 @@ def sniff(data: bytes) -> str | None:
 def describe(data: bytes) -> str | None:
     """A Chinese name for a recognisable refused format, or None."""
     for offset, magic, name in _OTHERS:
-        if data[offset:offset + len(magic)] == magic:
+        if data[offset : offset + len(magic)] == magic:
             return name
     head = data[:512].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml", b"<html", b"<!doctype")):

@@ -9,6 +9,7 @@ open_change: application id | None, spot_checks: [...], created_at, updated_at}.
 Only the lifecycle's effects write it (one conditional single-document update each,
 guarded by `applied`, so deriving an effect twice applies it once).
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,8 +51,11 @@ def set_path(data: Doc, path: str, value: Any) -> None:
 
 def diff_of(before: Doc, after: Doc, paths: list[str]) -> list[DiffRow]:
     """[{field, old, new}] for the paths whose value differs (a list: stored keys may not hold dots)."""
-    return [{"field": p, "old": value_at(before, p), "new": value_at(after, p)}
-            for p in paths if value_at(before, p) != value_at(after, p)]
+    return [
+        {"field": p, "old": value_at(before, p), "new": value_at(after, p)}
+        for p in paths
+        if value_at(before, p) != value_at(after, p)
+    ]
 
 
 def changes_of(app: Doc) -> dict[str, Any]:
@@ -73,13 +77,33 @@ class Archives:
             log.error("approved collection %s has no archive number", app["_id"])
             return
         data = record_data(app)
-        doc = {"_id": number, "region_code": app.get("region_code"), "openid": app.get("openid"),
-               "record_id": app["_id"], "version": 1, "data": data, "documents": app.get("documents") or {},
-               "photo": app.get("photo"), "rare_name": bool(app.get("rare_name")),
-               "versions": [{"version": 1, "at": step["at"], "by": step["by"], "application_id": app["_id"],
-                             "kind": "collection", "diff": []}],
-               "applied": [step_key(app["_id"], step["n"])], "changes": [], "open_change": None,
-               "spot_checks": [], "created_at": step["at"], "updated_at": step["at"]}
+        doc = {
+            "_id": number,
+            "region_code": app.get("region_code"),
+            "openid": app.get("openid"),
+            "record_id": app["_id"],
+            "version": 1,
+            "data": data,
+            "documents": app.get("documents") or {},
+            "photo": app.get("photo"),
+            "rare_name": bool(app.get("rare_name")),
+            "versions": [
+                {
+                    "version": 1,
+                    "at": step["at"],
+                    "by": step["by"],
+                    "application_id": app["_id"],
+                    "kind": "collection",
+                    "diff": [],
+                }
+            ],
+            "applied": [step_key(app["_id"], step["n"])],
+            "changes": [],
+            "open_change": None,
+            "spot_checks": [],
+            "created_at": step["at"],
+            "updated_at": step["at"],
+        }
         try:
             await self.store.archives.insert_one(doc)
         except DuplicateKeyError:
@@ -100,14 +124,27 @@ class Archives:
                 set_path(data, path, value)
             version = int(arch.get("version") or 1) + 1
             name = (data.get("profile") or {}).get("name") or ""
-            sets = {"data": data, "version": version, "updated_at": step["at"], "rare_name": bool(name and is_rare(name))}
+            sets = {
+                "data": data,
+                "version": version,
+                "updated_at": step["at"],
+                "rare_name": bool(name and is_rare(name)),
+            }
             if arch.get("open_change") == app["_id"]:
                 sets["open_change"] = None
-            entry = {"version": version, "at": step["at"], "by": step["by"], "application_id": app["_id"],
-                     "kind": app.get("kind"), "diff": diff_of(arch.get("data") or {}, data, list(changes))}
+            entry = {
+                "version": version,
+                "at": step["at"],
+                "by": step["by"],
+                "application_id": app["_id"],
+                "kind": app.get("kind"),
+                "diff": diff_of(arch.get("data") or {}, data, list(changes)),
+            }
             done = await self.services.atomic.update(
-                self.store.archives, {"_id": arch["_id"], "version": arch.get("version")},
-                {"$set": sets, "$push": {"versions": entry, "applied": key}})
+                self.store.archives,
+                {"_id": arch["_id"], "version": arch.get("version")},
+                {"$set": sets, "$push": {"versions": entry, "applied": key}},
+            )
             if done is not None:
                 return
         raise Conflict("档案正忙，请稍后重试", "archive_busy")
@@ -116,8 +153,9 @@ class Archives:
         """The archive no longer waits for this change (it was withdrawn or rejected)."""
         number = app.get("archive_no")
         if number:
-            await self.services.atomic.update(self.store.archives, {"_id": number, "open_change": app["_id"]},
-                                              {"$set": {"open_change": None}})
+            await self.services.atomic.update(
+                self.store.archives, {"_id": number, "open_change": app["_id"]}, {"$set": {"open_change": None}}
+            )
 
     async def open_change(self, number: str, app_id: Any) -> Doc:
         """Reserve the archive for one open change (409 when another one is open)."""
@@ -132,8 +170,10 @@ class Archives:
                 if other is not None and kind is not None and other.get("status") in kind.open_states:
                     raise Conflict("您已有一项信息变更正在办理，请等待审核结果或撤回后再申请", "change_open")
             done = await self.services.atomic.update(
-                self.store.archives, {"_id": number, "open_change": held},
-                {"$set": {"open_change": app_id}, "$addToSet": {"changes": app_id}})
+                self.store.archives,
+                {"_id": number, "open_change": held},
+                {"$set": {"open_change": app_id}, "$addToSet": {"changes": app_id}},
+            )
             if done is not None:
                 return done
         raise Conflict("档案正忙，请稍后重试", "archive_busy")
@@ -141,5 +181,7 @@ class Archives:
     async def record_spot_check(self, number: str, entry: Doc) -> Doc | None:
         """Append a spot-check outcome to the archive (idempotent on the entry id)."""
         return await self.services.atomic.update(
-            self.store.archives, {"_id": number, "applied": {"$ne": entry["id"]}},
-            {"$push": {"spot_checks": entry, "applied": entry["id"]}})
+            self.store.archives,
+            {"_id": number, "applied": {"$ne": entry["id"]}},
+            {"$push": {"spot_checks": entry, "applied": entry["id"]}},
+        )

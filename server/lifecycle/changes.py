@@ -10,6 +10,7 @@ time (the archive's `open_change`). Rules (seed 002 and the national platform):
 A spot check's correction order opens a change in state "ordered"; the person's next
 change submits that one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,15 +45,20 @@ STAGED_TTL = dt.timedelta(days=1)
 
 def rules() -> dict:
     """The change rules for the mini-program (which fields are locked, which need proof)."""
-    return {"locked": [{"field": p, "label": field_label(p), "message": m} for p, m in {**LOCKED, **BY_TRANSFER}.items()],
-            "needs_proof": [{"field": p, "label": field_label(p)} for p in NEEDS_PROOF],
-            "proof_kind": PROOF_KIND, "proof_label": PROOF_LABEL}
+    return {
+        "locked": [{"field": p, "label": field_label(p), "message": m} for p, m in {**LOCKED, **BY_TRANSFER}.items()],
+        "needs_proof": [{"field": p, "label": field_label(p)} for p in NEEDS_PROOF],
+        "proof_kind": PROOF_KIND,
+        "proof_label": PROOF_LABEL,
+    }
 
 
 def option_lists() -> dict[str, list[dict[str, str]]]:
     """The same rules as closed lists for GET /api/v1/options (code = the field's path)."""
-    return {"change_locked_fields": [{"code": p, "label": field_label(p)} for p in {**LOCKED, **BY_TRANSFER}],
-            "change_proof_fields": [{"code": p, "label": field_label(p)} for p in NEEDS_PROOF]}
+    return {
+        "change_locked_fields": [{"code": p, "label": field_label(p)} for p in {**LOCKED, **BY_TRANSFER}],
+        "change_proof_fields": [{"code": p, "label": field_label(p)} for p in NEEDS_PROOF],
+    }
 
 
 def _problem(field: str, code: str, message: str) -> dict:
@@ -62,16 +68,26 @@ def _problem(field: str, code: str, message: str) -> dict:
 def change_view(app: Doc) -> Doc:
     """A change application as its applicant sees it."""
     payload = app.get("payload") or {}
-    return {"id": str(app["_id"]), "kind": "change", "status": app.get("status"),
-            "status_label": CHANGE.state_label(app.get("status")), "version": app.get("version"),
-            "changes": [{**row, "label": field_label(row["field"])} for row in payload.get("changes") or []],
-            "reason": payload.get("reason") or "", "ordered": app.get("ordered"),
-            "documents": {k: document_view(k, v) | {"url": None} for k, v in (app.get("documents") or {}).items()},
-            "decision": {k: (app.get("decision") or {}).get(k) for k in ("decision", "reason", "at")}
-            if app.get("decision") else None,
-            "history": [{k: h.get(k) for k in ("status", "at", "by", "reason") if k in h} for h in app.get("history") or []],
-            "submitted_at": app.get("submitted_at"), "decided_at": app.get("decided_at"),
-            "created_at": app.get("created_at")}
+    return {
+        "id": str(app["_id"]),
+        "kind": "change",
+        "status": app.get("status"),
+        "status_label": CHANGE.state_label(app.get("status")),
+        "version": app.get("version"),
+        "changes": [{**row, "label": field_label(row["field"])} for row in payload.get("changes") or []],
+        "reason": payload.get("reason") or "",
+        "ordered": app.get("ordered"),
+        "documents": {k: document_view(k, v) | {"url": None} for k, v in (app.get("documents") or {}).items()},
+        "decision": {k: (app.get("decision") or {}).get(k) for k in ("decision", "reason", "at")}
+        if app.get("decision")
+        else None,
+        "history": [
+            {k: h.get(k) for k in ("status", "at", "by", "reason") if k in h} for h in app.get("history") or []
+        ],
+        "submitted_at": app.get("submitted_at"),
+        "decided_at": app.get("decided_at"),
+        "created_at": app.get("created_at"),
+    }
 
 
 class ChangeService:
@@ -100,9 +116,12 @@ class ChangeService:
         apps = [a for a in await self.store.applications_of(archive, record) if a.get("kind") == "change"]
         account = await self.store.account(user.openid) or {}
         staged = account.get("change_proof")
-        return {"changes": [change_view(a) for a in reversed(apps)], "rules": rules(),
-                "open": str(archive["open_change"]) if archive and archive.get("open_change") else None,
-                "staged_proof": document_view(PROOF_KIND, staged) | {"url": None} if staged else None}
+        return {
+            "changes": [change_view(a) for a in reversed(apps)],
+            "rules": rules(),
+            "open": str(archive["open_change"]) if archive and archive.get("open_change") else None,
+            "staged_proof": document_view(PROOF_KIND, staged) | {"url": None} if staged else None,
+        }
 
     async def stage_proof(self, user: SessionUser, data: bytes) -> dict:
         """Keep an uploaded proof document for the caller's next change (replacing an older one)."""
@@ -114,11 +133,16 @@ class ChangeService:
             raise documents.too_large()
         content_type = require_type(data)
         cleaned = await documents.clean(data, content_type)
-        info = await self.services.files.put(cleaned, f"{PROOF_KIND}.{EXTENSIONS[content_type]}", content_type,
-                                             metadata={"openid": user.openid, "kind": PROOF_KIND})
+        info = await self.services.files.put(
+            cleaned,
+            f"{PROOF_KIND}.{EXTENSIONS[content_type]}",
+            content_type,
+            metadata={"openid": user.openid, "kind": PROOF_KIND},
+        )
         entry = {**info, "uploaded_at": utcnow()}
-        before = await self.services.atomic.update(self.store.accounts, {"_id": user.openid},
-                                                   {"$set": {"change_proof": entry}}, before=True)
+        before = await self.services.atomic.update(
+            self.store.accounts, {"_id": user.openid}, {"$set": {"change_proof": entry}}, before=True
+        )
         old = (before or {}).get("change_proof")
         if old and old.get("file_id") != entry["file_id"]:
             await self.services.files.delete(old["file_id"])
@@ -163,8 +187,11 @@ class ChangeService:
         needs = [p for p in NEEDS_PROOF if p in changes]
         if needs and not proof:
             labels = "、".join(field_label(p) for p in needs)
-            raise Invalid([_problem(p, "proof_required", f"变更{field_label(p)}须上传证明材料") for p in needs],
-                          f"变更{labels}须先上传公安机关出具的证明等材料", "proof_required")
+            raise Invalid(
+                [_problem(p, "proof_required", f"变更{field_label(p)}须上传证明材料") for p in needs],
+                f"变更{labels}须先上传公安机关出具的证明等材料",
+                "proof_required",
+            )
         new_no = archive_no(apply_patch(record_data(archive["data"]), _sections(changes)))
         if new_no and new_no != archive["_id"]:
             await self.records.claim_archive_no(new_no, record["_id"])
@@ -175,19 +202,35 @@ class ChangeService:
         held = archive.get("open_change")
         ordered = await self.store.application(held) if held else None
         if ordered is not None and ordered.get("status") == "ordered" and ordered.get("openid") == user.openid:
-            app = await self.lifecycle.step(ordered, "submit", actor, body,
-                                            sets={"payload": payload, "documents": documents, "submitted_at": now})
+            app = await self.lifecycle.step(
+                ordered, "submit", actor, body, sets={"payload": payload, "documents": documents, "submitted_at": now}
+            )
         else:
             app_id = ObjectId()
             await self.archives.open_change(archive["_id"], app_id)
             app = await self.lifecycle.create(
-                {"_id": app_id, "kind": "change", "openid": user.openid, "archive_no": archive["_id"],
-                 "region_code": archive.get("region_code"), "record_id": record["_id"], "payload": payload,
-                 "documents": documents, "submitted_at": now, "decided_at": None, "decision": None},
-                "submit", actor)
+                {
+                    "_id": app_id,
+                    "kind": "change",
+                    "openid": user.openid,
+                    "archive_no": archive["_id"],
+                    "region_code": archive.get("region_code"),
+                    "record_id": record["_id"],
+                    "payload": payload,
+                    "documents": documents,
+                    "submitted_at": now,
+                    "decided_at": None,
+                    "decision": None,
+                },
+                "submit",
+                actor,
+            )
         if proof and documents:
-            await self.services.atomic.update(self.store.accounts, {"_id": user.openid, "change_proof.file_id":
-                                                                    proof["file_id"]}, {"$set": {"change_proof": None}})
+            await self.services.atomic.update(
+                self.store.accounts,
+                {"_id": user.openid, "change_proof.file_id": proof["file_id"]},
+                {"$set": {"change_proof": None}},
+            )
         return change_view(app)
 
     async def withdraw(self, user: SessionUser, change_id: str) -> dict:

@@ -7,6 +7,7 @@ the list rows) are then derived from the recorded step, idempotently, under a mu
 application: inline for the request that took the step, and by `LifecycleWorker` for any
 job a crash left behind. So nothing is lost or done twice if a process dies between writes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -121,9 +122,18 @@ class Lifecycle:
             raise changed(app)
         return t
 
-    async def step(self, app: Doc, action: str, actor: Actor, body: dict | None = None, *,
-                   sets: dict | None = None, version: int | None = None, at: dt.datetime | None = None,
-                   **step_extra: Any) -> Doc:
+    async def step(
+        self,
+        app: Doc,
+        action: str,
+        actor: Actor,
+        body: dict | None = None,
+        *,
+        sets: dict | None = None,
+        version: int | None = None,
+        at: dt.datetime | None = None,
+        **step_extra: Any,
+    ) -> Doc:
         """Take one step (guards, conditional write, effects); the application after it."""
         t = self.transition(app, action, actor)
         if version is not None and app.get("version") != version:
@@ -138,8 +148,10 @@ class Lifecycle:
         fields = {"status": t.to, "version": v + 1, "updated_at": now, **(sets or {})}
         job = await self.store.add_job(app["_id"], n)
         after = await self.services.atomic.update(
-            self.store.applications, {"_id": app["_id"], "status": t.state, "version": v},
-            {"$set": fields, "$push": {"history": step}})
+            self.store.applications,
+            {"_id": app["_id"], "status": t.state, "version": v},
+            {"$set": fields, "$push": {"history": step}},
+        )
         if after is None:
             await self.store.drop_job(job)
             latest = await self.store.application(app["_id"])
@@ -157,8 +169,15 @@ class Lifecycle:
             raise ValueError(f"{doc['kind']} has no creation row {action!r} for {actor.role}")
         now = doc.get("created_at") or utcnow()
         step = new_step(1, action, None, t.to, actor.name, actor.role, now, v=1, **step_extra)
-        doc = {**doc, "status": t.to, "version": 1, "history": [step], "effects_done": 0,
-               "created_at": now, "updated_at": now}
+        doc = {
+            **doc,
+            "status": t.to,
+            "version": 1,
+            "history": [step],
+            "effects_done": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
         job = await self.store.add_job(doc["_id"], 1)
         await self.store.applications.insert_one(doc)
         await self.settle(doc["_id"])
@@ -186,8 +205,9 @@ class Lifecycle:
                 if record_id:
                     await self.readmodels.sync(record_id)  # its rows show the archive's fields
             if last > done:
-                await self.services.atomic.update(self.store.applications, {"_id": app["_id"], "effects_done": done},
-                                                  {"$set": {"effects_done": last}})
+                await self.services.atomic.update(
+                    self.store.applications, {"_id": app["_id"], "effects_done": done}, {"$set": {"effects_done": last}}
+                )
         if notices and self._sender_poke:
             self._sender_poke()
 
@@ -212,8 +232,18 @@ class Lifecycle:
         district = deployment_districts(self.services.settings).get(app.get("region_code") or "") or {}
         archive = await self.store.archive(app.get("archive_no")) if kind.name != "collection" else None
         name = ((archive or {}).get("data") or app).get("profile", {}).get("name") or ""
-        await self.outbox.put(render(t.notice, step_key(app["_id"], step["n"]), app.get("openid"), app["_id"],
-                                     step.get("reason") or "", name, district.get("office", ""), step["at"]))
+        await self.outbox.put(
+            render(
+                t.notice,
+                step_key(app["_id"], step["n"]),
+                app.get("openid"),
+                app["_id"],
+                step.get("reason") or "",
+                name,
+                district.get("office", ""),
+                step["at"],
+            )
+        )
         return True
 
     async def repair(self) -> int:

@@ -13,6 +13,7 @@ with the version it was migrated at (`migrated_version` on the application), so 
 run skips it and a run interrupted half way picks up where it stopped. Start-up runs it
 unless the `meta` document says a run finished.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,8 +68,13 @@ def application_of(record: Doc) -> Doc:
 
 def notice_of(record: Doc, notice: Doc) -> Doc:
     """An old embedded notice as an outbox document."""
-    return {**notice, "_id": notice["id"], "openid": record.get("openid"), "application_id": record["_id"],
-            "template": None}
+    return {
+        **notice,
+        "_id": notice["id"],
+        "openid": record.get("openid"),
+        "application_id": record["_id"],
+        "template": None,
+    }
 
 
 async def migrate_record(services, record: Doc, audit_ids: list[Any]) -> bool:
@@ -84,8 +90,13 @@ async def migrate_record(services, record: Doc, audit_ids: list[Any]) -> bool:
     await store.applications.replace_one({"_id": app["_id"]}, app, upsert=True)
     if record.get("openid"):
         try:
-            await store.accounts.insert_one({"_id": record["openid"], "record_id": record["_id"],
-                                             "created_at": record.get("created_at") or utcnow()})
+            await store.accounts.insert_one(
+                {
+                    "_id": record["openid"],
+                    "record_id": record["_id"],
+                    "created_at": record.get("created_at") or utcnow(),
+                }
+            )
         except DuplicateKeyError:
             pass
     if record.get("unionid") and record.get("openid"):
@@ -101,8 +112,9 @@ async def migrate_record(services, record: Doc, audit_ids: list[Any]) -> bool:
                 pass
             when = due_at(doc)
             if when is not None:
-                await outbox.deliveries.replace_one({"_id": doc["_id"]}, {"_id": doc["_id"], "due_at": when},
-                                                    upsert=True)
+                await outbox.deliveries.replace_one(
+                    {"_id": doc["_id"]}, {"_id": doc["_id"], "due_at": when}, upsert=True
+                )
     approvals = [s for s in app["history"] if s.get("status") == "approved"]
     if app.get("status") == "approved" and approvals:
         await services.get(Archives).create_from(app, approvals[-1])

@@ -7,6 +7,7 @@ of the name, per district: a name search reads the shortest of its characters' l
 removes exactly the entries it no longer belongs to. A sync runs under a per-application
 mutex from the application as it is now, so it is idempotent and order does not matter.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,14 +61,19 @@ def row(app: Doc, archive: Doc | None = None) -> Doc:
     profile = data.get("profile") or {}
     name = profile.get("name") or ""
     return {
-        "id": str(app["_id"]), "kind": app.get("kind") or "collection", "name": name,
+        "id": str(app["_id"]),
+        "kind": app.get("kind") or "collection",
+        "name": name,
         "rare_name": bool(app.get("rare_name")) or (bool(name) and is_rare(name)),
         "id_number": mask_id_number(profile.get("id_number")),
         "mobile": mask_mobile((data.get("contact") or {}).get("mobile")),
         "unit_name": (data.get("employment") or {}).get("unit_name") or "",
-        "region_code": app.get("region_code"), "status": app.get("status"), "version": app.get("version"),
+        "region_code": app.get("region_code"),
+        "status": app.get("status"),
+        "version": app.get("version"),
         "archive_no_tail": (app.get("archive_no") or "")[-4:],
-        "submitted_at": app.get("submitted_at"), "decided_at": app.get("decided_at"),
+        "submitted_at": app.get("submitted_at"),
+        "decided_at": app.get("decided_at"),
     }
 
 
@@ -103,8 +109,11 @@ class ReadModels:
             app = await self.store.application(app_id)
             if app is None:
                 return
-            archive = await self.store.archive(app.get("archive_no")) if app.get("status") == "approved" or \
-                app.get("kind") == "change" else None
+            archive = (
+                await self.store.archive(app.get("archive_no"))
+                if app.get("status") == "approved" or app.get("kind") == "change"
+                else None
+            )
             want = wanted(app, archive)
             have: dict[str, str] = app.get("listed") or {}
             the_row = row(app, archive)
@@ -114,5 +123,6 @@ class ReadModels:
             for name, key in want.items():
                 await self.list(name).put(key, the_row)
             if want != have:
-                await self.services.atomic.update(self.store.applications, {"_id": app["_id"]},
-                                                  {"$set": {"listed": want}})
+                await self.services.atomic.update(
+                    self.store.applications, {"_id": app["_id"]}, {"$set": {"listed": want}}
+                )

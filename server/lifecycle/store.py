@@ -15,6 +15,7 @@ on the document read.
 - `lifecycle_jobs` (`_id` "<application id>-<step n>-<random>"): steps whose effects may be pending,
   written before the step itself, so a crash leaves a job for the worker (a small collection).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,11 +53,11 @@ def step_key(app_id: Any, n: int) -> str:
     return f"{app_id}-{n}"
 
 
-def new_step(n: int, action: str, before: str | None, after: str, by: str, role: str, at: dt.datetime,
-             **extra: Any) -> Step:
+def new_step(
+    n: int, action: str, before: str | None, after: str, by: str, role: str, at: dt.datetime, **extra: Any
+) -> Step:
     """One history entry: the step n of an application (`from` is the state before it)."""
-    step: dict[str, Any] = {"n": n, "action": action, "from": before, "status": after, "at": at, "by": by,
-                            "role": role}
+    step: dict[str, Any] = {"n": n, "action": action, "from": before, "status": after, "at": at, "by": by, "role": role}
     step.update({k: v for k, v in extra.items() if v not in (None, "", [])})
     return step  # type: ignore[return-value]  # "from" is outside the TypedDict (a keyword)
 

@@ -15,6 +15,7 @@ include the application's district: a district reviewer or a city administrator)
 "system". Effects: "create_archive" (the first collection becomes the archive, version 1),
 "apply_diff" (an approved change becomes a new archive version), None.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Kind:
         return [s for s in self.states if any(t.state == s and t.actor == "reviewer" for t in self.table)]
 
 
+# The tables read best as one row per transition: the formatter leaves them as written.
+# fmt: off
 COLLECTION = Kind(
     name="collection", label="信息采集",
     states={"draft": "填写中", "submitted": "待审核", "approved": "已通过", "rejected": "已退回"},
@@ -107,6 +110,8 @@ CHANGE = Kind(
                    notice="change_rejected", needs_reason=True),
     ),
 )
+
+# fmt: on
 
 KINDS: dict[str, Kind] = {k.name: k for k in (COLLECTION, CHANGE)}
 

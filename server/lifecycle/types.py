@@ -3,6 +3,7 @@
 `total=False`: documents written by earlier versions may lack newer keys, so readers use
 `.get()`; writers build them whole.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,12 +26,14 @@ class Step(TypedDict, total=False):
     reason_codes: list[str]
     staff_role: str
 
+
 class DiffRow(TypedDict):
     """One changed field: dotted path, value before and after (stored keys never hold dots)."""
 
     field: str
     old: Any
     new: Any
+
 
 class ArchiveVersion(TypedDict):
     """One version of an archive."""
@@ -41,6 +44,7 @@ class ArchiveVersion(TypedDict):
     application_id: ObjectId
     kind: str
     diff: list[DiffRow]
+
 
 class Application(TypedDict, total=False):
     """An application of any kind (a first collection also has the record's sections and files)."""
@@ -59,6 +63,7 @@ class Application(TypedDict, total=False):
     documents: dict[str, dict[str, Any]]
     created_at: dt.datetime
     updated_at: dt.datetime
+
 
 class Archive(TypedDict, total=False):
     """The approved truth about one person."""

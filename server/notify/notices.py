@@ -4,39 +4,74 @@ A notice is a document of the `notices` outbox (see `server/notify/outbox.py`):
 {_id/id: "<application id>-<step n>", openid, application_id, kind, title, body,
  data: {result, reason, name, time}, created_at, read_at, delivery: {state, attempts, next_at, ...}}.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
 # key (tables.py `notice`) -> (message kind, subscribe "result" phrase, title, body with {office} {reason})
 TEMPLATES: dict[str, tuple[str, str, str, str]] = {
-    "collection_approved": ("review_result", "审核通过", "会计人员信息审核通过",
-                            "您提交的会计人员信息已由{office}审核通过。"),
-    "collection_rejected": ("review_result", "审核未通过", "会计人员信息审核未通过",
-                            "您提交的会计人员信息未通过审核。原因：{reason}。请按要求修改后重新提交。"),
-    "change_approved": ("change_result", "变更通过", "会计人员信息变更已通过",
-                        "您申请的信息变更已由{office}审核通过，档案已更新。"),
-    "change_rejected": ("change_result", "变更未通过", "会计人员信息变更未通过",
-                        "您申请的信息变更未通过审核。原因：{reason}。档案保持原样，如需变更请重新申请。"),
-    "correction_order": ("correction_order", "责令改正", "请更正您的会计人员信息",
-                         "{office}抽查您的会计人员档案，要求更正：{reason}。请在小程序“信息变更”中提交更正。"),
+    "collection_approved": (
+        "review_result",
+        "审核通过",
+        "会计人员信息审核通过",
+        "您提交的会计人员信息已由{office}审核通过。",
+    ),
+    "collection_rejected": (
+        "review_result",
+        "审核未通过",
+        "会计人员信息审核未通过",
+        "您提交的会计人员信息未通过审核。原因：{reason}。请按要求修改后重新提交。",
+    ),
+    "change_approved": (
+        "change_result",
+        "变更通过",
+        "会计人员信息变更已通过",
+        "您申请的信息变更已由{office}审核通过，档案已更新。",
+    ),
+    "change_rejected": (
+        "change_result",
+        "变更未通过",
+        "会计人员信息变更未通过",
+        "您申请的信息变更未通过审核。原因：{reason}。档案保持原样，如需变更请重新申请。",
+    ),
+    "correction_order": (
+        "correction_order",
+        "责令改正",
+        "请更正您的会计人员信息",
+        "{office}抽查您的会计人员档案，要求更正：{reason}。请在小程序“信息变更”中提交更正。",
+    ),
 }
 MESSAGE_KINDS = sorted({t[0] for t in TEMPLATES.values()})
 DEFAULT_REASON = {"collection_approved": "信息审核通过", "change_approved": "变更审核通过"}
 
 
-def render(key: str, notice_id: str, openid: str | None, application_id, reason: str, name: str, office: str,
-           at: dt.datetime) -> dict:
+def render(
+    key: str, notice_id: str, openid: str | None, application_id, reason: str, name: str, office: str, at: dt.datetime
+) -> dict:
     """A pending notice from its template (see the module doc for the shape)."""
     kind, result, title, body = TEMPLATES[key]
     reason = reason or DEFAULT_REASON.get(key, "")
     return {
-        "_id": notice_id, "id": notice_id, "openid": openid, "application_id": application_id, "kind": kind,
-        "template": key, "title": title, "body": body.format(office=office or "财政局", reason=reason),
+        "_id": notice_id,
+        "id": notice_id,
+        "openid": openid,
+        "application_id": application_id,
+        "kind": kind,
+        "template": key,
+        "title": title,
+        "body": body.format(office=office or "财政局", reason=reason),
         "data": {"result": result, "reason": reason, "name": name, "time": at},
-        "created_at": at, "read_at": None,
-        "delivery": {"state": "pending", "attempts": 0, "next_at": at, "lease_until": None, "last_error": None,
-                     "sent_at": None},
+        "created_at": at,
+        "read_at": None,
+        "delivery": {
+            "state": "pending",
+            "attempts": 0,
+            "next_at": at,
+            "lease_until": None,
+            "last_error": None,
+            "sent_at": None,
+        },
     }
 
 

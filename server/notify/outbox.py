@@ -5,6 +5,7 @@ holds each notice with its delivery state; `deliveries` (`_id` = notice id, `due
 only the notices the sender still has to handle, so the sender's poll reads a small
 collection however many notices exist. Reads of `notices` are by `_id` alone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,16 @@ EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 def message_view(notice: dict) -> dict:
     """One inbox message as the mini-program sees it (delivery internals left out)."""
-    return {"id": notice.get("id"), "kind": notice.get("kind"), "title": notice.get("title"),
-            "body": notice.get("body"), "data": notice.get("data") or {}, "created_at": notice.get("created_at"),
-            "read_at": notice.get("read_at"), "read": bool(notice.get("read_at"))}
+    return {
+        "id": notice.get("id"),
+        "kind": notice.get("kind"),
+        "title": notice.get("title"),
+        "body": notice.get("body"),
+        "data": notice.get("data") or {},
+        "created_at": notice.get("created_at"),
+        "read_at": notice.get("read_at"),
+        "read": bool(notice.get("read_at")),
+    }
 
 
 class Outbox:
@@ -44,8 +52,8 @@ class Outbox:
             if not stored or (stored.get("delivery") or {}).get("state") not in ("pending", "sending"):
                 return
         await self.deliveries.replace_one(
-            {"_id": notice["_id"]},
-            {"_id": notice["_id"], "due_at": notice["delivery"]["next_at"]}, upsert=True)
+            {"_id": notice["_id"]}, {"_id": notice["_id"], "due_at": notice["delivery"]["next_at"]}, upsert=True
+        )
 
     async def get(self, notice_id: str) -> dict | None:
         """One notice by id."""
@@ -69,7 +77,11 @@ class Outbox:
         if notice is None or notice.get("openid") != openid:
             raise NotFound("消息不存在", "message_not_found")
         if notice.get("read_at") is None:
-            notice = await self.services.atomic.update(
-                self.notices, {"_id": notice_id, "read_at": None}, {"$set": {"read_at": utcnow()}}) \
-                or await self.get(notice_id) or notice
+            notice = (
+                await self.services.atomic.update(
+                    self.notices, {"_id": notice_id, "read_at": None}, {"$set": {"read_at": utcnow()}}
+                )
+                or await self.get(notice_id)
+                or notice
+            )
         return message_view(notice)

@@ -10,6 +10,7 @@ it and another sender takes the notice over (at-least-once only in that crash wi
 Network errors, HTTP 5xx and WeChat busy answers are retried with exponential backoff;
 43101 (no subscription left) is final ("skipped"), as is a refused request ("failed").
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -104,10 +105,16 @@ class NoticeSender:
                 return None
             d = notice["delivery"]
             token = uuid.uuid4().hex
-            new = {**d, "state": "sending", "attempts": int(d.get("attempts") or 0) + 1,
-                   "lease_until": now + LEASE, "lease_owner": token}
-            after = await self._set_delivery(nid, new, {"delivery.state": d["state"],
-                                                        "delivery.attempts": d.get("attempts")})
+            new = {
+                **d,
+                "state": "sending",
+                "attempts": int(d.get("attempts") or 0) + 1,
+                "lease_until": now + LEASE,
+                "lease_owner": token,
+            }
+            after = await self._set_delivery(
+                nid, new, {"delivery.state": d["state"], "delivery.attempts": d.get("attempts")}
+            )
             if after is not None:
                 return token, after
         return None
@@ -134,8 +141,13 @@ class NoticeSender:
             return "skipped", "没有小程序 openid"
         data = subscribe_data(self.settings.subscribe_fields, notice)
         try:
-            await subscribe.send(self.services.miniprogram, openid, self.settings.subscribe_template_id, data,
-                                 page=self.settings.subscribe_page or None)
+            await subscribe.send(
+                self.services.miniprogram,
+                openid,
+                self.settings.subscribe_template_id,
+                data,
+                page=self.settings.subscribe_page or None,
+            )
         except NoSubscription as exc:
             return "skipped", f"{exc.errcode} 用户未订阅或订阅次数已用完"
         except (InvalidRequest, InvalidCode) as exc:
@@ -170,6 +182,5 @@ class NoticeSender:
                 new.update(state="skipped" if outcome == "skipped" else "failed")
             after = await self._set_delivery(nid, new, {"delivery.lease_owner": token})
             if after is not None:
-                log.info("notice %s: %s (attempt %d)%s", nid, new["state"], d["attempts"],
-                         f" {error}" if error else "")
+                log.info("notice %s: %s (attempt %d)%s", nid, new["state"], d["attempts"], f" {error}" if error else "")
                 return

@@ -4,14 +4,24 @@ Docs: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-man
 (thing <= 20 characters, phrase <= 5 Chinese characters, name <= 10, character_string <= 32,
 time like "2019年10月1日 15:01", date like "2019年10月1日").
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32, "symbol": 5,
-          "phone_number": 17, "car_number": 8}
+LIMITS = {
+    "thing": 20,
+    "phrase": 5,
+    "name": 10,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "phone_number": 17,
+    "car_number": 8,
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 

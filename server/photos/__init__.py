@@ -16,10 +16,10 @@ Two ways a photo is turned down:
 
 The original bytes are not kept; only `sha256_original` is.
 """
+
 from .errors import REJECTION_CODES, PhotoRejected
 from .messages import CHECK_IDS
 from .pipeline import PhotoResult, process_photo
 from .spec import PhotoSpec
 
-__all__ = ["CHECK_IDS", "REJECTION_CODES", "PhotoRejected", "PhotoResult", "PhotoSpec",
-           "process_photo"]
+__all__ = ["CHECK_IDS", "REJECTION_CODES", "PhotoRejected", "PhotoResult", "PhotoSpec", "process_photo"]

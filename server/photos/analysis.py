@@ -1,4 +1,5 @@
 """Exposure and background measurements on the cropped, output-sized photo."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Convert any decoded mode to 8-bit sRGB."""
+
 from __future__ import annotations
 
 import io
@@ -20,9 +21,9 @@ def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
         if mode == "RGB" and "srgb" in (ImageCms.getProfileDescription(profile) or "").lower():
             return None
         # NOCACHE: lcms' one-pixel cache is not safe when threads share a transform.
-        return ImageCms.buildTransform(profile, _SRGB, mode, "RGB",
-                                       renderingIntent=ImageCms.Intent.PERCEPTUAL,
-                                       flags=ImageCms.Flags.NOCACHE)
+        return ImageCms.buildTransform(
+            profile, _SRGB, mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=ImageCms.Flags.NOCACHE
+        )
     except Exception:  # a broken or exotic profile: fall back to the plain conversion
         return None
 

@@ -1,4 +1,5 @@
 """Choose the 25:35 crop that puts the head where an ID photo has it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,12 @@ class CropPlan:
 
     def face_in_output(self, out_w: int, out_h: int) -> Box:
         """The face box in output-image pixels."""
-        return Box(self.face.x * out_w / self.w, self.face.y * out_h / self.h,
-                   self.face.w * out_w / self.w, self.face.h * out_h / self.h)
+        return Box(
+            self.face.x * out_w / self.w,
+            self.face.y * out_h / self.h,
+            self.face.w * out_w / self.w,
+            self.face.h * out_h / self.h,
+        )
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,7 @@ class CropProblem:
     reason: str
 
 
-def _candidate(face: Box, ratio: float, img_w: float, img_h: float,
-               aspect: float) -> CropPlan | None:
+def _candidate(face: Box, ratio: float, img_w: float, img_h: float, aspect: float) -> CropPlan | None:
     """The best-placed crop at one head scale, or None if it breaks a rule."""
     crop_h = face.h / ratio
     crop_w = crop_h * aspect
@@ -72,8 +76,7 @@ def plan_crop(face: Box, img_w: int, img_h: int, out_w: int, out_h: int) -> Crop
     steps = round((MAX_FACE_RATIO - MIN_FACE_RATIO) / RATIO_STEP)
     ratios = [MIN_FACE_RATIO + i * RATIO_STEP for i in range(steps + 1)]
     # Also the scales at which the crop uses the photo's full height or full width.
-    ratios += [r for r in (face.h / img_h, face.h * aspect / img_w)
-               if MIN_FACE_RATIO <= r <= MAX_FACE_RATIO]
+    ratios += [r for r in (face.h / img_h, face.h * aspect / img_w) if MIN_FACE_RATIO <= r <= MAX_FACE_RATIO]
     plans = [p for r in ratios if (p := _candidate(face, r, img_w, img_h, aspect))]
     if not plans:
         largest_crop_h = face.h / MAX_FACE_RATIO

@@ -1,4 +1,5 @@
 """Open an upload header-first, refuse oversized images, then decode at a reduced scale."""
+
 from __future__ import annotations
 
 import io
@@ -19,12 +20,44 @@ _SWAPS_AXES = {5, 6, 7, 8}
 
 # Info keys that are decoding details rather than personal or descriptive metadata.
 _TECHNICAL_KEYS = {
-    "dpi", "gamma", "transparency", "interlace", "aspect", "srgb", "chromaticity", "jfif",
-    "jfif_version", "jfif_unit", "jfif_density", "progressive", "progression", "adobe",
-    "adobe_transform", "original_orientation", "bit_depth", "primary", "thumbnails",
-    "depth_images", "heif", "nclx_profile", "chroma", "metadata", "aux", "tiling",
-    "pixel_aspect_ratio", "mp", "mpoffset", "huffman_dc", "huffman_ac", "quantization",
-    "icc_profile_name", "exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment",
+    "dpi",
+    "gamma",
+    "transparency",
+    "interlace",
+    "aspect",
+    "srgb",
+    "chromaticity",
+    "jfif",
+    "jfif_version",
+    "jfif_unit",
+    "jfif_density",
+    "progressive",
+    "progression",
+    "adobe",
+    "adobe_transform",
+    "original_orientation",
+    "bit_depth",
+    "primary",
+    "thumbnails",
+    "depth_images",
+    "heif",
+    "nclx_profile",
+    "chroma",
+    "metadata",
+    "aux",
+    "tiling",
+    "pixel_aspect_ratio",
+    "mp",
+    "mpoffset",
+    "huffman_dc",
+    "huffman_ac",
+    "quantization",
+    "icc_profile_name",
+    "exif",
+    "icc_profile",
+    "xmp",
+    "XML:com.adobe.xmp",
+    "comment",
 }
 
 
@@ -64,8 +97,11 @@ def check_pixels(width: int, height: int, spec: PhotoSpec) -> None:
     """Refuse absurd or bomb-like dimensions before any pixel is decoded."""
     if width <= 0 or height <= 0:
         raise corrupt()
-    if (width * height > spec.max_source_pixels or max(width, height) > MAX_SIDE
-            or max(width, height) > MAX_ASPECT * min(width, height)):
+    if (
+        width * height > spec.max_source_pixels
+        or max(width, height) > MAX_SIDE
+        or max(width, height) > MAX_ASPECT * min(width, height)
+    ):
         limit = spec.max_source_pixels / 1_000_000
         raise PhotoRejected(
             "image_too_large",
@@ -137,8 +173,7 @@ class Source:
         want_w, want_h = min_size
         if self.orientation in _SWAPS_AXES:
             want_w, want_h = want_h, want_w
-        img.draft(img.mode if img.mode in ("CMYK", "L") else "RGB",
-                  (max(1, want_w), max(1, want_h)))
+        img.draft(img.mode if img.mode in ("CMYK", "L") else "RGB", (max(1, want_w), max(1, want_h)))
         img.load()
         ImageOps.exif_transpose(img, in_place=True)
         return img
@@ -167,9 +202,15 @@ def open_source(data: bytes, kind: str, spec: PhotoSpec) -> Source:
             return _open_heic(data, spec)
         img = Image.open(io.BytesIO(data), formats=["JPEG" if kind == "jpeg" else "PNG"])
         check_pixels(*img.size, spec)
-        return Source(data=data, kind=kind, raw_size=img.size, orientation=_orientation(img),
-                      metadata=_metadata_labels(img), icc=img.info.get("icc_profile"),
-                      mode=img.mode)
+        return Source(
+            data=data,
+            kind=kind,
+            raw_size=img.size,
+            orientation=_orientation(img),
+            metadata=_metadata_labels(img),
+            icc=img.info.get("icc_profile"),
+            mode=img.mode,
+        )
     except PhotoRejected:
         raise
     except Image.DecompressionBombError as exc:
@@ -203,6 +244,13 @@ def _open_heic(data: bytes, spec: PhotoSpec) -> Source:
     if info.get("xmp"):
         labels.append("xmp")
     # libheif applies the rotation while decoding, so heif.size is already the display size.
-    return Source(data=data, kind="heic", raw_size=heif.size, orientation=1,
-                  metadata=tuple(labels), icc=info.get("icc_profile"), mode=heif.mode,
-                  rotated_by_decoder=orientation not in (1, None))
+    return Source(
+        data=data,
+        kind="heic",
+        raw_size=heif.size,
+        orientation=1,
+        metadata=tuple(labels),
+        icc=info.get("icc_profile"),
+        mode=heif.mode,
+        rotated_by_decoder=orientation not in (1, None),
+    )

@@ -1,4 +1,5 @@
 """Encode the final photo as a metadata-free JPEG whose size lands in the allowed window."""
+
 from __future__ import annotations
 
 import io
@@ -18,14 +19,12 @@ def size_window(min_kb: int, max_kb: int) -> tuple[int, int]:
     return low, high
 
 
-def encode_jpeg(img: Image.Image, quality: int, dpi: int, subsampling: int = 2,
-                optimize: bool = True) -> bytes:
+def encode_jpeg(img: Image.Image, quality: int, dpi: int, subsampling: int = 2, optimize: bool = True) -> bytes:
     """Baseline JPEG with only a JFIF header (DPI); no EXIF, ICC, XMP or comment."""
     clean = img if img.mode == "RGB" else img.convert("RGB")
     clean.info = {}  # Pillow copies a comment from info when saving
     buf = io.BytesIO()
-    clean.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), optimize=optimize,
-               subsampling=subsampling)
+    clean.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), optimize=optimize, subsampling=subsampling)
     return buf.getvalue()
 
 

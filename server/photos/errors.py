@@ -1,4 +1,5 @@
 """The refusal raised when an upload is not a usable image file at all."""
+
 from __future__ import annotations
 
 # Stable codes -> (related check id, suggested HTTP status).

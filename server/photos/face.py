@@ -1,4 +1,5 @@
 """Frontal face detection with OpenCV's bundled Haar cascade, on a small grey copy."""
+
 from __future__ import annotations
 
 import threading
@@ -70,8 +71,12 @@ def _run(small: np.ndarray, min_size: int, max_size: int = 0) -> list[tuple[int,
     """detectMultiScale under the process-wide lock."""
     with _lock:
         found = _classifier().detectMultiScale(
-            small, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS,
-            minSize=(min_size, min_size), maxSize=(max_size, max_size))
+            small,
+            scaleFactor=SCALE_FACTOR,
+            minNeighbors=MIN_NEIGHBORS,
+            minSize=(min_size, min_size),
+            maxSize=(max_size, max_size),
+        )
     return [(int(f[0]), int(f[1]), int(f[2]), int(f[3])) for f in found] if len(found) else []
 
 
@@ -83,13 +88,11 @@ def _detect(gray: np.ndarray, short_side: int) -> list[Box]:
     """
     small, factor = _shrink(gray, short_side)
     found = _run(small, MIN_WINDOW) or _run(cv2.equalizeHist(small), MIN_WINDOW)
-    boxes = [Box(float(x), float(y), float(w), float(h)).scaled(1 / factor)
-             for (x, y, w, h) in found]
+    boxes = [Box(float(x), float(y), float(w), float(h)).scaled(1 / factor) for (x, y, w, h) in found]
     if not boxes:
         return []
     largest = max(b.w for b in boxes)
-    return sorted((b for b in boxes if b.w >= SECONDARY_FACE_RATIO * largest),
-                  key=lambda b: -b.w)
+    return sorted((b for b in boxes if b.w >= SECONDARY_FACE_RATIO * largest), key=lambda b: -b.w)
 
 
 def refine(gray: np.ndarray, box: Box) -> Box:
@@ -110,8 +113,7 @@ def refine(gray: np.ndarray, box: Box) -> Box:
         return box
     # The candidate nearest the coarse box centre.
     cx, cy = (box.cx - x0) * factor, (box.y + box.h / 2 - y0) * factor
-    fx, fy, fw, fh = min(found, key=lambda f: (f[0] + f[2] / 2 - cx) ** 2
-                         + (f[1] + f[3] / 2 - cy) ** 2)
+    fx, fy, fw, fh = min(found, key=lambda f: (f[0] + f[2] / 2 - cx) ** 2 + (f[1] + f[3] / 2 - cy) ** 2)
     return Box(x0 + fx / factor, y0 + fy / factor, fw / factor, fh / factor)
 
 

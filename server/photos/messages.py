@@ -1,9 +1,17 @@
 """Check ids and the one-sentence Chinese explanations shown to users."""
+
 from __future__ import annotations
 
 CHECK_IDS = (
-    "file_type", "dimensions", "orientation", "face_count", "head_position",
-    "exposure", "background", "size_kb", "metadata",
+    "file_type",
+    "dimensions",
+    "orientation",
+    "face_count",
+    "head_position",
+    "exposure",
+    "background",
+    "size_kb",
+    "metadata",
 )
 
 COLOUR_NAMES = {"white": "白色", "blue": "蓝色", "red": "红色"}

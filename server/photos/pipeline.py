@@ -1,4 +1,5 @@
 """process_photo: upload bytes in, compliant ID-photo JPEG and check results out."""
+
 from __future__ import annotations
 
 import hashlib
@@ -65,13 +66,14 @@ def _dimensions_check(width: int, height: int, spec: PhotoSpec) -> dict[str, str
     if width >= spec.min_source_width and height >= spec.min_source_height:
         return msg.check("dimensions", "pass", f"分辨率 {width}×{height}，满足要求。")
     return msg.check(
-        "dimensions", "fail",
+        "dimensions",
+        "fail",
         f"照片分辨率太低（{width}×{height}），至少需要 {spec.min_source_width}×"
-        f"{spec.min_source_height} 像素，请用手机相机直接拍摄。")
+        f"{spec.min_source_height} 像素，请用手机相机直接拍摄。",
+    )
 
 
-def _render(source: Source, rgb: Image.Image, plan: CropPlan, turns: int,
-            spec: PhotoSpec) -> Image.Image:
+def _render(source: Source, rgb: Image.Image, plan: CropPlan, turns: int, spec: PhotoSpec) -> Image.Image:
     """Crop and resize to the output size, decoding again at a finer scale if needed."""
     out_w, out_h = spec.width_px, spec.height_px
     frame_w = source.size[1] if turns % 2 else source.size[0]
@@ -118,8 +120,7 @@ def process_photo(data: bytes, spec: PhotoSpec | None = None) -> PhotoResult:
     if not faces:
         checks.append(msg.check("face_count", "fail", "没有检测到人脸，请正对镜头、露出五官后重拍。"))
     elif len(faces) > 1:
-        checks.append(msg.check("face_count", "fail",
-                                f"检测到 {len(faces)} 张人脸，照片中只能有本人。"))
+        checks.append(msg.check("face_count", "fail", f"检测到 {len(faces)} 张人脸，照片中只能有本人。"))
     else:
         checks.append(msg.check("face_count", "pass", "检测到一张人脸。"))
         frame_w, frame_h = (src_h, src_w) if turns % 2 else (src_w, src_h)
@@ -128,26 +129,34 @@ def process_photo(data: bytes, spec: PhotoSpec | None = None) -> PhotoResult:
         if isinstance(plan, CropProblem):
             checks.append(msg.check("head_position", "fail", msg.HEAD_PROBLEMS[plan.reason]))
         else:
-            checks.append(msg.check("head_position", "fixed",
-                                    f"已按证件照要求自动裁剪为 {out_w}×{out_h} 像素，头部居中。"))
+            checks.append(
+                msg.check("head_position", "fixed", f"已按证件照要求自动裁剪为 {out_w}×{out_h} 像素，头部居中。")
+            )
             final = _render(source, rgb, plan, turns, spec)
             final, more = _quality_checks(final, plan, spec)
             checks.extend(more)
 
     failed = [c["check"] for c in checks if c["result"] == "fail"]
-    result = PhotoResult(ok=False, jpeg=None, checks=checks, sha256_original=digest,
-                         source_width=src_w, source_height=src_h, failed=failed)
+    result = PhotoResult(
+        ok=False,
+        jpeg=None,
+        checks=checks,
+        sha256_original=digest,
+        source_width=src_w,
+        source_height=src_h,
+        failed=failed,
+    )
     if failed or final is None:
         return result
 
     encoded = encode_within(final, spec.dpi, spec.min_kb, spec.max_kb)
     kb = len(encoded.jpeg) / 1024
     if encoded.fits:
-        checks.append(msg.check("size_kb", "fixed",
-                                f"已压缩为 {kb:.1f} KB（要求 {spec.min_kb}–{spec.max_kb} KB）。"))
+        checks.append(msg.check("size_kb", "fixed", f"已压缩为 {kb:.1f} KB（要求 {spec.min_kb}–{spec.max_kb} KB）。"))
     else:
-        checks.append(msg.check("size_kb", "fail",
-                                f"无法把照片压缩到 {spec.min_kb}–{spec.max_kb} KB，请换一张照片重试。"))
+        checks.append(
+            msg.check("size_kb", "fail", f"无法把照片压缩到 {spec.min_kb}–{spec.max_kb} KB，请换一张照片重试。")
+        )
         result.failed = ["size_kb"]
         return result
     if "gps" in source.metadata:
@@ -161,8 +170,7 @@ def process_photo(data: bytes, spec: PhotoSpec | None = None) -> PhotoResult:
     return result
 
 
-def _quality_checks(final: Image.Image, plan: CropPlan,
-                    spec: PhotoSpec) -> tuple[Image.Image, list[dict[str, str]]]:
+def _quality_checks(final: Image.Image, plan: CropPlan, spec: PhotoSpec) -> tuple[Image.Image, list[dict[str, str]]]:
     """Exposure (with a mild automatic fix) then background, on the output-sized photo."""
     checks: list[dict[str, str]] = []
     face = plan.face_in_output(spec.width_px, spec.height_px)
@@ -182,12 +190,10 @@ def _quality_checks(final: Image.Image, plan: CropPlan,
     if bg.sampled < MIN_SAMPLE:
         checks.append(msg.check("background", "pass", "头部占满画面，背景无需检查。"))
     elif not bg.uniform:
-        checks.append(msg.check("background", "fail",
-                                f"背景不是纯色，请站在{allowed}的纯色墙前重拍。"))
+        checks.append(msg.check("background", "fail", f"背景不是纯色，请站在{allowed}的纯色墙前重拍。"))
     elif bg.colour not in spec.backgrounds:
         seen = f"背景是{msg.COLOUR_NAMES[bg.colour]}，" if bg.colour else "背景颜色不符合要求，"
         checks.append(msg.check("background", "fail", f"{seen}请换成{allowed}背景重拍。"))
     else:
-        checks.append(msg.check("background", "pass",
-                                f"背景为{msg.COLOUR_NAMES[bg.colour]}，符合要求。"))
+        checks.append(msg.check("background", "pass", f"背景为{msg.COLOUR_NAMES[bg.colour]}，符合要求。"))
     return final, checks

@@ -10,6 +10,7 @@ running or waiting at once; one more is refused at once with `Busy` (503 + Retry
 instead of piling up memory and latency. The original upload is never stored: only its
 sha256 (`record.photo.sha256_original`) and the check results are kept.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,11 +34,17 @@ FIRST_JOB_ESTIMATE = 1.0  # seconds per photo assumed before any has been measur
 def spec_from_settings(settings: Settings) -> PhotoSpec:
     """The deployment's photo requirements (PHOTO_* settings); ValueError when inconsistent."""
     backgrounds = tuple(b.strip().lower() for b in settings.photo_backgrounds.split(",") if b.strip())
-    return PhotoSpec(width_px=settings.photo_width_px, height_px=settings.photo_height_px, dpi=settings.photo_dpi,
-                     min_kb=settings.photo_min_kb, max_kb=settings.photo_max_kb, backgrounds=backgrounds,
-                     min_source_width=settings.photo_min_source_width,
-                     min_source_height=settings.photo_min_source_height,
-                     max_bytes=settings.upload_max_bytes)
+    return PhotoSpec(
+        width_px=settings.photo_width_px,
+        height_px=settings.photo_height_px,
+        dpi=settings.photo_dpi,
+        min_kb=settings.photo_min_kb,
+        max_kb=settings.photo_max_kb,
+        backgrounds=backgrounds,
+        min_source_width=settings.photo_min_source_width,
+        min_source_height=settings.photo_min_source_height,
+        max_bytes=settings.upload_max_bytes,
+    )
 
 
 class PhotoChecksFailed(Invalid):
@@ -47,8 +54,9 @@ class PhotoChecksFailed(Invalid):
     message = "照片不符合要求，请按提示重新拍摄"
 
     def __init__(self, checks: list[dict], message: str | None = None, code: str | None = None):
-        fields = [{"field": "photo", "code": c["check"], "message": c["message"]}
-                  for c in checks if c.get("result") == "fail"]
+        fields = [
+            {"field": "photo", "code": c["check"], "message": c["message"]} for c in checks if c.get("result") == "fail"
+        ]
         super().__init__(fields, message, code)
         self.extra["checks"] = checks
 
@@ -67,10 +75,17 @@ _REFUSALS: dict[int, type[AppError]] = {400: BadRequest, 413: TooLarge, 415: Uns
 
 def photo_view(entry: dict) -> dict:
     """What the mini-program sees of the stored photo."""
-    return {"url": PHOTO_URL, "content_type": entry.get("content_type", CONTENT_TYPE),
-            "width": entry.get("width"), "height": entry.get("height"), "size": entry.get("size"),
-            "sha256": entry.get("sha256"), "sha256_original": entry.get("sha256_original"),
-            "checks": entry.get("checks") or [], "uploaded_at": entry.get("uploaded_at")}
+    return {
+        "url": PHOTO_URL,
+        "content_type": entry.get("content_type", CONTENT_TYPE),
+        "width": entry.get("width"),
+        "height": entry.get("height"),
+        "size": entry.get("size"),
+        "sha256": entry.get("sha256"),
+        "sha256_original": entry.get("sha256_original"),
+        "checks": entry.get("checks") or [],
+        "uploaded_at": entry.get("uploaded_at"),
+    }
 
 
 class PhotoService:
@@ -82,8 +97,14 @@ class PhotoService:
         self.spec = spec_from_settings(settings)
         self.store = services.get(RecordStore)
         self.files = services.files
-        self.pool = BoundedPool(settings.photo_workers, settings.photo_queue, "photos",
-                                "当前上传照片的人较多，请稍后重试", "photo_busy", FIRST_JOB_ESTIMATE)
+        self.pool = BoundedPool(
+            settings.photo_workers,
+            settings.photo_queue,
+            "photos",
+            "当前上传照片的人较多，请稍后重试",
+            "photo_busy",
+            FIRST_JOB_ESTIMATE,
+        )
 
     async def close(self) -> None:
         """Stop the worker threads."""
@@ -109,13 +130,22 @@ class PhotoService:
         if not result.ok or result.jpeg is None:
             log.info("photo refused", extra={"fields": {"record_id": str(doc["_id"]), "failed": result.failed}})
             raise PhotoChecksFailed(result.checks, result.message or None)
-        info = await self.files.put(result.jpeg, "photo.jpg", CONTENT_TYPE,
-                                    metadata={"record_id": doc["_id"], "kind": "photo"})
-        entry = {**info, "sha256_original": result.sha256_original, "width": result.width,
-                 "height": result.height, "checks": result.checks, "uploaded_at": utcnow()}
+        info = await self.files.put(
+            result.jpeg, "photo.jpg", CONTENT_TYPE, metadata={"record_id": doc["_id"], "kind": "photo"}
+        )
+        entry = {
+            **info,
+            "sha256_original": result.sha256_original,
+            "width": result.width,
+            "height": result.height,
+            "checks": result.checks,
+            "uploaded_at": utcnow(),
+        }
         await self.store.attach_file(doc, "photo", None, entry)
-        log.info("photo stored", extra={"fields": {"record_id": str(doc["_id"]), "size": info["size"],
-                                                   "quality": result.quality}})
+        log.info(
+            "photo stored",
+            extra={"fields": {"record_id": str(doc["_id"]), "size": info["size"], "quality": result.quality}},
+        )
         return photo_view(entry)
 
     async def open(self, user: SessionUser) -> tuple[dict, AsyncIterator[bytes]]:
@@ -125,4 +155,8 @@ class PhotoService:
         if not entry or not entry.get("file_id"):
             raise NotFound("尚未上传证件照", "photo_not_found")
         info, chunks = await self.files.open(entry["file_id"])  # NotFound before any byte is sent
-        return {**entry, "size": info["size"], "content_type": entry.get("content_type") or info["content_type"]}, chunks
+        return {
+            **entry,
+            "size": info["size"],
+            "content_type": entry.get("content_type") or info["content_type"],
+        }, chunks

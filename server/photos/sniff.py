@@ -1,4 +1,5 @@
 """Recognise the real file type from its bytes and read JPEG/PNG sizes from the header."""
+
 from __future__ import annotations
 
 import struct
@@ -51,7 +52,7 @@ def _is_heif(data: bytes) -> bool:
         return False
     box_size = struct.unpack(">I", data[:4])[0]
     brands_end = min(max(box_size, 16), 64, len(data))
-    brands = {data[8:12]} | {data[i:i + 4] for i in range(16, brands_end - 3, 4)}
+    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, brands_end - 3, 4)}
     if not brands & _HEIF_BRANDS:
         return False
     # A plain "mif1" container holding AV1 is AVIF, which we cannot decode.
@@ -103,13 +104,13 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
             break
         if pos + 2 > end:
             break
-        length = struct.unpack(">H", data[pos:pos + 2])[0]
+        length = struct.unpack(">H", data[pos : pos + 2])[0]
         if length < 2:
             break
         if marker in _SOF_MARKERS:
             if pos + 7 > end:
                 break
-            height, width = struct.unpack(">HH", data[pos + 3:pos + 7])
+            height, width = struct.unpack(">HH", data[pos + 3 : pos + 7])
             return width, height
         pos += length
     raise corrupt()

@@ -1,4 +1,5 @@
 """What a finished ID photo must look like and what uploads are accepted."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,16 @@ class PhotoSpec:
 
     def __post_init__(self) -> None:
         """Reject inconsistent settings early, when the spec is built."""
-        for name in ("width_px", "height_px", "dpi", "max_kb", "min_source_width",
-                     "min_source_height", "max_source_pixels", "max_bytes"):
+        for name in (
+            "width_px",
+            "height_px",
+            "dpi",
+            "max_kb",
+            "min_source_width",
+            "min_source_height",
+            "max_source_pixels",
+            "max_bytes",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"PhotoSpec.{name} must be positive")
         if not 0 <= self.min_kb <= self.max_kb:

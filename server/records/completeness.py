@@ -19,17 +19,22 @@ ID_DOCUMENTS: dict[str, tuple[str, ...]] = {
 }
 
 _ALWAYS = (
-    "profile.name", "profile.gender", "profile.id_type", "profile.id_number",
-    "profile.birth_date", "profile.nationality",
-    "education.level", "education.school", "education.graduated_on",
+    "profile.name",
+    "profile.gender",
+    "profile.id_type",
+    "profile.id_number",
+    "profile.birth_date",
+    "profile.nationality",
+    "education.level",
+    "education.school",
+    "education.graduated_on",
     "qualification.level",
     "employment.in_post",
     "contact.mobile",
     "region_code",
 )
 _QUALIFIED = ("qualification.obtained_on", "qualification.certificate_no")
-_IN_POST = ("employment.unit_name", "employment.unit_credit_code", "employment.post",
-            "employment.accounting_since")
+_IN_POST = ("employment.unit_name", "employment.unit_credit_code", "employment.post", "employment.accounting_since")
 
 
 def _present(value: Any) -> bool:
@@ -80,6 +85,5 @@ def missing_for_submission(
     have = set(documents)
     for kind in required_documents(record):
         if kind not in have:
-            missing.append({"item": kind, "code": "document_missing",
-                            "message": f"请上传{DOCUMENT_KINDS[kind]}"})
+            missing.append({"item": kind, "code": "document_missing", "message": f"请上传{DOCUMENT_KINDS[kind]}"})
     return missing

@@ -13,18 +13,18 @@ if TYPE_CHECKING:
 
 # Field kinds understood by validation.py and openapi.py.
 KINDS = (
-    "text",            # free text, trimmed + NFC, length-capped
-    "name",            # person name, see names.py
-    "pinyin",          # latin letters / spaces / ü
-    "enum",            # code from OPTIONS[options]
-    "date",            # "YYYY-MM-DD", real, not in the future
-    "bool",            # JSON true/false
-    "id_number",       # depends on profile.id_type
-    "uscc",            # unified social credit code (GB 32100)
-    "mobile",          # mainland mobile, normalised to 11 digits
+    "text",  # free text, trimmed + NFC, length-capped
+    "name",  # person name, see names.py
+    "pinyin",  # latin letters / spaces / ü
+    "enum",  # code from OPTIONS[options]
+    "date",  # "YYYY-MM-DD", real, not in the future
+    "bool",  # JSON true/false
+    "id_number",  # depends on profile.id_type
+    "uscc",  # unified social credit code (GB 32100)
+    "mobile",  # mainland mobile, normalised to 11 digits
     "email",
     "certificate_no",  # letters/digits/hyphen
-    "region",          # 6-digit district code served by this deployment
+    "region",  # 6-digit district code served by this deployment
 )
 
 

@@ -14,12 +14,41 @@ from .errors import FieldProblem
 MIN_DATE = date(1900, 1, 1)
 
 # GB/T 2260 province-level prefixes used on resident identity cards.
-RESIDENT_PROVINCES = frozenset({
-    "11", "12", "13", "14", "15", "21", "22", "23",
-    "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54",
-    "61", "62", "63", "64", "65",
-})
+RESIDENT_PROVINCES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+    }
+)
 # Residence permits for Hong Kong, Macao and Taiwan residents (港澳台居民居住证).
 PERMIT_PREFIXES = {"810000": "HKG", "820000": "MAC", "830000": "TWN"}
 
@@ -42,7 +71,7 @@ class IdentityInfo:
     number: str
     birth_date: date
     gender: str  # "male" / "female"
-    area: str    # first 6 digits
+    area: str  # first 6 digits
 
 
 def id18_check_char(first17: str) -> str:

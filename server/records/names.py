@@ -26,8 +26,8 @@ _SEPARATORS = MIDDLE_DOT + " -'"
 # the running Python's unicodedata may predate them (3.11 ships Unicode 14:
 # Extension H and I would otherwise look unassigned).
 _HAN_RANGES: tuple[tuple[int, int], ...] = (
-    (0x3400, 0x4DBF),    # Extension A
-    (0x4E00, 0x9FFF),    # URO
+    (0x3400, 0x4DBF),  # Extension A
+    (0x4E00, 0x9FFF),  # URO
     (0x20000, 0x2A6DF),  # Extension B
     (0x2A700, 0x2B739),  # Extension C
     (0x2B740, 0x2B81D),  # Extension D
@@ -48,19 +48,53 @@ _PINYIN_RE = re.compile(r"^[A-Za-zÜü]+(?: [A-Za-zÜü]+)*$")
 
 # Readings of heteronym characters when used as a (single-character) surname.
 _SURNAME_READINGS = {
-    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou",
-    "查": "zha", "盖": "ge", "覃": "qin", "缪": "miao", "翟": "zhai", "秘": "bi",
-    "种": "chong", "折": "she", "纪": "ji", "任": "ren", "华": "hua", "柏": "bai",
-    "薄": "bo", "葛": "ge", "曲": "qu", "沈": "shen", "员": "yun", "句": "gou",
-    "阚": "kan", "隗": "wei", "繁": "po", "祭": "zhai", "尉": "wei", "过": "guo",
-    "长": "chang", "重": "chong",
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "区": "ou",
+    "查": "zha",
+    "盖": "ge",
+    "覃": "qin",
+    "缪": "miao",
+    "翟": "zhai",
+    "秘": "bi",
+    "种": "chong",
+    "折": "she",
+    "纪": "ji",
+    "任": "ren",
+    "华": "hua",
+    "柏": "bai",
+    "薄": "bo",
+    "葛": "ge",
+    "曲": "qu",
+    "沈": "shen",
+    "员": "yun",
+    "句": "gou",
+    "阚": "kan",
+    "隗": "wei",
+    "繁": "po",
+    "祭": "zhai",
+    "尉": "wei",
+    "过": "guo",
+    "长": "chang",
+    "重": "chong",
 }
 # Characters of given names whose usual reading in names is not the dictionary's first one
 # (长青, 长春, 重阳, 重华); without the phrase dictionary these are read one by one.
 _GIVEN_NAME_READINGS = {"长": "chang", "重": "chong"}
 # Compound surnames read differently from their characters' usual readings.
-_COMPOUND_SURNAMES = {"单于": "chan yu", "尉迟": "yu chi", "长孙": "zhang sun", "万俟": "mo qi",
-                      "澹台": "tan tai", "乐正": "yue zheng", "令狐": "ling hu", "长鱼": "zhang yu"}
+_COMPOUND_SURNAMES = {
+    "单于": "chan yu",
+    "尉迟": "yu chi",
+    "长孙": "zhang sun",
+    "万俟": "mo qi",
+    "澹台": "tan tai",
+    "乐正": "yue zheng",
+    "令狐": "ling hu",
+    "长鱼": "zhang yu",
+}
 
 
 def is_han(ch: str) -> bool:
@@ -151,7 +185,9 @@ def derive_pinyin(name: str) -> str | None:
     if not chars or not all(is_han(c) for c in chars):
         return None
     syllables = lazy_pinyin(
-        "".join(chars), style=Style.NORMAL, v_to_u=True,
+        "".join(chars),
+        style=Style.NORMAL,
+        v_to_u=True,
         errors=lambda s: ["\x00"] * len(s),  # type: ignore[arg-type,return-value]  # a list per character is documented
     )
     if len(syllables) != len(chars) or not all(_SYLLABLE_RE.match(s) for s in syllables):

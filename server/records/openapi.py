@@ -69,10 +69,12 @@ def openapi_components(districts: Districts | None = None, openapi_version: str 
     schemas: dict[str, Any] = {}
     for list_name, items in OPTIONS.items():
         schemas[f"{_SCHEMA_PREFIX}{_camel(list_name)}"] = enum_schema(
-            [o["code"] for o in items], [o["label"] for o in items], list_name)
+            [o["code"] for o in items], [o["label"] for o in items], list_name
+        )
     if districts is not None:
         schemas[f"{_SCHEMA_PREFIX}Districts"] = enum_schema(
-            [d["code"] for d in districts.districts], [d["name"] for d in districts.districts], "districts")
+            [d["code"] for d in districts.districts], [d["name"] for d in districts.districts], "districts"
+        )
     patch_props: dict[str, Any] = {}
     for section, fields in SECTIONS.items():
         name = f"{_SCHEMA_PREFIX}{_camel(section)}"
@@ -93,4 +95,3 @@ def openapi_components(districts: Districts | None = None, openapi_version: str 
         "properties": patch_props,
     }
     return {"schemas": schemas}
-

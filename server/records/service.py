@@ -5,6 +5,7 @@ module loads the caller's record (by the session's record id and openid, never b
 client-supplied id), applies them, claims the archive number and writes with a
 version condition through `RecordStore.write`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,8 +99,7 @@ class RecordService:
         """Every closed list for the pickers, districts included."""
         return options_payload(self.districts)
 
-    def view(self, doc: dict, archive: dict | None = None, changes: list[dict] | None = None,
-             unread: int = 0) -> dict:
+    def view(self, doc: dict, archive: dict | None = None, changes: list[dict] | None = None, unread: int = 0) -> dict:
         """The record as the mini-program sees it: the archive's fields once there is one."""
         fields = record_fields(archive["data"]) if archive and archive.get("data") else record_fields(doc)
         name = fields["profile"].get("name") or ""
@@ -107,23 +107,30 @@ class RecordService:
         editable = status in EDITABLE
         photo = doc.get("photo")
         return {
-            "id": doc["_id"], "status": status, "status_label": COLLECTION.state_label(status),
-            "version": doc.get("version", 1), "editable": editable,
+            "id": doc["_id"],
+            "status": status,
+            "status_label": COLLECTION.state_label(status),
+            "version": doc.get("version", 1),
+            "editable": editable,
             **fields,
             "region": self.districts.get(fields["region_code"]) if fields["region_code"] else None,
             "archive_no": doc.get("archive_no"),
-            "rare_name": bool(doc.get("rare_name")), "rare_characters": rare_characters(name) if name else [],
+            "rare_name": bool(doc.get("rare_name")),
+            "rare_characters": rare_characters(name) if name else [],
             "documents": {k: document_view(k, v) for k, v in (doc.get("documents") or {}).items()},
             "photo": {"uploaded_at": photo.get("uploaded_at"), "size": photo.get("size")} if photo else None,
             "missing": missing_items(doc) if editable else [],
-            "history": [{k: h.get(k) for k in ("status", "at", "by", "reason") if k in h}
-                        for h in doc.get("history") or []],
+            "history": [
+                {k: h.get(k) for k in ("status", "at", "by", "reason") if k in h} for h in doc.get("history") or []
+            ],
             "decision": _decision(doc) if status in ("approved", "rejected") else None,
-            "submitted_at": doc.get("submitted_at"), "decided_at": doc.get("decided_at"),
+            "submitted_at": doc.get("submitted_at"),
+            "decided_at": doc.get("decided_at"),
             "archive": archive_view(archive) if archive else None,
             "changes": [change_summary(c) for c in changes or []],
             "unread_messages": unread,
-            "created_at": doc.get("created_at"), "updated_at": doc.get("updated_at"),
+            "created_at": doc.get("created_at"),
+            "updated_at": doc.get("updated_at"),
         }
 
     async def full_view(self, doc: dict) -> dict:
@@ -186,8 +193,9 @@ class RecordService:
             require_editable(doc)
             now = utcnow()
             try:
-                updated = await lifecycle.step(doc, "submit", Actor.applicant(user.openid), body,
-                                               sets={"submitted_at": now, "commitment_at": now})
+                updated = await lifecycle.step(
+                    doc, "submit", Actor.applicant(user.openid), body, sets={"submitted_at": now, "commitment_at": now}
+                )
             except Conflict as exc:
                 if exc.code == "record_changed":
                     continue  # edited meanwhile: check again
@@ -198,6 +206,7 @@ class RecordService:
 
     def register_guards(self, lifecycle: Lifecycle) -> None:
         """The first collection's guards named in its table."""
+
         async def commitment(app: dict, body: dict) -> None:
             require_commitment(body)
 
@@ -221,8 +230,11 @@ class RecordService:
         missing = missing_items(doc)
         if errors or missing:
             labels = "、".join(m["message"].removeprefix("请填写").removeprefix("请上传") for m in missing[:5])
-            message = f"信息尚未填写完整：{labels}{'等' if len(missing) > 5 else ''}" if missing else \
-                "部分信息不符合要求，请修改后再提交"
+            message = (
+                f"信息尚未填写完整：{labels}{'等' if len(missing) > 5 else ''}"
+                if missing
+                else "部分信息不符合要求，请修改后再提交"
+            )
             raise Invalid([*errors, *missing], message, "record_incomplete")
 
 
@@ -230,8 +242,9 @@ def require_commitment(body: dict) -> None:
     """Invalid (422) unless the body agrees to the commitment (承诺书)."""
     if body.get("commitment") is not True:
         message = "请阅读并同意《承诺书》后再提交"
-        raise Invalid([{"field": "commitment", "code": "commitment_required", "message": message}],
-                      message, "commitment_required")
+        raise Invalid(
+            [{"field": "commitment", "code": "commitment_required", "message": message}], message, "commitment_required"
+        )
 
 
 def _decision(doc: dict) -> dict | None:
@@ -244,19 +257,34 @@ def _decision(doc: dict) -> dict | None:
 
 def archive_view(archive: dict) -> dict:
     """The archive as its owner sees it: number, version, district and its versions (diffs)."""
-    return {"archive_no": archive["_id"], "version": archive.get("version"), "region_code": archive.get("region_code"),
-            "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
-            "versions": [{"version": v.get("version"), "at": v.get("at"), "kind": v.get("kind"),
-                          "application_id": str(v.get("application_id")),
-                          "by": "self" if v.get("by") == "self" else "财政局",
-                          "diff": v.get("diff") or []}
-                         for v in archive.get("versions") or []]}
+    return {
+        "archive_no": archive["_id"],
+        "version": archive.get("version"),
+        "region_code": archive.get("region_code"),
+        "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
+        "versions": [
+            {
+                "version": v.get("version"),
+                "at": v.get("at"),
+                "kind": v.get("kind"),
+                "application_id": str(v.get("application_id")),
+                "by": "self" if v.get("by") == "self" else "财政局",
+                "diff": v.get("diff") or [],
+            }
+            for v in archive.get("versions") or []
+        ],
+    }
 
 
 def change_summary(app: dict) -> dict:
     """One change application in the record view."""
-    return {"id": str(app["_id"]), "status": app.get("status"), "status_label": CHANGE.state_label(app.get("status")),
-            "created_at": app.get("created_at"), "decided_at": app.get("decided_at")}
+    return {
+        "id": str(app["_id"]),
+        "status": app.get("status"),
+        "status_label": CHANGE.state_label(app.get("status")),
+        "created_at": app.get("created_at"),
+        "decided_at": app.get("decided_at"),
+    }
 
 
 class InboxService:

@@ -6,6 +6,7 @@ Every write bumps `version`; conditional writes go through `services.atomic.upda
 name one document by `_id` and check the owner in Python. An archive number is claimed by a
 unique-key insert into `archive_numbers` (`_id` = number, `record_id`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,21 +32,32 @@ WRITE_RETRIES = 5  # versioned writes retried after a concurrent edit of the sam
 STALE_CLAIM = dt.timedelta(minutes=2)
 
 
-
 def archive_taken() -> Conflict:
     """The 409 for an archive number that belongs to another record."""
-    return Conflict("该证件号码已登记过会计人员信息（档案号重复），同一人只能登记一份。如有疑问请联系所在区财政局。",
-                    "archive_no_taken", field="profile.id_number")
+    return Conflict(
+        "该证件号码已登记过会计人员信息（档案号重复），同一人只能登记一份。如有疑问请联系所在区财政局。",
+        "archive_no_taken",
+        field="profile.id_number",
+    )
 
 
 def new_record(openid: str, unionid: str | None) -> dict:
     """A fresh first collection (the lifecycle adds state, version and its first step)."""
     return {
-        "_id": ObjectId(), "kind": "collection", "openid": openid, "unionid": unionid,
+        "_id": ObjectId(),
+        "kind": "collection",
+        "openid": openid,
+        "unionid": unionid,
         **{name: {} for name in SECTION_NAMES},
-        "region_code": None, "archive_no": None, "rare_name": False,
-        "documents": {}, "photo": None,
-        "submitted_at": None, "decided_at": None, "decision": None, "chat_openid": None,
+        "region_code": None,
+        "archive_no": None,
+        "rare_name": False,
+        "documents": {},
+        "photo": None,
+        "submitted_at": None,
+        "decided_at": None,
+        "decision": None,
+        "chat_openid": None,
     }
 
 
@@ -73,8 +85,11 @@ class RecordStore:
                     existing = await self.records.find_one({"_id": account["record_id"]})
                     if existing is not None:
                         return await self._link_unionid(existing, unionid)
-                    await self.services.atomic.update(self.accounts, {"_id": openid, "record_id": account["record_id"]},
-                                                      {"$set": {"record_id": fresh["_id"]}})
+                    await self.services.atomic.update(
+                        self.accounts,
+                        {"_id": openid, "record_id": account["record_id"]},
+                        {"$set": {"record_id": fresh["_id"]}},
+                    )
             doc = await self.services.get(Lifecycle).create(fresh, "create", Actor.applicant(openid))
             if unionid:
                 await self._key_unionid(openid, unionid)
@@ -89,9 +104,14 @@ class RecordStore:
         """Remember the unionid on the record and as a key to the account (chat status finds it)."""
         if unionid and doc.get("unionid") != unionid:
             await self._key_unionid(doc["openid"], unionid)
-            doc = await self.services.atomic.update(
-                self.records, {"_id": doc["_id"]},
-                {"$set": {"unionid": unionid, "updated_at": utcnow()}, "$inc": {"version": 1}}) or doc
+            doc = (
+                await self.services.atomic.update(
+                    self.records,
+                    {"_id": doc["_id"]},
+                    {"$set": {"unionid": unionid, "updated_at": utcnow()}, "$inc": {"version": 1}},
+                )
+                or doc
+            )
         return doc
 
     async def load(self, record_id: ObjectId, openid: str) -> dict:
@@ -154,16 +174,20 @@ class RecordStore:
             log.info("archive number %s already registered", mask_id_number(number))
             raise archive_taken()
         taken = await self.services.atomic.update(
-            self.claims, {"_id": number, "record_id": held["record_id"], "claimed_at": held["claimed_at"]},
-            {"$set": {"record_id": record_id, "claimed_at": now}})
+            self.claims,
+            {"_id": number, "record_id": held["record_id"], "claimed_at": held["claimed_at"]},
+            {"$set": {"record_id": record_id, "claimed_at": now}},
+        )
         if taken is None:
             raise archive_taken()
         return True
 
     async def release_archive_no(self, number: str | None, record_id: ObjectId) -> None:
         """Give up a record's claim on a number it does not hold (no-op when not its own claim)."""
-        if not number or ((await self.records.find_one({"_id": record_id}, {"archive_no": 1})) or {}).get(
-                "archive_no") == number:
+        if (
+            not number
+            or ((await self.records.find_one({"_id": record_id}, {"archive_no": 1})) or {}).get("archive_no") == number
+        ):
             return
         held = await self.claims.find_one({"_id": number})
         if held and held.get("record_id") == record_id:
@@ -176,7 +200,9 @@ def require_editable(doc: dict) -> None:
     if status in EDITABLE:
         return
     if status == "approved":
-        raise Conflict("您的信息已审核通过，不能在此修改；信息有变化请在小程序“信息变更”中申请", "record_locked", status=status)
+        raise Conflict(
+            "您的信息已审核通过，不能在此修改；信息有变化请在小程序“信息变更”中申请", "record_locked", status=status
+        )
     raise Conflict("您的信息已提交，正在审核中，审核完成前不能修改", "record_locked", status=status)
 
 

@@ -48,8 +48,8 @@ class _Run:
         self.ctx = ctx
         self.out: Record = {}
         self.errors: list[FieldErrorItem] = []
-        self.bad: set[str] = set()       # paths that failed their own check
-        self.sent: set[str] = set()      # paths present in the request
+        self.bad: set[str] = set()  # paths that failed their own check
+        self.sent: set[str] = set()  # paths present in the request
 
     def error(self, path: str, code: str, message: str) -> None:
         """Record one error (first error per path wins)."""
@@ -112,8 +112,7 @@ def _as_date(value: Any) -> date | None:
 
 def _check_identity(run: _Run, current: Mapping[str, Any], merged: Record) -> None:
     """Check id_number against id_type; derive/compare birth date, gender, nationality."""
-    watched = {"profile.id_type", "profile.id_number", "profile.birth_date",
-               "profile.gender", "profile.nationality"}
+    watched = {"profile.id_type", "profile.id_number", "profile.birth_date", "profile.gender", "profile.nationality"}
     if not run.sent & watched:
         return
     id_type = _usable(run, merged, "profile.id_type")
@@ -138,8 +137,9 @@ def _check_identity(run: _Run, current: Mapping[str, Any], merged: Record) -> No
         run.put("profile", "id_number", normalised)
 
     if info is not None:
-        _reconcile(run, merged, "birth_date", info.birth_date.isoformat(),
-                   "birth_date_mismatch", "出生日期与证件号码不一致")
+        _reconcile(
+            run, merged, "birth_date", info.birth_date.isoformat(), "birth_date_mismatch", "出生日期与证件号码不一致"
+        )
         _reconcile(run, merged, "gender", info.gender, "gender_mismatch", "性别与证件号码不一致")
     _check_nationality(run, merged, id_type, normalised)
 
@@ -175,8 +175,7 @@ def _check_nationality(run: _Run, merged: Record, id_type: str, number: str) -> 
     if fits and given is not None:
         return
     if path in run.sent and given is not None:
-        msg = ("持护照登记的外籍人员国籍不能为中国" if allowed is None
-               else "国籍/地区与证件类型不一致")
+        msg = "持护照登记的外籍人员国籍不能为中国" if allowed is None else "国籍/地区与证件类型不一致"
         run.error(path, "nationality_mismatch", msg)
     elif derived != given:
         run.put("profile", "nationality", derived)
@@ -200,8 +199,12 @@ def _check_dates(run: _Run, merged: Record) -> None:
     rules = (
         ("education.graduated_on", born, "before_birth", "毕业时间应晚于出生日期"),
         ("qualification.obtained_on", born, "before_birth", "资格取得时间应晚于出生日期"),
-        ("employment.accounting_since", _sixteenth_birthday(born), "before_age_16",
-         "开始从事会计工作时间不能早于年满16周岁之日"),
+        (
+            "employment.accounting_since",
+            _sixteenth_birthday(born),
+            "before_age_16",
+            "开始从事会计工作时间不能早于年满16周岁之日",
+        ),
     )
     for path, limit, code, message in rules:
         if path not in run.sent and not birth_changed:

@@ -102,8 +102,7 @@ def _certificate_no(spec: FieldSpec, raw: str, ctx: Context) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).upper()
     text = unicodedata.normalize("NFC", text)
     ok = 4 <= len(text) <= (spec.max_length or 40) and all(
-        (c.isascii() and c.isalnum()) or c in _CERT_EXTRA or (not c.isascii() and is_name_letter(c))
-        for c in text
+        (c.isascii() and c.isalnum()) or c in _CERT_EXTRA or (not c.isascii() and is_name_letter(c)) for c in text
     )
     if not ok:
         raise FieldProblem("certificate_no_format", "资格证书编号应为4至40位字母、数字或连字符")
@@ -128,9 +127,17 @@ class Context:
 
 
 _CHECKERS: dict[str, Callable[[FieldSpec, str, Context], str]] = {
-    "text": _text, "name": _name, "pinyin": _pinyin, "enum": _enum, "date": _date,
-    "id_number": _id_number, "uscc": _uscc, "mobile": _mobile, "email": _email,
-    "certificate_no": _certificate_no, "region": _region,
+    "text": _text,
+    "name": _name,
+    "pinyin": _pinyin,
+    "enum": _enum,
+    "date": _date,
+    "id_number": _id_number,
+    "uscc": _uscc,
+    "mobile": _mobile,
+    "email": _email,
+    "certificate_no": _certificate_no,
+    "region": _region,
 }
 
 

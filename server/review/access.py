@@ -1,4 +1,5 @@
 """Finding an application within the caller's jurisdiction (anything else is NotFound)."""
+
 from __future__ import annotations
 
 from server.lifecycle.engine import Actor, Lifecycle, not_found

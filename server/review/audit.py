@@ -6,6 +6,7 @@ version keep "<record id>:<version after>"), so one step is logged once. Each en
 also listed, newest first, per district and city-wide (server/lists.py), so a page of the
 log costs a few `_id` reads. Staff read the entries of their own districts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,14 +31,23 @@ def entry_for(app: Doc, step: Doc, kind: Kind) -> Doc:
     v = step.get("v")
     t = kind.transition(step.get("from") or "", step.get("action") or "")
     data = app if kind.name == "collection" else {}
-    return {"_id": step_key(app["_id"], step["n"]), "record_id": str(app["_id"]), "kind": kind.name,
-            "region_code": app.get("region_code"), "name": (data.get("profile") or {}).get("name") or "",
-            "archive_no_tail": (app.get("archive_no") or "")[-4:],
-            "actor": step.get("by"), "actor_role": step.get("staff_role") or step.get("role"), "at": step.get("at"),
-            "action": step.get("action"), "reason": step.get("reason", ""), "reason_codes": step.get("reason_codes", []),
-            "before": {"status": step.get("from"), "version": (v - 1) if isinstance(v, int) else None},
-            "after": {"status": step.get("status"), "version": v},
-            "notice_id": step_key(app["_id"], step["n"]) if t and t.notice else None}
+    return {
+        "_id": step_key(app["_id"], step["n"]),
+        "record_id": str(app["_id"]),
+        "kind": kind.name,
+        "region_code": app.get("region_code"),
+        "name": (data.get("profile") or {}).get("name") or "",
+        "archive_no_tail": (app.get("archive_no") or "")[-4:],
+        "actor": step.get("by"),
+        "actor_role": step.get("staff_role") or step.get("role"),
+        "at": step.get("at"),
+        "action": step.get("action"),
+        "reason": step.get("reason", ""),
+        "reason_codes": step.get("reason_codes", []),
+        "before": {"status": step.get("from"), "version": (v - 1) if isinstance(v, int) else None},
+        "after": {"status": step.get("status"), "version": v},
+        "notice_id": step_key(app["_id"], step["n"]) if t and t.notice else None,
+    }
 
 
 def lists_for(services, region: str | None) -> list[SortedList]:
@@ -81,14 +91,20 @@ async def list_entries(services, staff: Staff, record_id: str | None, page: int,
         if archive is None or archive.get("record_id") != app["_id"]:
             archive = None
         ids: list[str] = []
-        for one in await store.applications_of(archive, app) if app.get("kind", "collection") == "collection" else [app]:
+        for one in (
+            await store.applications_of(archive, app) if app.get("kind", "collection") == "collection" else [app]
+        ):
             ids += [step_key(one["_id"], h["n"]) for h in one.get("history") or [] if isinstance(h.get("n"), int)]
             ids += list(one.get("legacy_audit") or [])
         ids += [f"spot-{s['id']}" for s in (archive or {}).get("spot_checks") or [] if s.get("outcome") == "confirmed"]
         found = [e for e in [await coll.find_one({"_id": i}) for i in dict.fromkeys(ids)] if e]
         found.sort(key=lambda e: (e.get("at"), str(e["_id"])), reverse=True)
-        return {"items": [public(e) for e in found[offset:offset + page_size]], "page": page,
-                "page_size": page_size, "total": len(found)}
+        return {
+            "items": [public(e) for e in found[offset : offset + page_size]],
+            "page": page,
+            "page_size": page_size,
+            "total": len(found),
+        }
     if staff.is_city_admin:
         lists = [SortedList(services.db, services.atomic, audit_name(ALL))]
     else:

@@ -4,6 +4,7 @@ The step (with everything its audit entry and notice need) is one atomic conditi
 of the application; the lifecycle engine then derives the archive version, the audit entry
 and the notice from it, idempotently (see server/lifecycle/engine.py).
 """
+
 from __future__ import annotations
 
 from server.db import utcnow
@@ -65,9 +66,20 @@ async def decide(services, staff: Staff, record_id: str, body: dict) -> dict:
     app = await lifecycle.visible(actor, record_id)
     now = utcnow()
     text = reason_text(codes, note)
-    sets = {"decided_at": now,
-            "decision": {"decision": decision, "reason": text, "note": note, "reason_codes": codes,
-                         "by": staff.username, "role": staff.role, "at": now, "version": version + 1}}
-    after = await lifecycle.step(app, decision, actor, version=version, sets=sets, at=now, reason=text,
-                                 reason_codes=codes, staff_role=staff.role)
+    sets = {
+        "decided_at": now,
+        "decision": {
+            "decision": decision,
+            "reason": text,
+            "note": note,
+            "reason_codes": codes,
+            "by": staff.username,
+            "role": staff.role,
+            "at": now,
+            "version": version + 1,
+        },
+    }
+    after = await lifecycle.step(
+        app, decision, actor, version=version, sets=sets, at=now, reason=text, reason_codes=codes, staff_role=staff.role
+    )
     return await application_detail(services, staff, after)

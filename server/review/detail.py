@@ -1,5 +1,6 @@
 """One application in full for a reviewer: labelled sections (or a change beside the archive),
 photo, documents, history, notices, the archive's versions and the actions the table allows."""
+
 from __future__ import annotations
 
 from server.districts import district_name
@@ -32,9 +33,21 @@ def sections(doc: dict) -> list[dict]:
     out = []
     for key, fields in SECTIONS.items():
         data = doc.get(key) or {}
-        out.append({"key": key, "label": SECTION_LABELS[key], "fields": [
-            {"path": f"{key}.{name}", "label": spec.label, "value": data.get(name), "display": display(spec, data.get(name))}
-            for name, spec in fields.items()]})
+        out.append(
+            {
+                "key": key,
+                "label": SECTION_LABELS[key],
+                "fields": [
+                    {
+                        "path": f"{key}.{name}",
+                        "label": spec.label,
+                        "value": data.get(name),
+                        "display": display(spec, data.get(name)),
+                    }
+                    for name, spec in fields.items()
+                ],
+            }
+        )
     return out
 
 
@@ -44,9 +57,14 @@ def file_url(record_id: str, kind: str) -> str:
 
 
 def _notice_view(n: dict) -> dict:
-    return {"id": n.get("id"), "title": n.get("title"), "body": n.get("body"), "created_at": n.get("created_at"),
-            "read_at": n.get("read_at"),
-            "delivery": {k: (n.get("delivery") or {}).get(k) for k in ("state", "attempts", "last_error", "sent_at")}}
+    return {
+        "id": n.get("id"),
+        "title": n.get("title"),
+        "body": n.get("body"),
+        "created_at": n.get("created_at"),
+        "read_at": n.get("read_at"),
+        "delivery": {k: (n.get("delivery") or {}).get(k) for k in ("state", "attempts", "last_error", "sent_at")},
+    }
 
 
 def _display_path(path: str, value) -> str:
@@ -60,8 +78,16 @@ def change_rows(change: dict, archive: dict | None) -> list[dict]:
     rows = []
     for path, new in changes_of(change).items():
         old = value_at(data, path) if "." in path else data.get(path)
-        rows.append({"path": path, "label": field_label(path), "old": old, "new": new,
-                     "old_display": _display_path(path, old), "new_display": _display_path(path, new)})
+        rows.append(
+            {
+                "path": path,
+                "label": field_label(path),
+                "old": old,
+                "new": new,
+                "old_display": _display_path(path, old),
+                "new_display": _display_path(path, new),
+            }
+        )
     return rows
 
 
@@ -69,13 +95,21 @@ def archive_summary(archive: dict | None) -> dict | None:
     """The archive's number, version and versions (with diffs) for a reviewer."""
     if not archive:
         return None
-    return {"archive_no": archive["_id"], "version": archive.get("version"), "region_code": archive.get("region_code"),
-            "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
-            "versions": [{**v, "application_id": str(v.get("application_id")),
-                          "diff": [{**d, "path": d["field"], "label": field_label(d["field"])}
-                                   for d in v.get("diff") or []]}
-                         for v in archive.get("versions") or []],
-            "spot_checks": archive.get("spot_checks") or []}
+    return {
+        "archive_no": archive["_id"],
+        "version": archive.get("version"),
+        "region_code": archive.get("region_code"),
+        "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
+        "versions": [
+            {
+                **v,
+                "application_id": str(v.get("application_id")),
+                "diff": [{**d, "path": d["field"], "label": field_label(d["field"])} for d in v.get("diff") or []],
+            }
+            for v in archive.get("versions") or []
+        ],
+        "spot_checks": archive.get("spot_checks") or [],
+    }
 
 
 async def application_detail(services, staff: Staff, doc: dict) -> dict:
@@ -88,17 +122,27 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
         archive = None  # another person's archive under the same number: not this record's
     base = record_detail(services.settings, {**doc, **(archive.get("data") or {})} if archive else doc)
     notices = await services.get(Outbox).many(notice_ids([doc]))
-    base.update({
-        "kind": kind.name, "kind_label": kind.label, "status_label": kind.state_label(doc.get("status")),
-        "actions": [{"action": t.action, "label": t.label, "needs_reason": t.needs_reason}
-                    for t in kind.actions(doc.get("status") or "", "reviewer")] if staff.can_see(
-                        doc.get("region_code")) else [],
-        "archive": archive_summary(archive),
-        "notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.get("created_at") or 0)],
-    })
+    base.update(
+        {
+            "kind": kind.name,
+            "kind_label": kind.label,
+            "status_label": kind.state_label(doc.get("status")),
+            "actions": [
+                {"action": t.action, "label": t.label, "needs_reason": t.needs_reason}
+                for t in kind.actions(doc.get("status") or "", "reviewer")
+            ]
+            if staff.can_see(doc.get("region_code"))
+            else [],
+            "archive": archive_summary(archive),
+            "notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.get("created_at") or 0)],
+        }
+    )
     if kind.name == "change":
-        base["change"] = {"rows": change_rows(doc, archive), "reason": (doc.get("payload") or {}).get("reason") or "",
-                          "ordered": doc.get("ordered")}
+        base["change"] = {
+            "rows": change_rows(doc, archive),
+            "reason": (doc.get("payload") or {}).get("reason") or "",
+            "ordered": doc.get("ordered"),
+        }
     return base
 
 
@@ -108,9 +152,17 @@ def record_detail(settings, doc: dict) -> dict:
     name = (doc.get("profile") or {}).get("name") or ""
     photo = doc.get("photo")
     documents = [
-        {"kind": kind, "label": DOCUMENT_KINDS.get(kind, kind), "url": file_url(rid, kind),
-         "content_type": d.get("content_type"), "size": d.get("size"), "uploaded_at": d.get("uploaded_at")}
-        for kind, d in (doc.get("documents") or {}).items() if isinstance(d, dict) and d.get("file_id")]
+        {
+            "kind": kind,
+            "label": DOCUMENT_KINDS.get(kind, kind),
+            "url": file_url(rid, kind),
+            "content_type": d.get("content_type"),
+            "size": d.get("size"),
+            "uploaded_at": d.get("uploaded_at"),
+        }
+        for kind, d in (doc.get("documents") or {}).items()
+        if isinstance(d, dict) and d.get("file_id")
+    ]
     return {
         "id": rid,
         "status": doc.get("status"),
@@ -123,9 +175,14 @@ def record_detail(settings, doc: dict) -> dict:
         "rare_name": rare_name(doc),
         "rare_characters": rare_characters(name) if name else [],
         "sections": sections(doc),
-        "photo": None if not photo or not photo.get("file_id") else {
-            "url": file_url(rid, "photo"), "size": photo.get("size"), "checks": photo.get("checks") or [],
-            "uploaded_at": photo.get("uploaded_at")},
+        "photo": None
+        if not photo or not photo.get("file_id")
+        else {
+            "url": file_url(rid, "photo"),
+            "size": photo.get("size"),
+            "checks": photo.get("checks") or [],
+            "uploaded_at": photo.get("uploaded_at"),
+        },
         "documents": documents,
         "history": doc.get("history") or [],
         "decision": doc.get("decision"),

@@ -3,6 +3,7 @@
 Values are written as text exactly as stored (rare characters intact, ID numbers with
 their leading digits and X); text that starts with "=" is forced to a string, never a formula.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,11 @@ from server.staff.model import Staff
 PAGE = 500  # rows read from the lists per round
 FETCH = 50  # applications read concurrently
 FIELDS = [(section, name, spec) for section, fields in SECTIONS.items() for name, spec in fields.items()]
-HEADERS = (["记录编号", "审核状态", "所在区", "档案号"] + [spec.label for _, _, spec in FIELDS]
-           + ["含生僻字", "提交时间", "审核时间", "审核人", "审核意见"])
+HEADERS = (
+    ["记录编号", "审核状态", "所在区", "档案号"]
+    + [spec.label for _, _, spec in FIELDS]
+    + ["含生僻字", "提交时间", "审核时间", "审核人", "审核意见"]
+)
 
 
 def _local(value) -> dt.datetime | None:
@@ -44,12 +48,20 @@ def _local(value) -> dt.datetime | None:
 def row_values(settings, doc: dict) -> list:
     """One spreadsheet row for a record."""
     decision = doc.get("decision") or {}
-    values: list = [str(doc["_id"]), STATUS_LABELS.get(doc.get("status") or "", doc.get("status")),
-                    district_name(settings, doc.get("region_code")), doc.get("archive_no") or ""]
+    values: list = [
+        str(doc["_id"]),
+        STATUS_LABELS.get(doc.get("status") or "", doc.get("status")),
+        district_name(settings, doc.get("region_code")),
+        doc.get("archive_no") or "",
+    ]
     values += [display(spec, (doc.get(section) or {}).get(name)) for section, name, spec in FIELDS]
-    values += ["是" if rare_name(doc) else "否",
-               _local(doc.get("submitted_at")), _local(doc.get("decided_at")),
-               decision.get("by") or "", decision.get("reason") or ""]
+    values += [
+        "是" if rare_name(doc) else "否",
+        _local(doc.get("submitted_at")),
+        _local(doc.get("decided_at")),
+        decision.get("by") or "",
+        decision.get("reason") or "",
+    ]
     return values
 
 
@@ -86,18 +98,23 @@ def _column(index: int) -> str:
 async def export_rows(services, staff: Staff, status: str | None, region: str | None) -> list[list]:
     """The spreadsheet rows of the caller's first collections, in queue order (archives' current fields)."""
     state = status_filter(status)
-    lists = [SortedList(services.db, services.atomic, queue_name("collection", state, r))
-             for r in regions_of(services.settings, staff, region)]
+    lists = [
+        SortedList(services.db, services.atomic, queue_name("collection", state, r))
+        for r in regions_of(services.settings, staff, region)
+    ]
     store = services.get(LifecycleStore)
     out: list[list] = []
     offset = 0
     while lists:
         page = await merged_page(lists, offset, PAGE)
         for i in range(0, len(page), FETCH):
-            apps = await asyncio.gather(*[store.application(r["id"]) for _, r in page[i:i + FETCH]])
+            apps = await asyncio.gather(*[store.application(r["id"]) for _, r in page[i : i + FETCH]])
             approved = [a for a in apps if a and a.get("status") == "approved" and a.get("archive_no")]
-            archives = {a["_id"]: arch for a, arch in zip(approved, await asyncio.gather(
-                *[store.archive(a["archive_no"]) for a in approved])) if arch and arch.get("record_id") == a["_id"]}
+            archives = {
+                a["_id"]: arch
+                for a, arch in zip(approved, await asyncio.gather(*[store.archive(a["archive_no"]) for a in approved]))
+                if arch and arch.get("record_id") == a["_id"]
+            }
             for app in apps:
                 if app is not None and staff.can_see(app.get("region_code")):
                     current = archives.get(app["_id"])

@@ -1,4 +1,5 @@
 """A record's photo or document, streamed only to staff of the record's district."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -20,7 +21,11 @@ async def open_file(services, staff: Staff, record_id: str, kind: str) -> tuple[
     info, chunks = await services.files.open(entry["file_id"])
     ctype = entry.get("content_type") or info["content_type"] or ("image/jpeg" if kind == "photo" else "")
     ext = SAFE_TYPES.get(ctype, "bin")
-    out = {"content_type": ctype if ctype in SAFE_TYPES else "application/octet-stream",
-           "inline": ctype in SAFE_TYPES, "size": info["size"], "filename": f"{record_id}-{kind}.{ext}",
-           "sha256": info.get("sha256")}
+    out = {
+        "content_type": ctype if ctype in SAFE_TYPES else "application/octet-stream",
+        "inline": ctype in SAFE_TYPES,
+        "size": info["size"],
+        "filename": f"{record_id}-{kind}.{ext}",
+        "sha256": info.get("sha256"),
+    }
     return out, chunks

@@ -7,6 +7,7 @@ districts reads their lists merged. A name search reads the list of the name's r
 character (the shortest) and keeps the rows whose name contains the term; a full ID number
 is found through its archive-number claim.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,8 +66,12 @@ def search_term(q: str | None) -> str:
 def show(settings, item: dict) -> dict:
     """A stored row as the list shows it (district name and state label added)."""
     kind = kind_of(item.get("kind")) or COLLECTION
-    return {**item, "region_name": district_name(settings, item.get("region_code")),
-            "status_label": kind.state_label(item.get("status")), "kind_label": kind.label}
+    return {
+        **item,
+        "region_name": district_name(settings, item.get("region_code")),
+        "status_label": kind.state_label(item.get("status")),
+        "kind_label": kind.label,
+    }
 
 
 def lists(services, names: list[str]) -> list[SortedList]:
@@ -102,8 +107,16 @@ async def _search(services, staff: Staff, regions: list[str], status: str, text:
     return [r for _, r in rows if status == ALL or r.get("status") == status]
 
 
-async def list_applications(services, staff: Staff, kind: str | None, status: str | None, region: str | None,
-                            q: str | None, page: int, page_size: int) -> dict:
+async def list_applications(
+    services,
+    staff: Staff,
+    kind: str | None,
+    status: str | None,
+    region: str | None,
+    q: str | None,
+    page: int,
+    page_size: int,
+) -> dict:
     """One page of the caller's applications of a kind, oldest submission first, with the total."""
     page_size = min(page_size, MAX_PAGE_SIZE)
     kind = kind_filter(kind)
@@ -113,16 +126,16 @@ async def list_applications(services, staff: Staff, kind: str | None, status: st
     offset = (page - 1) * page_size
     if text and kind == "collection":
         found = await _search(services, staff, regions, state, text) if regions else []
-        items, total = found[offset:offset + page_size], len(found)
+        items, total = found[offset : offset + page_size], len(found)
     else:
         chosen = lists(services, [queue_name(kind, state, r) for r in regions])
         items = [r for _, r in await merged_page(chosen, offset, page_size)] if chosen else []
         total = sum([await c.count() for c in chosen])
-    return {"items": [show(services.settings, r) for r in items], "page": page, "page_size": page_size,
-            "total": total}
+    return {"items": [show(services.settings, r) for r in items], "page": page, "page_size": page_size, "total": total}
 
 
-async def list_records(services, staff: Staff, status: str | None, region: str | None, q: str | None,
-                       page: int, page_size: int) -> dict:
+async def list_records(
+    services, staff: Staff, status: str | None, region: str | None, q: str | None, page: int, page_size: int
+) -> dict:
     """One page of the caller's first collections (the record list of the first version)."""
     return await list_applications(services, staff, "collection", status, region, q, page, page_size)

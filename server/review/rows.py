@@ -1,12 +1,23 @@
 """One record as a list row: masked ID number and phone, nothing else personal."""
+
 from __future__ import annotations
 
 from server.districts import district_name
 from server.masking import mask_id_number, mask_mobile
 from server.review.access import rare_name, status_label
 
-ROW_PROJECTION = {"profile.name": 1, "profile.id_number": 1, "contact.mobile": 1, "region_code": 1, "status": 1,
-                  "version": 1, "submitted_at": 1, "decided_at": 1, "rare_name": 1, "employment.unit_name": 1}
+ROW_PROJECTION = {
+    "profile.name": 1,
+    "profile.id_number": 1,
+    "contact.mobile": 1,
+    "region_code": 1,
+    "status": 1,
+    "version": 1,
+    "submitted_at": 1,
+    "decided_at": 1,
+    "rare_name": 1,
+    "employment.unit_name": 1,
+}
 
 
 def list_row(settings, doc: dict) -> dict:

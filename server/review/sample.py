@@ -5,6 +5,7 @@ first collections (their sizes are in the list heads); n distinct positions are 
 a CSPRNG and each is read from its list, so every approved record of those districts is
 equally likely, none appears twice, and a draw costs a few `_id` reads per record.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,10 @@ _random = random.SystemRandom()
 
 async def draw_sample(services, staff: Staff, n: int, region: str | None = None) -> dict:
     """Up to `n` distinct approved records of the caller's districts, chosen at random."""
-    lists = [SortedList(services.db, services.atomic, queue_name("collection", "approved", r))
-             for r in regions_of(services.settings, staff, region)]
+    lists = [
+        SortedList(services.db, services.atomic, queue_name("collection", "approved", r))
+        for r in regions_of(services.settings, staff, region)
+    ]
     sizes = await asyncio.gather(*[lst.count() for lst in lists])
     population = sum(sizes)
     picks = _random.sample(range(population), min(n, MAX_SAMPLE, population))

@@ -4,6 +4,7 @@
 application in state "ordered" (the change table's creation row for a reviewer), which
 notifies the person; the person answers it with their next change (server/lifecycle/changes.py).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -54,25 +55,59 @@ async def record_outcome(services, staff: Staff, record_id: str, body: dict) -> 
     if archive is None or archive.get("record_id") != app["_id"]:
         raise Conflict("只有审核通过的记录才能登记抽查结果", "not_approved", status=app.get("status"))
     now = utcnow()
-    entry = {"id": uuid.uuid4().hex, "outcome": outcome, "label": SPOT_CHECK_OUTCOMES[outcome], "reason": reason,
-             "by": staff.username, "at": now}
+    entry = {
+        "id": uuid.uuid4().hex,
+        "outcome": outcome,
+        "label": SPOT_CHECK_OUTCOMES[outcome],
+        "reason": reason,
+        "by": staff.username,
+        "at": now,
+    }
     if outcome == "correction":
         change_id = ObjectId()
         await services.get(Archives).open_change(archive["_id"], change_id)
         ordered = {"by": staff.username, "reason": reason, "at": now}
         change = await lifecycle.create(
-            {"_id": change_id, "kind": "change", "openid": app.get("openid"), "archive_no": archive["_id"],
-             "region_code": archive.get("region_code"), "record_id": app["_id"], "payload": {}, "documents": {},
-             "ordered": ordered, "submitted_at": None, "decided_at": None, "decision": None, "created_at": now},
-            "order", actor, reason=reason, staff_role=staff.role)
+            {
+                "_id": change_id,
+                "kind": "change",
+                "openid": app.get("openid"),
+                "archive_no": archive["_id"],
+                "region_code": archive.get("region_code"),
+                "record_id": app["_id"],
+                "payload": {},
+                "documents": {},
+                "ordered": ordered,
+                "submitted_at": None,
+                "decided_at": None,
+                "decision": None,
+                "created_at": now,
+            },
+            "order",
+            actor,
+            reason=reason,
+            staff_role=staff.role,
+        )
         entry["change_id"] = change["_id"]
     else:
-        await audit.append(services, {
-            "_id": f"spot-{entry['id']}", "record_id": str(app["_id"]), "kind": "spot_check",
-            "region_code": app.get("region_code"), "name": (app.get("profile") or {}).get("name") or "",
-            "actor": staff.username, "actor_role": staff.role, "at": now, "action": "spot_check_confirmed",
-            "reason": reason, "reason_codes": [],
-            "before": {"status": app.get("status"), "version": archive.get("version")},
-            "after": {"status": app.get("status"), "version": archive.get("version")}, "notice_id": None})
+        await audit.append(
+            services,
+            {
+                "_id": f"spot-{entry['id']}",
+                "record_id": str(app["_id"]),
+                "kind": "spot_check",
+                "region_code": app.get("region_code"),
+                "name": (app.get("profile") or {}).get("name") or "",
+                "actor": staff.username,
+                "actor_role": staff.role,
+                "at": now,
+                "action": "spot_check_confirmed",
+                "reason": reason,
+                "reason_codes": [],
+                "before": {"status": app.get("status"), "version": archive.get("version")},
+                "after": {"status": app.get("status"), "version": archive.get("version")},
+                "notice_id": None,
+            },
+        )
     await services.get(Archives).record_spot_check(archive["_id"], entry)
     return await application_detail(services, staff, await store.application(app["_id"]) or app)

@@ -4,6 +4,7 @@ Counts are the sizes of the queue lists (read from their heads); submissions per
 counted by the lifecycle as each submit step is derived, in one document per China-time
 day (`daily_submissions`, `_id` = "YYYY-MM-DD", counts per district), idempotently.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,12 @@ async def count_submission(services, app: Doc, step: Doc) -> None:
     day = at.astimezone(CHINA).date().isoformat()
     key = step_key(app["_id"], step["n"])
     try:
-        await services.atomic.update(services.db[DAILY], {"_id": day, "applied": {"$ne": key}},
-                                     {"$inc": {f"counts.{region}": 1}, "$push": {"applied": key}}, upsert=True)
+        await services.atomic.update(
+            services.db[DAILY],
+            {"_id": day, "applied": {"$ne": key}},
+            {"$inc": {f"counts.{region}": 1}, "$push": {"applied": key}},
+            upsert=True,
+        )
     except DuplicateKeyError:
         pass  # counted already (the day's document exists and has this step)
 
@@ -61,8 +66,9 @@ async def daily_submissions(services, staff: Staff, days: int) -> list[dict]:
 
 async def stats(services, staff: Staff, days: int) -> dict:
     """Per-district status counts (with totals) and the daily submission series."""
-    counts, per_day = await asyncio.gather(status_counts(services, staff),
-                                           daily_submissions(services, staff, min(days, MAX_DAYS)))
+    counts, per_day = await asyncio.gather(
+        status_counts(services, staff), daily_submissions(services, staff, min(days, MAX_DAYS))
+    )
     districts = []
     totals = {s: 0 for s in STATUS_LABELS}
     for d in deployment_districts(services.settings).districts:
@@ -71,7 +77,12 @@ async def stats(services, staff: Staff, days: int) -> dict:
         row = {s: counts.get((d["code"], s), 0) for s in STATUS_LABELS}
         for s, n in row.items():
             totals[s] += n
-        districts.append({"region_code": d["code"], "region_name": d["name"], "counts": row,
-                          "total": sum(row.values())})
-    return {"statuses": STATUS_LABELS, "districts": districts, "totals": totals | {"total": sum(totals.values())},
-            "per_day": per_day}
+        districts.append(
+            {"region_code": d["code"], "region_name": d["name"], "counts": row, "total": sum(row.values())}
+        )
+    return {
+        "statuses": STATUS_LABELS,
+        "districts": districts,
+        "totals": totals | {"total": sum(totals.values())},
+        "per_day": per_day,
+    }

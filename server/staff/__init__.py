@@ -4,6 +4,7 @@
 `StaffSessions` owns `staff_sessions` (random tokens stored hashed, expiring);
 `Staff` is the signed-in person with role, districts and the `jurisdiction()` filter.
 """
+
 from server.staff.accounts import StaffAccounts
 from server.staff.model import ROLES, Staff
 from server.staff.sessions import StaffSessions

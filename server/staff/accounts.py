@@ -1,4 +1,5 @@
 """Staff accounts: add, disable, enable, reset password, and log in with a lockout."""
+
 from __future__ import annotations
 
 import builtins
@@ -45,28 +46,45 @@ class StaffAccounts:
     def _regions_for(self, role: str, regions: list[str]) -> list[str]:
         """Validate the role and its districts; a city admin covers all and stores none."""
         if role not in ROLES:
-            raise Invalid([{"field": "role", "code": "unknown_role", "message": "角色只能是 city_admin 或 reviewer"}],
-                          "角色只能是 city_admin 或 reviewer", "unknown_role")
+            raise Invalid(
+                [{"field": "role", "code": "unknown_role", "message": "角色只能是 city_admin 或 reviewer"}],
+                "角色只能是 city_admin 或 reviewer",
+                "unknown_role",
+            )
         if role == CITY_ADMIN:
             return []
         known = deployment_districts(self.settings).codes
         cleaned = sorted({c.strip() for c in regions if c.strip()})
         if not cleaned:
-            raise Invalid([{"field": "regions", "code": "required", "message": "审核员至少要负责一个区"}],
-                          "审核员至少要负责一个区", "regions_required")
+            raise Invalid(
+                [{"field": "regions", "code": "required", "message": "审核员至少要负责一个区"}],
+                "审核员至少要负责一个区",
+                "regions_required",
+            )
         unknown = [c for c in cleaned if c not in known]
         if unknown:
-            raise Invalid([{"field": "regions", "code": "unknown_region",
-                            "message": f"本系统不服务这些区划代码：{', '.join(unknown)}"}],
-                          f"本系统不服务这些区划代码：{', '.join(unknown)}", "unknown_region")
+            raise Invalid(
+                [
+                    {
+                        "field": "regions",
+                        "code": "unknown_region",
+                        "message": f"本系统不服务这些区划代码：{', '.join(unknown)}",
+                    }
+                ],
+                f"本系统不服务这些区划代码：{', '.join(unknown)}",
+                "unknown_region",
+            )
         return cleaned
 
     def check_new(self, username: str, role: str, regions: list[str]) -> tuple[str, list[str]]:
         """(normalised username, stored districts) of a new account, or Invalid (before asking a password)."""
         name = normalize_username(username)
         if not USERNAME_RE.fullmatch(name):
-            raise Invalid([{"field": "username", "code": "invalid", "message": "用户名须为2-32位小写字母、数字、_.-"}],
-                          "用户名须为2-32位小写字母、数字、_.-", "invalid_username")
+            raise Invalid(
+                [{"field": "username", "code": "invalid", "message": "用户名须为2-32位小写字母、数字、_.-"}],
+                "用户名须为2-32位小写字母、数字、_.-",
+                "invalid_username",
+            )
         return name, self._regions_for(role, regions)
 
     async def add(self, username: str, role: str, regions: list[str], password: str) -> dict:
@@ -74,9 +92,17 @@ class StaffAccounts:
         name, codes = self.check_new(username, role, regions)
         check_policy(password)
         now = utcnow()
-        doc = {"_id": name, "username": name, "role": role, "regions": codes,
-               "password_hash": await hash_password(password), "disabled": False,
-               "created_at": now, "updated_at": now, "password_changed_at": now}
+        doc = {
+            "_id": name,
+            "username": name,
+            "role": role,
+            "regions": codes,
+            "password_hash": await hash_password(password),
+            "disabled": False,
+            "created_at": now,
+            "updated_at": now,
+            "password_changed_at": now,
+        }
         try:
             await self.staff.insert_one(doc)
         except DuplicateKeyError:
@@ -86,8 +112,9 @@ class StaffAccounts:
 
     async def set_disabled(self, username: str, disabled: bool) -> dict:
         """Disable (and sign out everywhere) or re-enable an account."""
-        doc = await self.staff.find_one_and_update({"_id": normalize_username(username)},
-                                                   {"$set": {"disabled": disabled, "updated_at": utcnow()}})
+        doc = await self.staff.find_one_and_update(
+            {"_id": normalize_username(username)}, {"$set": {"disabled": disabled, "updated_at": utcnow()}}
+        )
         if doc is None:
             raise NotFound("没有这个账号", "staff_not_found")
         if disabled:
@@ -101,8 +128,9 @@ class StaffAccounts:
         name = normalize_username(username)
         now = utcnow()
         doc = await self.staff.find_one_and_update(
-            {"_id": name}, {"$set": {"password_hash": await hash_password(password), "updated_at": now,
-                                     "password_changed_at": now}})
+            {"_id": name},
+            {"$set": {"password_hash": await hash_password(password), "updated_at": now, "password_changed_at": now}},
+        )
         if doc is None:
             raise NotFound("没有这个账号", "staff_not_found")
         await self.failures.delete_one({"_id": name})
@@ -134,8 +162,17 @@ class StaffAccounts:
         """The account for a correct username and password; counts failures and locks after 5."""
         name = normalize_username(username)
         if not name or not isinstance(password, str) or not password:
-            raise Invalid([{"field": "username" if not name else "password", "code": "required",
-                            "message": "请输入用户名和密码"}], "请输入用户名和密码", "credentials_required")
+            raise Invalid(
+                [
+                    {
+                        "field": "username" if not name else "password",
+                        "code": "required",
+                        "message": "请输入用户名和密码",
+                    }
+                ],
+                "请输入用户名和密码",
+                "credentials_required",
+            )
         key = name[:64]
         now = utcnow()
         record = await self.failures.find_one({"_id": key})
@@ -153,22 +190,28 @@ class StaffAccounts:
     async def _failed(self, key: str, now: dt.datetime) -> NoReturn:
         """Count one failure (per username, existing or not); lock on the fifth."""
         await self.failures.delete_one({"_id": key, "expires_at": {"$lt": now}})  # a stale counter restarts
-        doc = await self.atomic.update(self.failures, {"_id": key},
-                                       {"$inc": {"count": 1}, "$set": {"last_at": now, "expires_at": now + LOCK_FOR}},
-                                       upsert=True)
+        doc = await self.atomic.update(
+            self.failures,
+            {"_id": key},
+            {"$inc": {"count": 1}, "$set": {"last_at": now, "expires_at": now + LOCK_FOR}},
+            upsert=True,
+        )
         count = doc["count"] if doc else 1
         if count >= MAX_FAILURES:
             until = now + LOCK_FOR
-            await self.atomic.update(self.failures, {"_id": key},
-                                     {"$set": {"locked_until": until, "count": 0, "expires_at": until}})
+            await self.atomic.update(
+                self.failures, {"_id": key}, {"$set": {"locked_until": until, "count": 0, "expires_at": until}}
+            )
             log.warning("staff login locked for %s after %d failures", key, count)
             raise self._locked(until, now)
         left = MAX_FAILURES - count
-        raise Unauthorized(f"用户名或密码错误，再失败{left}次账号将被锁定15分钟", "bad_credentials",
-                           attempts_left=left)
+        raise Unauthorized(f"用户名或密码错误，再失败{left}次账号将被锁定15分钟", "bad_credentials", attempts_left=left)
 
     @staticmethod
     def _locked(until: dt.datetime, now: dt.datetime) -> Locked:
         minutes = max(1, int((until - now).total_seconds() + 59) // 60)
-        return Locked(f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试", "account_locked",
-                      retry_after_seconds=int((until - now).total_seconds()))
+        return Locked(
+            f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试",
+            "account_locked",
+            retry_after_seconds=int((until - now).total_seconds()),
+        )

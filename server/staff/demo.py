@@ -1,4 +1,5 @@
 """Demo staff accounts for local development (never in production or test)."""
+
 from __future__ import annotations
 
 import logging

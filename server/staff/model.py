@@ -1,4 +1,5 @@
 """The signed-in staff member and the jurisdiction rule (which districts they may see)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,12 @@ class Staff:
 
     def public(self) -> dict:
         """What the admin page may show about the caller."""
-        return {"username": self.username, "role": self.role, "role_label": ROLES.get(self.role, self.role),
-                "regions": list(self.regions)}
+        return {
+            "username": self.username,
+            "role": self.role,
+            "role_label": ROLES.get(self.role, self.role),
+            "regions": list(self.regions),
+        }
 
 
 def staff_of(doc: dict, districts, session_id: str = "") -> Staff:

@@ -1,4 +1,5 @@
 """Password hashing with argon2id (memory-hard), run in an executor off the event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,11 +25,17 @@ def _dummy_hash() -> str:
 def check_policy(password: str) -> None:
     """Refuse passwords that are too short or too long."""
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise Invalid([{"field": "password", "code": "too_short", "message": f"密码至少{MIN_LENGTH}位"}],
-                      f"密码至少{MIN_LENGTH}位", "weak_password")
+        raise Invalid(
+            [{"field": "password", "code": "too_short", "message": f"密码至少{MIN_LENGTH}位"}],
+            f"密码至少{MIN_LENGTH}位",
+            "weak_password",
+        )
     if len(password) > MAX_LENGTH:
-        raise Invalid([{"field": "password", "code": "too_long", "message": f"密码不能超过{MAX_LENGTH}位"}],
-                      f"密码不能超过{MAX_LENGTH}位", "weak_password")
+        raise Invalid(
+            [{"field": "password", "code": "too_long", "message": f"密码不能超过{MAX_LENGTH}位"}],
+            f"密码不能超过{MAX_LENGTH}位",
+            "weak_password",
+        )
 
 
 async def hash_password(password: str) -> str:
@@ -38,9 +45,11 @@ async def hash_password(password: str) -> str:
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when the password matches; a missing hash still costs one verification."""
+
     def _verify() -> bool:
         try:
             return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
         except (VerificationError, InvalidHashError):
             return False
+
     return await asyncio.get_running_loop().run_in_executor(None, _verify)

@@ -1,4 +1,5 @@
 """Staff cookie sessions: random tokens stored only as SHA-256 hashes, expiring, revocable."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,9 @@ class StaffSessions:
         token, xsrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         now = utcnow()
         expires = now + dt.timedelta(hours=self.hours)
-        await self.sessions.insert_one({"_id": digest(token), "username": username, "xsrf": digest(xsrf),
-                                        "created_at": now, "expires_at": expires})
+        await self.sessions.insert_one(
+            {"_id": digest(token), "username": username, "xsrf": digest(xsrf), "created_at": now, "expires_at": expires}
+        )
         return token, xsrf, expires
 
     async def resolve(self, token: str | None, xsrf: str | None = None, require_xsrf: bool = False) -> Staff:

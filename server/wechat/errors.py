@@ -1,4 +1,5 @@
 """WeChat `errcode`/`errmsg` answers as typed exceptions."""
+
 from __future__ import annotations
 
 

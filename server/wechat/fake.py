@@ -5,6 +5,7 @@ other code is 40029. The official-account follower `demo-chat-<name>` has the sa
 Everything received is recorded and can be read from Python (`FakeWeChat`) or over HTTP
 (`GET /_fake/state`). Failures can be queued per path to test retries.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,15 +60,17 @@ class FakeWeChat:
     def make_app(self) -> tornado.web.Application:
         """The fake's routes."""
         kw = {"fake": self}
-        return tornado.web.Application([
-            (r"/sns/jscode2session", _Code2Session, kw),
-            (r"/cgi-bin/stable_token", _StableToken, kw),
-            (r"/cgi-bin/token", _Token, kw),
-            (r"/cgi-bin/message/subscribe/send", _SubscribeSend, kw),
-            (r"/cgi-bin/menu/create", _MenuCreate, kw),
-            (r"/cgi-bin/user/info", _UserInfo, kw),
-            (r"/_fake/state", _State, kw),
-        ])
+        return tornado.web.Application(
+            [
+                (r"/sns/jscode2session", _Code2Session, kw),
+                (r"/cgi-bin/stable_token", _StableToken, kw),
+                (r"/cgi-bin/token", _Token, kw),
+                (r"/cgi-bin/message/subscribe/send", _SubscribeSend, kw),
+                (r"/cgi-bin/menu/create", _MenuCreate, kw),
+                (r"/cgi-bin/user/info", _UserInfo, kw),
+                (r"/_fake/state", _State, kw),
+            ]
+        )
 
     async def start(self, port: int = 0) -> FakeWeChat:
         """Listen on 127.0.0.1 (a free port unless given)."""
@@ -127,8 +130,13 @@ class _Code2Session(_Base):
         code = self.get_query_argument("js_code", "")
         if code.startswith("demo:") and len(code) > 5:
             name = code[5:]
-            self.reply({"openid": f"demo-openid-{name}", "unionid": f"demo-unionid-{name}",
-                        "session_key": secrets.token_urlsafe(16)})
+            self.reply(
+                {
+                    "openid": f"demo-openid-{name}",
+                    "unionid": f"demo-unionid-{name}",
+                    "session_key": secrets.token_urlsafe(16),
+                }
+            )
         else:
             self.reply({"errcode": 40029, "errmsg": "invalid code"})
 
@@ -188,7 +196,7 @@ class _UserInfo(_Base):
         info = {"subscribe": 1, "openid": openid}
         unionid = self.fake.unionids.get(openid)
         if unionid is None and openid.startswith("demo-chat-"):
-            unionid = "demo-unionid-" + openid[len("demo-chat-"):]
+            unionid = "demo-unionid-" + openid[len("demo-chat-") :]
         if unionid:
             info["unionid"] = unionid
         self.reply(info)
@@ -196,5 +204,10 @@ class _UserInfo(_Base):
 
 class _State(_Base):
     def get(self):
-        self.reply({"token_calls": dict(self.fake.token_calls), "subscribe_messages": self.fake.subscribe_messages,
-                    "menus": self.fake.menus})
+        self.reply(
+            {
+                "token_calls": dict(self.fake.token_calls),
+                "subscribe_messages": self.fake.subscribe_messages,
+                "menus": self.fake.menus,
+            }
+        )

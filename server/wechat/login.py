@@ -2,6 +2,7 @@
 
 Docs: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,14 @@ class WeChatSession:
 
 async def code2session(transport: WeChatTransport, code: str) -> WeChatSession:
     """GET /sns/jscode2session; raises InvalidCode when WeChat refuses the code."""
-    body = await transport.request("GET", "/sns/jscode2session", params={
-        "appid": transport.appid, "secret": transport.secret, "js_code": code,
-        "grant_type": "authorization_code",
-    })
+    body = await transport.request(
+        "GET",
+        "/sns/jscode2session",
+        params={
+            "appid": transport.appid,
+            "secret": transport.secret,
+            "js_code": code,
+            "grant_type": "authorization_code",
+        },
+    )
     return WeChatSession(openid=body["openid"], unionid=body.get("unionid"), session_key=body.get("session_key", ""))

@@ -2,6 +2,7 @@
 
 Docs: https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html
 """
+
 from __future__ import annotations
 
 from server.wechat.transport import WeChatTransport

@@ -6,6 +6,7 @@ processes fetch it once, not once each. A 40001/42001 answer forces one refresh
 (only if nobody refreshed meanwhile) and one retry.
 Docs: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,7 @@ LEASE = dt.timedelta(seconds=15)
 class WeChatTransport:
     """HTTP to the WeChat API for one appid, with a shared access token."""
 
-    def __init__(self, base_url: str, appid: str, secret: str, db: AsyncDatabase, atomic: Atomic,
-                 timeout: float = 5.0):
+    def __init__(self, base_url: str, appid: str, secret: str, db: AsyncDatabase, atomic: Atomic, timeout: float = 5.0):
         self.base_url = base_url.rstrip("/")
         self.appid = appid
         self.secret = secret
@@ -95,8 +95,9 @@ class WeChatTransport:
                     # Another process may have stored a token between our read and the lease.
                     return await self._fresh_token(utcnow(), stale) or await self._refresh(force=stale is not None)
                 finally:
-                    await self.tokens.update_one({"_id": self.appid, "lease_owner": self.owner},
-                                                 {"$set": {"lease_until": utcnow() - LEASE}})
+                    await self.tokens.update_one(
+                        {"_id": self.appid, "lease_owner": self.owner}, {"$set": {"lease_until": utcnow() - LEASE}}
+                    )
             if asyncio.get_running_loop().time() > deadline:
                 raise WeChatUnavailable(-4, "timed out waiting for another process to refresh the token")
             await asyncio.sleep(0.05)
@@ -111,25 +112,34 @@ class WeChatTransport:
     async def _take_lease(self, now: dt.datetime) -> bool:
         """Atomically become the one process that refreshes the token."""
         try:
-            await self.tokens.update_one({"_id": self.appid}, {"$setOnInsert": {"lease_until": now - LEASE}},
-                                         upsert=True)
+            await self.tokens.update_one(
+                {"_id": self.appid}, {"$setOnInsert": {"lease_until": now - LEASE}}, upsert=True
+            )
         except DuplicateKeyError:
             pass
         doc = await self.atomic.update(
-            self.tokens, {"_id": self.appid, "lease_until": {"$lt": now}},
+            self.tokens,
+            {"_id": self.appid, "lease_until": {"$lt": now}},
             {"$set": {"lease_until": now + LEASE, "lease_owner": self.owner}},
         )
         return doc is not None
 
     async def _refresh(self, force: bool) -> str:
         """Fetch a token from /cgi-bin/stable_token and store it."""
-        body = await self.request("POST", "/cgi-bin/stable_token", json={
-            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-            "force_refresh": force,
-        })
+        body = await self.request(
+            "POST",
+            "/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret,
+                "force_refresh": force,
+            },
+        )
         token = body["access_token"]
         expires = utcnow() + dt.timedelta(seconds=int(body.get("expires_in", 7200)))
-        await self.tokens.update_one({"_id": self.appid},
-                                     {"$set": {"token": token, "expires_at": expires, "refreshed_at": utcnow()}})
+        await self.tokens.update_one(
+            {"_id": self.appid}, {"$set": {"token": token, "expires_at": expires, "refreshed_at": utcnow()}}
+        )
         log.info("fetched access token for %s", self.appid)
         return token

@@ -1,4 +1,5 @@
 """The admin page in headless Chromium: log in, open a record, reject it; the inbox shows the reason."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,16 @@ from tests.admin.conftest import A, add_staff, insert_record
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,10 +54,16 @@ async def test_reviewer_rejects_a_record_in_the_browser_and_the_inbox_shows_why(
         try:
             page = await browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
             page.on("request", lambda req: requests.append(req.url))
-            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" and "401" not in msg.text
-                    else None)  # 401s are expected: before login and the deliberate wrong password
-            page.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
-                    if resp.status >= 400 and resp.status != 401 else None)
+            page.on(
+                "console",
+                lambda msg: problems.append(msg.text) if msg.type == "error" and "401" not in msg.text else None,
+            )  # 401s are expected: before login and the deliberate wrong password
+            page.on(
+                "response",
+                lambda resp: (
+                    problems.append(f"{resp.status} {resp.url}") if resp.status >= 400 and resp.status != 401 else None
+                ),
+            )
             page.on("pageerror", lambda exc: problems.append(str(exc)))
             await page.goto(server.url + "/admin/")
             await page.fill("#login-username", "reviewer-a")
@@ -113,9 +128,14 @@ async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_
     rec = await insert_record(s, name="王小明", status="approved", openid="demo-openid-mover", mobile="13812345678")
     login = await http.post("/api/v1/auth/login", json={"code": "demo:mover"})
     token = login.json["token"]
-    r = await http.post("/api/v1/me/changes", token=token, json={
-        "changes": {"contact": {"mobile": "13987654321"}, "employment": {"unit_name": "厦门新单位有限公司"}},
-        "reason": "换了工作"})
+    r = await http.post(
+        "/api/v1/me/changes",
+        token=token,
+        json={
+            "changes": {"contact": {"mobile": "13987654321"}, "employment": {"unit_name": "厦门新单位有限公司"}},
+            "reason": "换了工作",
+        },
+    )
     assert r.status == 201, r.text
     change_id = r.json["id"]
     problems: list[str] = []
@@ -124,8 +144,12 @@ async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_
         try:
             page = await browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
             page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.on("response", lambda resp: problems.append(f"{resp.status} {resp.url}")
-                    if resp.status >= 400 and resp.status != 401 else None)
+            page.on(
+                "response",
+                lambda resp: (
+                    problems.append(f"{resp.status} {resp.url}") if resp.status >= 400 and resp.status != 401 else None
+                ),
+            )
             await page.goto(server.url + "/admin/")
             await page.fill("#login-username", "reviewer-a")
             await page.fill("#login-password", "correct-horse-42")

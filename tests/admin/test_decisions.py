@@ -1,5 +1,6 @@
 """Decisions: one atomic conditional update (status + version), 409 otherwise; the audit entry and
 the notice are derived from the recorded step, once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,11 @@ async def test_reject_writes_decision_history_notice_and_audit_together(server, 
     assert doc["decision"]["reason_codes"] == ["照片不合格", "证件不清晰"]
     step = doc["history"][-1]
     assert {k: step[k] for k in ("status", "at", "by", "reason")} == {
-        "status": "rejected", "at": doc["decided_at"], "by": "rev", "reason": reason}
+        "status": "rejected",
+        "at": doc["decided_at"],
+        "by": "rev",
+        "reason": reason,
+    }
     assert step["from"] == "submitted" and step["action"] == "reject" and step["role"] == "reviewer"
     [notice] = await notices_of(server.services, rec["_id"])
     assert notice["kind"] == "review_result" and reason in notice["body"]
@@ -72,7 +77,7 @@ async def test_bad_decision_bodies_are_4xx_and_change_nothing(server, staff_clie
     v = rec["version"]
     url = f"/admin/api/records/{rec['_id']}/decision"
     cases = [
-        ({"decision": "reject", "version": v}, 422, "reason"),                           # no reason
+        ({"decision": "reject", "version": v}, 422, "reason"),  # no reason
         ({"decision": "reject", "version": v, "reason": "   "}, 422, "reason"),
         ({"decision": "reject", "version": v, "reason_codes": ["不存在的原因"]}, 422, "reason_codes"),
         ({"decision": "approve", "version": v, "reason_codes": ["照片不合格"]}, 422, "reason_codes"),
@@ -92,8 +97,10 @@ async def test_bad_decision_bodies_are_4xx_and_change_nothing(server, staff_clie
     assert r.status == 400 and r.error_code == "malformed_json"
     r = await rev.http.post(url, raw=b"[1]", headers={"X-XSRF-Token": rev.xsrf, "Content-Type": "application/json"})
     assert r.status == 400 and r.error_code == "body_not_object"
-    for raw in (b'{"decision": "reject", "version": %d, "reason": "\\ud800"}' % v,
-                b'{"decision": "reject", "version": %d, "reason_codes": ["\\udfff"]}' % v):
+    for raw in (
+        b'{"decision": "reject", "version": %d, "reason": "\\ud800"}' % v,
+        b'{"decision": "reject", "version": %d, "reason_codes": ["\\udfff"]}' % v,
+    ):
         r = await rev.http.post(url, raw=raw, headers={"X-XSRF-Token": rev.xsrf, "Content-Type": "application/json"})
         assert r.status == 422 and r.json["error"]["fields"][0]["code"] == "invalid_characters", r.text
     doc = await server.services.db["applications"].find_one({"_id": rec["_id"]})
@@ -111,8 +118,10 @@ async def test_two_concurrent_decisions_give_one_200_and_one_409(make_server, ht
     await c2.login("rev2")
     for trial in range(6):
         rec = await insert_record(one.services)
-        results = await asyncio.gather(c1.decide(rec["_id"], "approve", rec["version"]),
-                                       c2.decide(rec["_id"], "reject", rec["version"], f"第{trial}次"))
+        results = await asyncio.gather(
+            c1.decide(rec["_id"], "approve", rec["version"]),
+            c2.decide(rec["_id"], "reject", rec["version"], f"第{trial}次"),
+        )
         assert sorted(r.status for r in results) == [200, 409], [r.text for r in results]
         doc = await one.services.db["applications"].find_one({"_id": rec["_id"]})
         winner = next(r for r in results if r.status == 200).json
@@ -134,9 +143,10 @@ async def test_racing_service_calls_have_one_winner(make_server):
     staff = one.services.get(StaffAccounts).as_staff(doc)
     for _ in range(6):
         rec = await insert_record(one.services)
-        calls = [decide(s.services, staff, str(rec["_id"]), {"decision": d, "version": rec["version"],
-                                                              "reason": "原因"})
-                 for s, d in ((one, "approve"), (two, "reject"), (one, "reject"), (two, "approve"))]
+        calls = [
+            decide(s.services, staff, str(rec["_id"]), {"decision": d, "version": rec["version"], "reason": "原因"})
+            for s, d in ((one, "approve"), (two, "reject"), (one, "reject"), (two, "approve"))
+        ]
         results = await asyncio.gather(*calls, return_exceptions=True)
         assert sum(isinstance(r, dict) for r in results) == 1, results
         assert sum(isinstance(r, Conflict) for r in results) == 3, results
@@ -155,6 +165,7 @@ async def test_effects_lost_to_a_crash_are_derived_once_by_the_repair(server, st
 
     async def crash(app_id):
         raise RuntimeError("process killed after the step was written")
+
     lifecycle.settle = crash
     r = await rev.decide(rec["_id"], "approve", rec["version"])
     assert r.status == 500

@@ -1,4 +1,5 @@
 """A reviewer reaches only their districts; everything else answers 404 as if absent."""
+
 from __future__ import annotations
 
 from bson import ObjectId
@@ -12,8 +13,12 @@ async def test_reviewer_gets_404_on_another_districts_record_file_decision_and_a
     missing = str(ObjectId())
     # B's own reviewer decides, so there is an audit entry for B.
     assert (await b.decide(rid, "reject", rec_b["version"], "照片背景不是白色")).status == 200
-    for path in (f"/admin/api/records/{rid}", f"/admin/api/records/{rid}/files/photo",
-                 f"/admin/api/records/{rid}/files/diploma", f"/admin/api/records/{rid}/audit"):
+    for path in (
+        f"/admin/api/records/{rid}",
+        f"/admin/api/records/{rid}/files/photo",
+        f"/admin/api/records/{rid}/files/diploma",
+        f"/admin/api/records/{rid}/audit",
+    ):
         theirs, absent = await a.get(path), await a.get(path.replace(rid, missing))
         assert theirs.status == absent.status == 404, path
         assert theirs.json == absent.json, path  # indistinguishable from a record that does not exist

@@ -1,4 +1,5 @@
 """Notices are never lost and sent once: leases across processes, retries, 43101 is final."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,7 @@ async def _states(services) -> list[str]:
     return [n["delivery"]["state"] async for n in services.db["notices"].find({})]
 
 
-async def test_one_message_per_decision_with_two_sender_processes_and_a_failure(make_server, http_factory,
-                                                                                 fake_wechat):
+async def test_one_message_per_decision_with_two_sender_processes_and_a_failure(make_server, http_factory, fake_wechat):
     fake_wechat.fail_next(SEND, status=500)  # one injected failure: the first send attempt gets HTTP 500
     one = await make_server(background=True, notify_retry_seconds=0.05)
     two = await make_server(background=True, notify_retry_seconds=0.05)
@@ -44,14 +44,20 @@ async def test_one_message_per_decision_with_two_sender_processes_and_a_failure(
     for c in clients:
         await c.login("rev")
     records = [await insert_record(one.services, openid=f"demo-openid-p{i}") for i in range(8)]
-    results = await asyncio.gather(*[clients[i % 2].decide(r["_id"], "reject" if i % 3 else "approve", r["version"],
-                                                           "照片背景不合格，请重新上传白底照片")
-                                     for i, r in enumerate(records)])
+    results = await asyncio.gather(
+        *[
+            clients[i % 2].decide(
+                r["_id"], "reject" if i % 3 else "approve", r["version"], "照片背景不合格，请重新上传白底照片"
+            )
+            for i, r in enumerate(records)
+        ]
+    )
     assert all(r.status == 200 for r in results)
 
     async def all_sent():
         states = await _states(one.services)
         return len(states) == 8 and set(states) == {"sent"}
+
     await wait_until(all_sent)
     await asyncio.sleep(0.3)  # give a duplicate (if there were one) the chance to arrive
     recipients = sorted(m["touser"] for m in fake_wechat.subscribe_messages)
@@ -86,8 +92,12 @@ async def test_racing_senders_claim_each_notice_once(make_server, fake_wechat):
 async def test_43101_is_final_and_the_inbox_keeps_the_message(server, http, fake_wechat):
     staff = await _staff(server.services)
     rec = await insert_record(server.services, openid="demo-openid-nosub")
-    await decide(server.services, staff, str(rec["_id"]),
-                 {"decision": "reject", "version": rec["version"], "reason": "学历证书照片模糊"})
+    await decide(
+        server.services,
+        staff,
+        str(rec["_id"]),
+        {"decision": "reject", "version": rec["version"], "reason": "学历证书照片模糊"},
+    )
     fake_wechat.fail_next(SEND, errcode=43101)
     sender = server.services.get(NoticeSender)
     assert await sender.run_once() == 1
@@ -145,9 +155,17 @@ async def test_a_crashed_senders_lease_is_taken_over(server, fake_wechat):
     [notice] = await notices_of(server.services, rec["_id"])
     nid = notice["_id"]
     past = utcnow()
-    await server.services.db["notices"].update_one({"_id": nid}, {"$set": {
-        "delivery.state": "sending", "delivery.attempts": 1, "delivery.lease_until": past,
-        "delivery.lease_owner": "dead"}})
+    await server.services.db["notices"].update_one(
+        {"_id": nid},
+        {
+            "$set": {
+                "delivery.state": "sending",
+                "delivery.attempts": 1,
+                "delivery.lease_until": past,
+                "delivery.lease_owner": "dead",
+            }
+        },
+    )
     await server.services.db["deliveries"].replace_one({"_id": nid}, {"_id": nid, "due_at": past})
     assert await server.services.get(NoticeSender).run_once() == 1
     [notice] = await notices_of(server.services, rec["_id"])
@@ -163,10 +181,15 @@ def test_field_limits_and_formats():
     assert units(fit("thing1", "𠀋" * 15)) <= 20
     assert fit("thing3", "") == "无" and fit("thing3", "a\nb") == "a b"
     assert fit("phrase2", "审核未通过") == "审核未通过" and len(fit("phrase2", "审核未通过了吗")) <= 5
-    assert fit("name1", "阿依古丽·买买提江·艾买提") .endswith("…") and units(fit("name1", "阿依古丽·买买提江·艾买提")) <= 10
+    assert (
+        fit("name1", "阿依古丽·买买提江·艾买提").endswith("…") and units(fit("name1", "阿依古丽·买买提江·艾买提")) <= 10
+    )
     import datetime as dt
+
     at = dt.datetime(2024, 4, 30, 16, 5, tzinfo=dt.UTC)
     assert format_time(at, "time") == "2024年5月1日 00:05" and format_time(at, "date") == "2024年5月1日"
-    data = subscribe_data({"name": "thing1", "result": "phrase2", "reason": "thing3", "time": "time4"},
-                          {"data": {"name": "刘䶮", "result": "审核通过", "reason": "", "time": at}})
+    data = subscribe_data(
+        {"name": "thing1", "result": "phrase2", "reason": "thing3", "time": "time4"},
+        {"data": {"name": "刘䶮", "result": "审核通过", "reason": "", "time": at}},
+    )
     assert data == {"thing1": "刘䶮", "phrase2": "审核通过", "thing3": "无", "time4": "2024年5月1日 00:05"}

@@ -1,4 +1,5 @@
 """The review queue: order, paging, masking, search by rare-character name or full ID number."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,9 @@ async def test_order_is_by_submission_time_and_stable_across_pages(server, staff
     base = utcnow() - dt.timedelta(days=1)
     # Inserted out of order; two share a submission time (the tie is broken by id).
     times = [5, 1, 3, 3, 2, 4]
-    recs = [await insert_record(server.services, name="王小明", submitted_at=base + dt.timedelta(minutes=m))
-            for m in times]
+    recs = [
+        await insert_record(server.services, name="王小明", submitted_at=base + dt.timedelta(minutes=m)) for m in times
+    ]
     expected = [str(r["_id"]) for r in sorted(recs, key=lambda r: (r["submitted_at"], r["_id"]))]
     seen = []
     for page in (1, 2, 3):
@@ -56,7 +58,7 @@ async def test_page_size_is_capped(server, staff_client):
 async def test_search_by_rare_character_name_and_by_full_id_number(server, staff_client):
     rev = await _reviewer(server, staff_client)
     s = server.services
-    rare_b = await insert_record(s, name=RARE_NAME_B)           # 张𠀋 (outside the BMP)
+    rare_b = await insert_record(s, name=RARE_NAME_B)  # 张𠀋 (outside the BMP)
     rare_a = await insert_record(s, name="刘䶮")
     plain = await insert_record(s, name="王小明")
 
@@ -72,15 +74,19 @@ async def test_search_by_rare_character_name_and_by_full_id_number(server, staff
     assert await ids("王") == [str(plain["_id"])]
     full = plain["profile"]["id_number"]
     assert await ids(full) == [str(plain["_id"])]
-    assert await ids(full[:-1]) == []         # only the full number finds a person
-    assert await ids("a.*") == []              # the term is text, not a pattern
+    assert await ids(full[:-1]) == []  # only the full number finds a person
+    assert await ids("a.*") == []  # the term is text, not a pattern
 
 
 async def test_bad_filters_are_400_with_codes(server, staff_client):
     rev = await _reviewer(server, staff_client)
-    for query, code in (("status=done", "invalid_status"), ("region=999999", "invalid_region"),
-                        ("page=0", "invalid_argument"), ("page=x", "invalid_argument"),
-                        ("q=" + "字" * 65, "query_too_long")):
+    for query, code in (
+        ("status=done", "invalid_status"),
+        ("region=999999", "invalid_region"),
+        ("page=0", "invalid_argument"),
+        ("page=x", "invalid_argument"),
+        ("q=" + "字" * 65, "query_too_long"),
+    ):
         r = await rev.get("/admin/api/records?" + query)
         assert r.status == 400 and r.error_code == code, query
     assert (await rev.get("/admin/api/records/sample?n=0")).status == 400

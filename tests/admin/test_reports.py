@@ -1,4 +1,5 @@
 """Statistics, spot-check samples and the Excel export."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,9 @@ async def test_stats_count_statuses_per_district_and_submissions_per_day(server,
     s = server.services
     now = utcnow()
     for status, region in (("submitted", A), ("submitted", A), ("approved", A), ("rejected", B), ("draft", B)):
-        await insert_record(s, status=status, region=region, submitted_at=now - dt.timedelta(minutes=5),
-                            with_files=False)
+        await insert_record(
+            s, status=status, region=region, submitted_at=now - dt.timedelta(minutes=5), with_files=False
+        )
     await insert_record(s, region=B, submitted_at=now - dt.timedelta(days=3), with_files=False)
     old = await insert_record(s, region=B, submitted_at=now - dt.timedelta(days=60), with_files=False)
     r = await city.get("/admin/api/stats?days=7")
@@ -63,7 +65,7 @@ async def test_export_is_an_xlsx_of_the_jurisdiction_with_text_intact(server, st
     s = server.services
     await add_staff(s, "rev", regions=[A])
     rev = await staff_client(server, "rev")
-    rare = await insert_record(s, name=RARE_NAME_B, unit_name="=HYPERLINK(\"http://x\")", with_files=False)
+    rare = await insert_record(s, name=RARE_NAME_B, unit_name='=HYPERLINK("http://x")', with_files=False)
     await insert_record(s, name="王小明", with_files=False)
     await insert_record(s, region=B, name="海沧人", with_files=False)
     r = await rev.get("/admin/api/export.xlsx")
@@ -79,7 +81,7 @@ async def test_export_is_an_xlsx_of_the_jurisdiction_with_text_intact(server, st
     row = next(r for r in body if r[0] == str(rare["_id"]))
     assert row[col["姓名"]] == "张𠀋" and row[col["含生僻字"]] == "是"
     assert row[col["证件号码"]] == rare["profile"]["id_number"]  # full, as text
-    assert row[col["工作单位名称"]] == "=HYPERLINK(\"http://x\")"
+    assert row[col["工作单位名称"]] == '=HYPERLINK("http://x")'
     cells = next(c for c in ws.iter_rows() if c[0].value == str(rare["_id"]))
     assert cells[col["工作单位名称"]].data_type == "s"  # a string, never a formula
     assert row[col["所在区"]] == "思明区" and row[col["审核状态"]] == "待审核"

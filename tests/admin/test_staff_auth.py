@@ -1,4 +1,5 @@
 """Staff sign-in: argon2 hashes, cookie flags, XSRF, lockout, logout, and token separation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,9 @@ async def test_login_sets_strict_httponly_cookie_and_hashes_password(server, htt
 
 async def _login_raw(server, http, username: str, password: str) -> tuple[int, dict, list[str]]:
     """Log in keeping every Set-Cookie header (the Response helper folds repeated headers)."""
-    async with http.session.post(server.url + "/admin/api/login",
-                                 json={"username": username, "password": password}) as resp:
+    async with http.session.post(
+        server.url + "/admin/api/login", json={"username": username, "password": password}
+    ) as resp:
         return resp.status, await resp.json(), resp.headers.getall("Set-Cookie", [])
 
 
@@ -72,7 +74,8 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes(server, http):
     # Fifteen minutes later (moved in the database, not waited for) the right password works.
     past = utcnow() - dt.timedelta(seconds=1)
     await server.services.db["staff_login_failures"].update_one(
-        {"_id": "dave"}, {"$set": {"locked_until": past, "expires_at": past}})
+        {"_id": "dave"}, {"$set": {"locked_until": past, "expires_at": past}}
+    )
     r = await http.post("/admin/api/login", json={"username": "dave", "password": PASSWORD})
     assert r.status == 200
     assert await server.services.db["staff_login_failures"].count_documents({"_id": "dave"}) == 0
@@ -88,8 +91,13 @@ async def test_success_resets_the_failure_count(server, http):
 
 
 async def test_bad_login_bodies_are_4xx(server, http):
-    assert (await http.post("/admin/api/login", raw=b"username=a&password=b",
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})).error_code == "json_required"
+    assert (
+        await http.post(
+            "/admin/api/login",
+            raw=b"username=a&password=b",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    ).error_code == "json_required"
     r = await http.post("/admin/api/login", raw=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status == 400 and r.error_code == "malformed_json"
     r = await http.post("/admin/api/login", json={"username": ["x"], "password": 5})

@@ -1,5 +1,6 @@
 """Chat fixtures: WeChat-built webhook requests (real signatures, wechatpy's WeChatCrypto) for
 the three message modes, and a fake WeChat that also answers user info (unionid)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,31 +30,39 @@ def next_msg_id() -> str:
 
 
 def text_xml(openid: str, content: str, msg_id: str | None = None, created: int | None = None) -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id or next_msg_id()}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id or next_msg_id()}</MsgId></xml>"
+    )
 
 
 def voice_xml(openid: str, recognition: str | None, msg_id: str | None = None) -> str:
     rec = f"<Recognition><![CDATA[{recognition}]]></Recognition>" if recognition is not None else ""
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
-            f"<MediaId><![CDATA[media1]]></MediaId><Format><![CDATA[amr]]></Format>{rec}"
-            f"<MsgId>{msg_id or next_msg_id()}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+        f"<MediaId><![CDATA[media1]]></MediaId><Format><![CDATA[amr]]></Format>{rec}"
+        f"<MsgId>{msg_id or next_msg_id()}</MsgId></xml>"
+    )
 
 
 def event_xml(openid: str, event: str, key: str | None = None, created: int | None = None) -> str:
     key_xml = f"<EventKey><![CDATA[{key}]]></EventKey>" if key is not None else ""
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[{event}]]></Event>{key_xml}</xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event>{key_xml}</xml>"
+    )
 
 
 def image_xml(openid: str) -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
-            f"<PicUrl><![CDATA[http://example.invalid/a.jpg]]></PicUrl><MediaId><![CDATA[m]]></MediaId>"
-            f"<MsgId>{next_msg_id()}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        f"<PicUrl><![CDATA[http://example.invalid/a.jpg]]></PicUrl><MediaId><![CDATA[m]]></MediaId>"
+        f"<MsgId>{next_msg_id()}</MsgId></xml>"
+    )
 
 
 @dataclass
@@ -99,10 +108,12 @@ class WeChatSender:
         if self.mode == "compatible":  # plaintext fields plus the Encrypt element
             body = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
         else:
-            body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-                    f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
-        path = "/wechat?" + self.query(timestamp, nonce, encrypt_type="aes",
-                                       msg_signature=sign(self.token, timestamp, nonce, encrypted))
+            body = (
+                f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            )
+        path = "/wechat?" + self.query(
+            timestamp, nonce, encrypt_type="aes", msg_signature=sign(self.token, timestamp, nonce, encrypted)
+        )
         return path, body.encode()
 
     async def send(self, xml: str) -> Reply:
@@ -120,8 +131,9 @@ class WeChatSender:
         outer = dict((c.tag, c.text) for c in ElementTree.fromstring(body))
         if "Encrypt" in outer:
             assert self.crypto is not None, "encrypted reply in plaintext mode"
-            inner = self.crypto.decrypt_message(body.decode(), outer["MsgSignature"], outer["TimeStamp"],
-                                                outer["Nonce"])
+            inner = self.crypto.decrypt_message(
+                body.decode(), outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"]
+            )
             return Reply(status, body, dict((c.tag, c.text) for c in ElementTree.fromstring(inner)), True)
         return Reply(status, body, outer, False)
 
@@ -139,17 +151,21 @@ MODE_SETTINGS = {
 @pytest.fixture
 def chat_settings():
     """Factory of the setting overrides of a message mode."""
+
     def _make(mode: str = "plaintext", **more) -> dict:
         return {"official_account_token": TOKEN, "official_account_appid": APPID, **MODE_SETTINGS[mode], **more}
+
     return _make
 
 
 @pytest.fixture
 async def chat(make_server, http_factory, chat_settings):
     """Factory: (server, sender) for a mode; more servers may share the database."""
+
     async def _make(mode: str = "plaintext", server=None, **more):
         running = server or await make_server(**chat_settings(mode, **more))
         return running, WeChatSender(http_factory(running), mode)
+
     return _make
 
 

@@ -1,4 +1,5 @@
 """Staff FAQ administration: misses with counts, add/edit/disable topics, reaching other instances."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,6 +29,7 @@ class Staff:
 @pytest.fixture
 def staff(http_factory):
     """Factory: create a staff account on a server and sign it in."""
+
     async def _make(server, username: str = "admin", role: str = "city_admin") -> Staff:
         regions = [] if role == "city_admin" else ["350203"]
         await server.services.get(StaffAccounts).add(username, role, regions, PASSWORD)
@@ -35,11 +37,17 @@ def staff(http_factory):
         r = await http.post("/admin/api/login", json={"username": username, "password": PASSWORD})
         assert r.status == 200, r.text
         return Staff(http, r.json["xsrf_token"])
+
     return _make
 
 
-NEW_TOPIC = {"id": "social_security", "title": "社保缴纳证明怎么开", "answer": "社保缴纳证明可在社保网上服务大厅打印。咨询电话：{hotline}",
-             "keywords": ["社保证明", "社保缴纳证明"], "examples": ["社保缴纳证明在哪里开"]}
+NEW_TOPIC = {
+    "id": "social_security",
+    "title": "社保缴纳证明怎么开",
+    "answer": "社保缴纳证明可在社保网上服务大厅打印。咨询电话：{hotline}",
+    "keywords": ["社保证明", "社保缴纳证明"],
+    "examples": ["社保缴纳证明在哪里开"],
+}
 
 
 async def test_misses_are_listed_with_counts_most_frequent_first(chat, staff):
@@ -64,11 +72,11 @@ async def test_misses_are_listed_with_counts_most_frequent_first(chat, staff):
     assert (await admin.send("DELETE", f"/admin/api/faq/misses/{items[1]['id']}")).status == 404
 
 
-async def test_an_added_topic_reaches_another_instance_without_a_restart(chat, make_server, chat_settings,
-                                                                        http_factory, staff):
+async def test_an_added_topic_reaches_another_instance_without_a_restart(
+    chat, make_server, chat_settings, http_factory, staff
+):
     a, sender_a = await chat(hotline="0592-2222222")
-    b = await make_server(background=True, faq_reload_seconds=0.2, **chat_settings("plaintext",
-                                                                                   hotline="0592-2222222"))
+    b = await make_server(background=True, faq_reload_seconds=0.2, **chat_settings("plaintext", hotline="0592-2222222"))
     sender_b = WeChatSender(http_factory(b), "plaintext")
     before = await sender_b.ask("o-ss", "社保缴纳证明在哪里开")
     assert "社保网上服务大厅" not in (before.content or "")
@@ -89,7 +97,9 @@ async def test_an_added_topic_reaches_another_instance_without_a_restart(chat, m
 async def test_editing_a_builtin_topic_changes_its_answer_and_keeps_the_rest(chat, staff):
     server, sender = await chat()
     admin = await staff(server)
-    r = await admin.send("PATCH", "/admin/api/faq/topics/photo_spec", {"answer": "新的照片要求：白底，{photo_max_kb}KB 以内。"})
+    r = await admin.send(
+        "PATCH", "/admin/api/faq/topics/photo_spec", {"answer": "新的照片要求：白底，{photo_max_kb}KB 以内。"}
+    )
     assert r.status == 200, r.text
     assert r.json["source"] == "builtin" and r.json["edited"] is True and r.json["keywords"]
     reply = await sender.ask("o-p", "照片有什么要求")
@@ -113,15 +123,18 @@ async def test_disabling_and_re_enabling_a_topic(chat, staff):
     assert reply.content == answer_of("transfer")
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({**NEW_TOPIC, "id": "Bad Id"}, 422, "validation_failed"),
-    ({**NEW_TOPIC, "id": "transfer"}, 409, "faq_topic_exists"),
-    ({k: v for k, v in NEW_TOPIC.items() if k != "title"}, 422, "validation_failed"),
-    ({**NEW_TOPIC, "keywords": [], "examples": []}, 422, "validation_failed"),
-    ({**NEW_TOPIC, "answer": "长" * 601}, 422, "validation_failed"),
-    ({**NEW_TOPIC, "keywords": "社保"}, 422, "validation_failed"),
-    ({**NEW_TOPIC, "colour": "red"}, 422, "validation_failed"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({**NEW_TOPIC, "id": "Bad Id"}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "id": "transfer"}, 409, "faq_topic_exists"),
+        ({k: v for k, v in NEW_TOPIC.items() if k != "title"}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "keywords": [], "examples": []}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "answer": "长" * 601}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "keywords": "社保"}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "colour": "red"}, 422, "validation_failed"),
+    ],
+)
 async def test_invalid_topics_are_refused(chat, staff, body, status, code):
     server, _ = await chat()
     admin = await staff(server)

@@ -1,4 +1,5 @@
 """The chat binding flow (mini-program code → "绑定 123456") and status questions by chat."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,16 +41,28 @@ async def test_bind_then_query_status_through_every_state(chat):
     record = await records.find_one({"openid": "demo-openid-ann"})
     assert record["chat_openid"] == "o-chat-ann"
     assert "尚未提交" in (await sender.ask("o-chat-ann", "查询进度")).content
-    await records.update_one({"_id": record["_id"]}, {"$set": {
-        "status": "submitted", "submitted_at": dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)}})
+    await records.update_one(
+        {"_id": record["_id"]},
+        {"$set": {"status": "submitted", "submitted_at": dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)}},
+    )
     reply = await sender.ask("o-chat-ann", "审核结果")
     assert "审核中" in reply.content and "2026年3月2日" in reply.content
-    await records.update_one({"_id": record["_id"]}, {"$set": {
-        "status": "approved", "archive_no": "3502002026000123", "decided_at": utcnow()}})
+    await records.update_one(
+        {"_id": record["_id"]},
+        {"$set": {"status": "approved", "archive_no": "3502002026000123", "decided_at": utcnow()}},
+    )
     reply = await sender.ask("o-chat-ann", "我的审核进度？")
     assert "审核通过" in reply.content and "3502002026000123" in reply.content
-    await records.update_one({"_id": record["_id"]}, {"$set": {
-        "status": "rejected", "decided_at": utcnow(), "decision": {"decision": "rejected", "reason": "照片不合格"}}})
+    await records.update_one(
+        {"_id": record["_id"]},
+        {
+            "$set": {
+                "status": "rejected",
+                "decided_at": utcnow(),
+                "decision": {"decision": "rejected", "reason": "照片不合格"},
+            }
+        },
+    )
     reply = await sender.ask("o-chat-ann", "審核結果")  # traditional characters too
     assert "未通过" in reply.content and "照片不合格" in reply.content
 
@@ -62,8 +75,9 @@ async def test_a_code_works_once_and_only_for_ten_minutes(chat):
     assert "无效" in (await sender.ask("o-chat-thief", f"绑定 {code}")).content
     assert await server.services.db["applications"].count_documents({"chat_openid": "o-chat-thief"}) == 0
     code = await _code(sender.http)
-    await server.services.db["chat_binding_codes"].update_many({}, {"$set": {"expires_at": utcnow()
-                                                                                - dt.timedelta(seconds=1)}})
+    await server.services.db["chat_binding_codes"].update_many(
+        {}, {"$set": {"expires_at": utcnow() - dt.timedelta(seconds=1)}}
+    )
     assert "无效" in (await sender.ask("o-chat-bea2", f"绑定 {code}")).content
 
 
@@ -81,15 +95,16 @@ async def test_guessing_codes_is_limited(chat):
     _, sender = await chat()
     await _login(sender.http, "dan")
     code = await _code(sender.http)
-    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
         assert "无效" in (await sender.ask("o-chat-guess", f"绑定 {wrong}")).content
     assert "次数过多" in (await sender.ask("o-chat-guess", f"绑定 {code}")).content
     assert "绑定成功" in (await sender.ask("o-chat-dan", f"绑定 {code}")).content
 
 
-async def test_a_retried_binding_message_on_another_instance_gets_the_same_success(chat, make_server,
-                                                                                    chat_settings, http_factory):
+async def test_a_retried_binding_message_on_another_instance_gets_the_same_success(
+    chat, make_server, chat_settings, http_factory
+):
     a, sender_a = await chat()
     b = await make_server(**chat_settings("plaintext"))
     sender_b = WeChatSender(http_factory(b), "plaintext")

@@ -1,4 +1,5 @@
 """The dedupe claims on the real database: batched unique-key inserts, pending claims, release."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,9 @@ async def test_batches_stay_within_the_size_limit_and_all_callers_are_answered(s
 async def test_a_document_the_database_refuses_raises_for_its_caller_only(server):
     coll = server.services.db["batch_test"]
     batcher = InsertBatcher(coll)
-    good, bad = await asyncio.gather(batcher.insert({"_id": "fine"}), batcher.insert({"_id": "x", "$bad": 1}),
-                                     return_exceptions=True)
+    good, bad = await asyncio.gather(
+        batcher.insert({"_id": "fine"}), batcher.insert({"_id": "x", "$bad": 1}), return_exceptions=True
+    )
     assert good is True and isinstance(bad, WriteError)
     assert await coll.count_documents({"_id": "fine"}) == 1
 

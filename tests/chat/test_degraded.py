@@ -1,4 +1,5 @@
 """With the database gone, FAQ answers still go out (without dedupe) and nothing is an error page."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,8 +9,9 @@ from server.localdb import LocalDatabase
 from tests.chat.conftest import WeChatSender, answer_of
 
 
-async def test_the_bot_answers_faq_without_the_database_and_never_errors(settings, chat_settings, tmp_path,
-                                                                         http_factory):
+async def test_the_bot_answers_faq_without_the_database_and_never_errors(
+    settings, chat_settings, tmp_path, http_factory
+):
     loop = asyncio.get_running_loop()
     local = LocalDatabase(tmp_path / "own-db", settings.cache_path)
     uri = await loop.run_in_executor(None, local.start)

@@ -1,19 +1,26 @@
 """Bad signatures are a 403 that changes nothing; hostile or broken XML is a 400."""
+
 from __future__ import annotations
 
 import pytest
 
 from tests.chat.conftest import TOKEN, sign, text_xml
 
-XXE = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-       '<xml><ToUserName>gh</ToUserName><FromUserName>o-evil</FromUserName><CreateTime>1</CreateTime>'
-       '<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>')
-BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
-                  + ']><xml><MsgType>text</MsgType><FromUserName>o-evil</FromUserName>'
-                  '<Content>&lol9;</Content><MsgId>2</MsgId></xml>')
-PARAMETER_ENTITY = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % remote SYSTEM "http://127.0.0.1:1/x.dtd">'
-                    '%remote;]><xml><MsgType>text</MsgType></xml>')
+XXE = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o-evil</FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>"
+)
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
+    + "]><xml><MsgType>text</MsgType><FromUserName>o-evil</FromUserName>"
+    "<Content>&lol9;</Content><MsgId>2</MsgId></xml>"
+)
+PARAMETER_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % remote SYSTEM "http://127.0.0.1:1/x.dtd">'
+    "%remote;]><xml><MsgType>text</MsgType></xml>"
+)
 HOSTILE = {
     "xxe": XXE,
     "billion_laughs": BILLION_LAUGHS,
@@ -56,8 +63,11 @@ async def test_a_bad_signature_is_403_and_changes_nothing(chat, mode):
     server, sender = await chat(mode)
     path, body = sender.build(text_xml("o-evil", "档案"))
     good = sign(TOKEN, "1", "2")
-    for bad_path in (path.replace("signature=", "signature=0"), path.replace("signature=", "x="),
-                     path.replace("nonce=", "nonce=9")):
+    for bad_path in (
+        path.replace("signature=", "signature=0"),
+        path.replace("signature=", "x="),
+        path.replace("nonce=", "nonce=9"),
+    ):
         reply = await sender.post(bad_path, body)
         assert reply.status == 403, bad_path
     assert good not in path

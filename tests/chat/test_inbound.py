@@ -1,4 +1,5 @@
 """The webhook's XML parser on its own: WeChat's shapes in, every DTD refused before it is read."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,9 +24,11 @@ def test_a_voice_message_keeps_its_recognition():
 
 
 def test_nested_elements_become_dicts_and_the_first_of_repeated_tags_wins():
-    body = ("<xml><MsgType>event</MsgType><Event>pic_sysphoto</Event>"
-            "<SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum>a</PicMd5Sum></item>"
-            "<item><PicMd5Sum>b</PicMd5Sum></item></PicList></SendPicsInfo><Event>second</Event></xml>")
+    body = (
+        "<xml><MsgType>event</MsgType><Event>pic_sysphoto</Event>"
+        "<SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum>a</PicMd5Sum></item>"
+        "<item><PicMd5Sum>b</PicMd5Sum></item></PicList></SendPicsInfo><Event>second</Event></xml>"
+    )
     fields = parse_fields(body.encode())
     assert fields["SendPicsInfo"] == {"Count": "2", "PicList": {"item": {"PicMd5Sum": "a"}}}
     assert fields["Event"] == "pic_sysphoto"
@@ -47,11 +50,14 @@ def test_hostile_or_broken_documents_are_refused(name):
         parse_fields(HOSTILE[name].encode())
 
 
-@pytest.mark.parametrize("doctype", [
-    "<!DOCTYPE xml>",  # harmless on its face, refused all the same
-    '<!DOCTYPE xml SYSTEM "http://127.0.0.1:1/x.dtd">',
-    '<!DOCTYPE xml [<!ENTITY a "b">]>',
-])
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        "<!DOCTYPE xml>",  # harmless on its face, refused all the same
+        '<!DOCTYPE xml SYSTEM "http://127.0.0.1:1/x.dtd">',
+        '<!DOCTYPE xml [<!ENTITY a "b">]>',
+    ],
+)
 def test_any_doctype_is_refused_where_it_starts(doctype):
     # what follows the DOCTYPE is broken on purpose: the reason shows expat stopped at the DOCTYPE
     with pytest.raises(HostileXml, match="DTD"):

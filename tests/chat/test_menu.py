@@ -1,4 +1,5 @@
 """The menu data file and `python -m server menu push`."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,27 +13,43 @@ from server.commands import menu as menu_command
 
 
 def test_the_menu_file_has_the_mini_program_faq_and_self_service_buttons(settings):
-    menu = load_menu(settings.replace(miniprogram_appid="wx-mini-123", menu_miniprogram_page="pages/home/index",
-                                      menu_fallback_url="https://example.gov.cn/kjcj"))
+    menu = load_menu(
+        settings.replace(
+            miniprogram_appid="wx-mini-123",
+            menu_miniprogram_page="pages/home/index",
+            menu_fallback_url="https://example.gov.cn/kjcj",
+        )
+    )
     top = menu["button"]
     assert [b["name"] for b in top] == ["信息采集", "常见问题", "自助服务"]
-    assert top[0] == {"type": "miniprogram", "name": "信息采集", "appid": "wx-mini-123",
-                      "pagepath": "pages/home/index", "url": "https://example.gov.cn/kjcj"}
+    assert top[0] == {
+        "type": "miniprogram",
+        "name": "信息采集",
+        "appid": "wx-mini-123",
+        "pagepath": "pages/home/index",
+        "url": "https://example.gov.cn/kjcj",
+    }
     assert [(b["name"], b["type"], b["key"]) for b in top[1]["sub_button"]] == [
-        ("生僻字", "click", "FAQ:rare_characters"), ("忘记密码", "click", "FAQ:password_reset"),
-        ("调转", "click", "FAQ:transfer"), ("照片要求", "click", "FAQ:photo_spec")]
+        ("生僻字", "click", "FAQ:rare_characters"),
+        ("忘记密码", "click", "FAQ:password_reset"),
+        ("调转", "click", "FAQ:transfer"),
+        ("照片要求", "click", "FAQ:photo_spec"),
+    ]
     assert top[2]["type"] == "click" and top[2]["key"].startswith("HELP:")
     engine = build_engine([])
     assert all(engine.topic(key) for key in faq_keys(menu))
 
 
-@pytest.mark.parametrize("menu", [
-    {"button": []},
-    {"button": [{"type": "click", "name": "一二三四五六七八九", "key": "k"}]},
-    {"button": [{"type": "click", "name": "ok"}]},
-    {"button": [{"type": "miniprogram", "name": "ok", "appid": "a", "pagepath": "p", "url": "ftp://x"}]},
-    {"button": [{"name": "ok", "sub_button": [{"type": "click", "name": str(i), "key": "k"} for i in range(6)]}]},
-])
+@pytest.mark.parametrize(
+    "menu",
+    [
+        {"button": []},
+        {"button": [{"type": "click", "name": "一二三四五六七八九", "key": "k"}]},
+        {"button": [{"type": "click", "name": "ok"}]},
+        {"button": [{"type": "miniprogram", "name": "ok", "appid": "a", "pagepath": "p", "url": "ftp://x"}]},
+        {"button": [{"name": "ok", "sub_button": [{"type": "click", "name": str(i), "key": "k"} for i in range(6)]}]},
+    ],
+)
 def test_menus_wechat_would_refuse_are_caught_here(menu):
     with pytest.raises(MenuError):
         check_menu(menu)

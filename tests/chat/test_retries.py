@@ -1,5 +1,6 @@
 """WeChat's retries: a resent message gets the same reply and no second side effect, also when
 the retry reaches another server process (two app instances sharing one database)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,9 @@ async def _two(chat, make_server, chat_settings, http_factory, mode: str):
 
 
 @pytest.mark.parametrize("mode", ["plaintext", "safe"])
-async def test_a_resent_miss_on_another_instance_gets_the_same_reply_once(chat, make_server, chat_settings,
-                                                                          http_factory, mode):
+async def test_a_resent_miss_on_another_instance_gets_the_same_reply_once(
+    chat, make_server, chat_settings, http_factory, mode
+):
     a, sender_a, b, sender_b = await _two(chat, make_server, chat_settings, http_factory, mode)
     question, _ = miss_question()
     xml = text_xml("o-retry", question, msg_id=next_msg_id())
@@ -51,8 +53,7 @@ async def test_a_new_msg_id_is_a_new_message(chat):
     assert miss["count"] == 2
 
 
-async def test_a_resent_event_is_deduplicated_by_sender_and_create_time(chat, make_server, chat_settings,
-                                                                        http_factory):
+async def test_a_resent_event_is_deduplicated_by_sender_and_create_time(chat, make_server, chat_settings, http_factory):
     a, sender_a, b, sender_b = await _two(chat, make_server, chat_settings, http_factory, "plaintext")
     xml = event_xml("o-sub", "subscribe", created=1700000123)
     first, again = await sender_a.send(xml), await sender_b.send(xml)

@@ -1,4 +1,5 @@
 """Routing: text and voice to the FAQ, menu clicks, subscribe, hints, numbered choices, misses."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,10 +60,13 @@ async def test_other_message_types_get_a_short_hint(chat):
 
 async def test_unhandled_messages_are_a_bare_success(chat):
     _, sender = await chat()
-    for xml in (event_xml("o-x", "VIEW", "https://example.com"), event_xml("o-x", "CLICK", "OTHER:thing"),
-                "<xml><ToUserName>gh</ToUserName><FromUserName>o-x</FromUserName><CreateTime>1</CreateTime>"
-                "<MsgType>strange</MsgType></xml>",
-                "<xml><Nothing/></xml>"):
+    for xml in (
+        event_xml("o-x", "VIEW", "https://example.com"),
+        event_xml("o-x", "CLICK", "OTHER:thing"),
+        "<xml><ToUserName>gh</ToUserName><FromUserName>o-x</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>strange</MsgType></xml>",
+        "<xml><Nothing/></xml>",
+    ):
         reply = await sender.send(xml)
         assert reply.is_success, xml
 
@@ -88,7 +92,8 @@ async def test_choices_expire_after_ten_minutes(chat):
     doc = await server.services.db["chat_choices"].find_one({"_id": "o-late"})
     assert dt.timedelta(minutes=9) < doc["expires_at"] - doc["offered_at"] <= dt.timedelta(minutes=10)
     await server.services.db["chat_choices"].update_one(
-        {"_id": "o-late"}, {"$set": {"expires_at": doc["offered_at"] - dt.timedelta(seconds=1)}})
+        {"_id": "o-late"}, {"$set": {"expires_at": doc["offered_at"] - dt.timedelta(seconds=1)}}
+    )
     reply = await sender.ask("o-late", "1")
     assert "过期" in reply.content
 

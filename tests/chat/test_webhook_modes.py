@@ -1,4 +1,5 @@
 """The webhook in plaintext, compatible and safe mode, with requests built as WeChat builds them."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,9 @@ MODES = ["plaintext", "compatible", "safe"]
 
 async def test_get_echoes_echostr_with_a_good_signature(chat):
     _, sender = await chat("plaintext")
-    r = await sender.http.get(f"/wechat?signature={sign(TOKEN, '1700000000', '42')}"
-                              f"&timestamp=1700000000&nonce=42&echostr=hello-123")
+    r = await sender.http.get(
+        f"/wechat?signature={sign(TOKEN, '1700000000', '42')}&timestamp=1700000000&nonce=42&echostr=hello-123"
+    )
     assert r.status == 200 and r.body == b"hello-123"
 
 

@@ -33,21 +33,29 @@ def test_cli_output_is_not_ascii_escaped(repo_root: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "faq", "match"],
         input='{"q": "照片有什么要求"}\n'.encode(),
-        capture_output=True, cwd=repo_root, timeout=60, check=True,
+        capture_output=True,
+        cwd=repo_root,
+        timeout=60,
+        check=True,
     )
     assert "照片有什么要求" in proc.stdout.decode("utf-8")
 
 
 def test_cli_survives_malformed_lines(repo_root: Path) -> None:
-    stdin = "\n".join([
-        "not json",
-        '{"x": 1}',
-        "[1, 2]",
-        '{"q": 5}',
-        "",
-        '{"q": "生辟字"}',
-        '{"q": "unterminated',
-    ]) + "\n"
+    stdin = (
+        "\n".join(
+            [
+                "not json",
+                '{"x": 1}',
+                "[1, 2]",
+                '{"q": 5}',
+                "",
+                '{"q": "生辟字"}',
+                '{"q": "unterminated',
+            ]
+        )
+        + "\n"
+    )
     out = _run(repo_root, stdin)
     assert len(out) == 7
     assert [o["topic"] for o in out] == [None, None, None, None, None, "rare_characters", None]

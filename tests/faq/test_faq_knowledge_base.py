@@ -6,11 +6,26 @@ from faq import FaqEngine, Topic
 from faq.kb import render
 
 BUILT_IN = {
-    "rare_characters", "password_reset", "transfer", "photo_spec", "login", "id_documents",
-    "work_proof", "who_must_register", "info_change", "existing_certificate",
-    "work_start_date", "review_status", "materials", "continuing_education",
-    "annual_assessment", "management_office", "collection_period", "display_problem",
-    "archive_number", "work_unit",
+    "rare_characters",
+    "password_reset",
+    "transfer",
+    "photo_spec",
+    "login",
+    "id_documents",
+    "work_proof",
+    "who_must_register",
+    "info_change",
+    "existing_certificate",
+    "work_start_date",
+    "review_status",
+    "materials",
+    "continuing_education",
+    "annual_assessment",
+    "management_office",
+    "collection_period",
+    "display_problem",
+    "archive_number",
+    "work_unit",
 }
 
 

@@ -1,4 +1,5 @@
 """Fixtures for the sorted-list tests: a client on the test database that records every command."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Concurrent writers lose nothing; a crash between the writes of a split loses nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -63,6 +64,7 @@ def crash_after(monkeypatch, writes: int) -> None:
                     raise Crash()
                 done["n"] += 1
             return await real(self, *args, **kwargs)
+
         return write
 
     for method in ("replace_one", "delete_one", "insert_many"):

@@ -1,4 +1,5 @@
 """merged_page across several lists, and bulk_load of a large list, against Python models."""
+
 from __future__ import annotations
 
 import random
@@ -26,8 +27,8 @@ async def test_merged_page_matches_a_merged_model(env):
     assert sum(await counts(lists)) == total
     for offset in [0, 1, 7, 50, 99, 100, total - 5, total - 1, total, total + 10] + rng.sample(range(total), 15):
         for limit in (0, 1, 20):
-            assert await merged_page(lists, offset, limit) == forward[offset:offset + limit], (offset, limit)
-            assert await merged_page(lists, offset, limit, reverse=True) == backward[offset:offset + limit]
+            assert await merged_page(lists, offset, limit) == forward[offset : offset + limit], (offset, limit)
+            assert await merged_page(lists, offset, limit, reverse=True) == backward[offset : offset + limit]
     assert await merged_page(lists, 0, total + 1) == forward
     assert await merged_page(lists, 0, total + 1, reverse=True) == backward
     assert await merged_page([], 0, 10) == []

@@ -1,4 +1,5 @@
 """SortedList against a dict model, through the real database, with small chunks to force splits."""
+
 from __future__ import annotations
 
 import random
@@ -21,8 +22,8 @@ async def check_against(lst: SortedList, model: dict, rng: random.Random) -> Non
     assert await lst.page(0, len(model) + 5, reverse=True) == expect[::-1]
     for _ in range(5):
         offset, limit = rng.randrange(0, len(model) + 3), rng.randrange(0, 30)
-        assert await lst.page(offset, limit) == expect[offset:offset + limit]
-        assert await lst.page(offset, limit, reverse=True) == expect[::-1][offset:offset + limit]
+        assert await lst.page(offset, limit) == expect[offset : offset + limit]
+        assert await lst.page(offset, limit, reverse=True) == expect[::-1][offset : offset + limit]
     for key in rng.sample(sorted(model) or ["x"], min(5, len(model) or 1)) + ["zz-absent"]:
         assert await lst.get(key) == model.get(key)
     for _ in range(3):
@@ -146,8 +147,16 @@ async def test_rows_keep_their_bson_types(env):
     from bson import ObjectId
 
     lst = SortedList(env.db, env.atomic, "types")
-    row = {"id": ObjectId(), "at": dt.datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=dt.UTC), "n": 2**40,
-           "f": 1.5, "none": None, "tags": ["a"], "nested": {"x": [1, {"y": "z"}]}, "name": "张三"}
+    row = {
+        "id": ObjectId(),
+        "at": dt.datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=dt.UTC),
+        "n": 2**40,
+        "f": 1.5,
+        "none": None,
+        "tags": ["a"],
+        "nested": {"x": [1, {"y": "z"}]},
+        "name": "张三",
+    }
     await lst.put("k", row)
     assert await lst.get("k") == row
     assert (await lst.get("k"))["at"].tzinfo is not None  # the collection's codec options (tz_aware) apply

@@ -1,4 +1,5 @@
 """Fixtures for the mini-program API: logged-in clients, valid records, real files."""
+
 from __future__ import annotations
 
 import io
@@ -18,9 +19,9 @@ def jpeg_bytes(size=(64, 48), color=(200, 30, 30), exif: bool = False) -> bytes:
     out = io.BytesIO()
     if exif:
         tags = Image.Exif()
-        tags[0x010F] = "SecretCam"       # Make
-        tags[0x0110] = "Model-42"        # Model
-        tags[0x0112] = 6                 # Orientation: rotate 90
+        tags[0x010F] = "SecretCam"  # Make
+        tags[0x0110] = "Model-42"  # Model
+        tags[0x0112] = 6  # Orientation: rotate 90
         gps = tags.get_ifd(0x8825)
         gps[1], gps[2] = "N", (24.0, 27.0, 0.0)
         img.save(out, "JPEG", exif=tags.tobytes(), comment=b"secret comment")
@@ -32,6 +33,7 @@ def jpeg_bytes(size=(64, 48), color=(200, 30, 30), exif: bool = False) -> bytes:
 def png_bytes(size=(40, 30), text: str | None = None) -> bytes:
     """A real PNG, optionally with a tEXt chunk."""
     from PIL import PngImagePlugin
+
     info = PngImagePlugin.PngInfo()
     if text:
         info.add_text("Comment", text)
@@ -47,8 +49,9 @@ def pdf_bytes() -> bytes:
     return out.getvalue()
 
 
-def form(data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg",
-         field: str = "file") -> aiohttp.FormData:
+def form(
+    data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg", field: str = "file"
+) -> aiohttp.FormData:
     """A multipart body like wx.uploadFile's."""
     fd = aiohttp.FormData()
     fd.add_field(field, data, filename=filename, content_type=content_type)
@@ -56,13 +59,20 @@ def form(data: bytes, filename: str = "photo.jpg", content_type: str = "image/jp
     return fd
 
 
-def valid_body(id_type: str = "resident_id", id_number: str | None = None, in_post: bool = True,
-               qualification: str = "junior", name: str = "张三") -> dict:
+def valid_body(
+    id_type: str = "resident_id",
+    id_number: str | None = None,
+    in_post: bool = True,
+    qualification: str = "junior",
+    name: str = "张三",
+) -> dict:
     """A complete, valid PATCH body."""
     if id_number is None:
-        id_number = {"resident_id": idgen.resident_id("350203", date(1990, 5, 17), "male"),
-                     "residence_permit": idgen.residence_permit("810000", date(1988, 2, 29), "male"),
-                     "passport": "E12345678"}[id_type]
+        id_number = {
+            "resident_id": idgen.resident_id("350203", date(1990, 5, 17), "male"),
+            "residence_permit": idgen.residence_permit("810000", date(1988, 2, 29), "male"),
+            "passport": "E12345678",
+        }[id_type]
     profile = {"name": name, "id_type": id_type, "id_number": id_number}
     if id_type == "resident_id":
         profile["ethnicity"] = "01"
@@ -70,25 +80,38 @@ def valid_body(id_type: str = "resident_id", id_number: str | None = None, in_po
         profile.update(gender="male", birth_date="1985-03-04", nationality="USA")
     body = {
         "profile": profile,
-        "education": {"level": "bachelor", "school": "厦门大学", "major": "会计学", "graduated_on": "2012-07-01",
-                      "degree": "bachelor"},
+        "education": {
+            "level": "bachelor",
+            "school": "厦门大学",
+            "major": "会计学",
+            "graduated_on": "2012-07-01",
+            "degree": "bachelor",
+        },
         "qualification": {"level": qualification},
         "employment": {"in_post": in_post},
         "contact": {"mobile": "13800138000", "email": "zhang@example.com"},
         "region_code": "350203",
     }
     if qualification != "none":
-        body["qualification"].update(obtained_by="exam", obtained_on="2014-05-18", certificate_no="ZJ-2014-0001",
-                                     issuer="财政部")
+        body["qualification"].update(
+            obtained_by="exam", obtained_on="2014-05-18", certificate_no="ZJ-2014-0001", issuer="财政部"
+        )
     if in_post:
-        body["employment"].update(unit_name="厦门某某有限公司", unit_credit_code=idgen.uscc(), unit_nature="enterprise",
-                                  industry="I", post="bookkeeping", accounting_since="2012-08-01")
+        body["employment"].update(
+            unit_name="厦门某某有限公司",
+            unit_credit_code=idgen.uscc(),
+            unit_nature="enterprise",
+            industry="I",
+            post="bookkeeping",
+            accounting_since="2012-08-01",
+        )
     return body
 
 
 @pytest.fixture
 async def as_user(server, http_factory):
     """Factory: an HTTP client logged in as demo user `name` (token kept on the client)."""
+
     async def _make(name: str, running=None):
         client = http_factory(running or server)
         resp = await client.post("/api/v1/auth/login", json={"code": f"demo:{name}"})
@@ -96,35 +119,47 @@ async def as_user(server, http_factory):
         client.token = resp.json["token"]
         client.openid = f"demo-openid-{name}"
         return client
+
     return _make
 
 
 @pytest.fixture
 def give_photo(server):
     """Store a real JPEG via services.files and set record.photo (stands in for POST /me/photo)."""
+
     async def _give(openid: str, running=None) -> dict:
         services = (running or server).services
         info = await services.files.put(jpeg_bytes((295, 413)), "photo.jpg", "image/jpeg")
-        photo = {"file_id": info["file_id"], "sha256_original": info["sha256"], "size": info["size"],
-                 "checks": [], "uploaded_at": utcnow()}
+        photo = {
+            "file_id": info["file_id"],
+            "sha256_original": info["sha256"],
+            "size": info["size"],
+            "checks": [],
+            "uploaded_at": utcnow(),
+        }
         records = services.db["applications"]
         doc = await records.find_one({"openid": openid})
-        return await services.atomic.update(records, {"_id": doc["_id"]},
-                                            {"$set": {"photo": photo}, "$inc": {"version": 1}})
+        return await services.atomic.update(
+            records, {"_id": doc["_id"]}, {"$set": {"photo": photo}, "$inc": {"version": 1}}
+        )
+
     return _give
 
 
 @pytest.fixture
 def upload():
     """Upload helper: `await upload(client, kind, data, filename)` → Response."""
+
     async def _upload(client, kind: str, data: bytes, filename: str = "a.jpg", content_type: str = "image/jpeg"):
         return await client.post(f"/api/v1/me/documents/{kind}", data=form(data, filename, content_type))
+
     return _upload
 
 
 @pytest.fixture
 def make_valid_record(give_photo, upload):
     """Fill a client's record completely: fields, required documents and the photo."""
+
     async def _make(client, photo: bool = True, **body_kw) -> dict:
         body = valid_body(**body_kw)
         resp = await client.patch("/api/v1/me/record", json=body)
@@ -136,4 +171,5 @@ def make_valid_record(give_photo, upload):
         if photo:
             await give_photo(client.openid)
         return (await client.get("/api/v1/me/record")).json
+
     return _make

@@ -1,4 +1,5 @@
 """Login through the fake WeChat server, bearer sessions, expiry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,8 +61,13 @@ async def test_wechat_down_is_a_503(server, http, fake_wechat):
 
 
 async def test_login_body_is_checked(http):
-    for body, code in (({}, "required"), ({"code": ""}, "required"), ({"code": 12}, "required"),
-                       ({"code": "x" * 300}, "too_long"), ({"code": "demo:a", "extra": 1}, "unknown_field")):
+    for body, code in (
+        ({}, "required"),
+        ({"code": ""}, "required"),
+        ({"code": 12}, "required"),
+        ({"code": "x" * 300}, "too_long"),
+        ({"code": "demo:a", "extra": 1}, "unknown_field"),
+    ):
         r = await http.post("/api/v1/auth/login", json=body)
         assert r.status == 422, body
         assert r.json["error"]["fields"][0]["code"] == code
@@ -74,8 +80,10 @@ async def test_login_body_is_checked(http):
 async def test_an_expired_token_is_a_401(server, http):
     token = (await http.post("/api/v1/auth/login", json={"code": "demo:erin"})).json["token"]
     sessions = server.services.db["user_sessions"]
-    await sessions.update_one({"_id": hashlib.sha256(token.encode()).hexdigest()},
-                              {"$set": {"expires_at": utcnow() - dt.timedelta(seconds=1)}})
+    await sessions.update_one(
+        {"_id": hashlib.sha256(token.encode()).hexdigest()},
+        {"$set": {"expires_at": utcnow() - dt.timedelta(seconds=1)}},
+    )
     r = await http.get("/api/v1/me/record", token=token)
     assert r.status == 401 and r.error_code == "token_expired"
     assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
@@ -97,8 +105,12 @@ async def test_missing_bad_and_malformed_tokens_are_401(http):
     for path in paths:
         r = await http.get(path)
         assert r.status == 401 and r.error_code == "token_missing", path
-    for header, code in (("Bearer nope", "token_invalid"), ("Basic dXNlcjpwYXNz", "token_invalid"),
-                         ("Bearer", "token_invalid"), ("Bearer " + "a" * 500, "token_invalid")):
+    for header, code in (
+        ("Bearer nope", "token_invalid"),
+        ("Basic dXNlcjpwYXNz", "token_invalid"),
+        ("Bearer", "token_invalid"),
+        ("Bearer " + "a" * 500, "token_invalid"),
+    ):
         r = await http.get("/api/v1/me/record", headers={"Authorization": header})
         assert r.status == 401 and r.error_code == code, header
         assert r.json["error"]["message"]

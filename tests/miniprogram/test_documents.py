@@ -1,4 +1,5 @@
 """POST/GET /api/v1/me/documents...: real type from the bytes, metadata stripped, size limits, ownership."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,12 @@ from server.documents import DocumentService
 from server.documents.service import MAX_IN_FLIGHT
 from tests.miniprogram.conftest import form, jpeg_bytes, pdf_bytes, png_bytes
 
-EXE = (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
-       + b"This program cannot be run in DOS mode" + b"\x00" * 400)
+EXE = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+    + b"\x00" * 48
+    + b"This program cannot be run in DOS mode"
+    + b"\x00" * 400
+)
 
 
 async def nothing_stored(running, openid: str, version: int | None = None) -> None:
@@ -86,22 +91,33 @@ async def test_an_exe_renamed_jpg_is_refused_and_nothing_stored(server, as_user,
     await nothing_stored(server, c.openid, version=1)
 
 
-@pytest.mark.parametrize("data,status,code", [
-    (b"", 400, "empty_file"),
-    (b"hello, I am a text file pretending to be a PDF", 415, "unsupported_file_type"),
-    (b"<html><script>alert(1)</script></html>", 415, "unsupported_file_type"),
-    (b"GIF89a" + b"\x00" * 100, 415, "unsupported_file_type"),
-    (b"%PDF-1.7\n1 0 obj\n<<>>\n", 422, "file_corrupt"),                # truncated: no trailer
-    (pdf_bytes()[:-200], 422, "file_corrupt"),
-    (b"%PDF-9.9\n" + pdf_bytes()[9:], 422, "file_corrupt"),
-    (pdf_bytes().replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
-     422, "pdf_active_content"),
-    (pdf_bytes().replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /J#61vaScript >>"),
-     422, "pdf_active_content"),
-    (pdf_bytes().replace(b"/Root 3 0 R", b"/Root 3 0 R\n/Encrypt 9 0 R"), 422, "pdf_encrypted"),
-    (jpeg_bytes()[:40], 422, "file_corrupt"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, 422, "file_corrupt"),
-])
+@pytest.mark.parametrize(
+    "data,status,code",
+    [
+        (b"", 400, "empty_file"),
+        (b"hello, I am a text file pretending to be a PDF", 415, "unsupported_file_type"),
+        (b"<html><script>alert(1)</script></html>", 415, "unsupported_file_type"),
+        (b"GIF89a" + b"\x00" * 100, 415, "unsupported_file_type"),
+        (b"%PDF-1.7\n1 0 obj\n<<>>\n", 422, "file_corrupt"),  # truncated: no trailer
+        (pdf_bytes()[:-200], 422, "file_corrupt"),
+        (b"%PDF-9.9\n" + pdf_bytes()[9:], 422, "file_corrupt"),
+        (
+            pdf_bytes().replace(
+                b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"
+            ),
+            422,
+            "pdf_active_content",
+        ),
+        (
+            pdf_bytes().replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /J#61vaScript >>"),
+            422,
+            "pdf_active_content",
+        ),
+        (pdf_bytes().replace(b"/Root 3 0 R", b"/Root 3 0 R\n/Encrypt 9 0 R"), 422, "pdf_encrypted"),
+        (jpeg_bytes()[:40], 422, "file_corrupt"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, 422, "file_corrupt"),
+    ],
+)
 async def test_bad_files_get_a_clear_4xx_and_store_nothing(server, as_user, upload, data, status, code):
     c = await as_user("fox")
     r = await upload(c, "other_proof", data, "file.pdf", "application/pdf")
@@ -171,13 +187,24 @@ async def test_a_user_reading_another_users_document_gets_404(as_user, upload):
 
 async def test_listing_says_what_is_still_required(as_user, upload):
     c = await as_user("mo")
-    await c.patch("/api/v1/me/record", json={"profile": {"id_type": "passport"},
-                                             "employment": {"in_post": True}, "qualification": {"level": "senior"}})
+    await c.patch(
+        "/api/v1/me/record",
+        json={
+            "profile": {"id_type": "passport"},
+            "employment": {"in_post": True},
+            "qualification": {"level": "senior"},
+        },
+    )
     await upload(c, "passport_info", jpeg_bytes())
     listing = (await c.get("/api/v1/me/documents")).json
     assert [d["kind"] for d in listing["documents"]] == ["passport_info"]
-    assert listing["required"] == ["passport_info", "passport_validity", "diploma", "qualification_certificate",
-                                   "work_proof"]
+    assert listing["required"] == [
+        "passport_info",
+        "passport_validity",
+        "diploma",
+        "qualification_certificate",
+        "work_proof",
+    ]
     assert listing["missing"] == ["passport_validity", "diploma", "qualification_certificate", "work_proof"]
 
 
@@ -192,6 +219,7 @@ async def test_concurrent_uploads_of_different_kinds_all_land(server, as_user, u
 
 
 # --- size limits: refused before the body is read -------------------------------------------------
+
 
 async def raw_exchange(port: int, head: bytes, chunks: list[bytes] = ()) -> tuple[int, dict, bytes]:
     """Send a raw request head (and chunks) over a socket, then read one HTTP response."""
@@ -213,8 +241,10 @@ async def raw_exchange(port: int, head: bytes, chunks: list[bytes] = ()) -> tupl
 
 
 def request_head(path: str, token: str, extra: str) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: multipart/form-data; boundary=XyZ\r\n{extra}\r\n").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary=XyZ\r\n{extra}\r\n"
+    ).encode()
 
 
 async def test_an_announced_oversized_body_is_a_413_before_any_byte_is_sent(server, as_user):
@@ -244,8 +274,12 @@ async def test_a_real_multipart_upload_over_the_limit_is_a_413(make_server, as_u
     c = await as_user("quy", small)
     big = jpeg_bytes() + b"\x00" * (1024 * 1024 + 200 * 1024)
     # Like curl, ask before sending the body: the 413 comes instead of "100 Continue".
-    async with c.session.post(small.url + "/api/v1/me/documents/id_front", data=form(big), expect100=True,
-                              headers={"Authorization": f"Bearer {c.token}"}) as resp:
+    async with c.session.post(
+        small.url + "/api/v1/me/documents/id_front",
+        data=form(big),
+        expect100=True,
+        headers={"Authorization": f"Bearer {c.token}"},
+    ) as resp:
         assert resp.status == 413
         assert (await resp.json())["error"]["code"] == "file_too_large"
     just_over = jpeg_bytes() + b"\x00" * (1024 * 1024)  # body within the multipart allowance, file over

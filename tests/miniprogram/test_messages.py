@@ -1,4 +1,5 @@
 """GET /api/v1/me/messages and POST /api/v1/me/messages/{id}/read over the outbox's notices."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,23 @@ from server.db import utcnow
 def notice(title: str, at: dt.datetime, result: str = "审核未通过", reason: str = "照片不合格") -> dict:
     """A notice in the shape of docs/contracts.md (what the decision code writes)."""
     nid = uuid.uuid4().hex
-    return {"id": nid, "kind": "review_result", "title": title, "body": f"{title}。原因：{reason}",
-            "data": {"result": result, "reason": reason, "name": "张三", "time": at},
-            "created_at": at, "read_at": None,
-            "delivery": {"state": "sent", "attempts": 1, "next_at": None, "lease_until": None,
-                         "last_error": None, "sent_at": at}}
+    return {
+        "id": nid,
+        "kind": "review_result",
+        "title": title,
+        "body": f"{title}。原因：{reason}",
+        "data": {"result": result, "reason": reason, "name": "张三", "time": at},
+        "created_at": at,
+        "read_at": None,
+        "delivery": {
+            "state": "sent",
+            "attempts": 1,
+            "next_at": None,
+            "lease_until": None,
+            "last_error": None,
+            "sent_at": at,
+        },
+    }
 
 
 async def add_notices(server, openid: str, *notices: dict) -> None:
@@ -22,17 +35,22 @@ async def add_notices(server, openid: str, *notices: dict) -> None:
     records = server.services.db["applications"]
     doc = await records.find_one({"openid": openid})
     for n in notices:
-        await server.services.db["notices"].insert_one({**n, "_id": n["id"], "openid": openid,
-                                                        "application_id": doc["_id"]})
-    assert await server.services.atomic.update(records, {"_id": doc["_id"]},
-                                               {"$push": {"legacy_notices": {"$each": [n["id"] for n in notices]}}})
+        await server.services.db["notices"].insert_one(
+            {**n, "_id": n["id"], "openid": openid, "application_id": doc["_id"]}
+        )
+    assert await server.services.atomic.update(
+        records, {"_id": doc["_id"]}, {"$push": {"legacy_notices": {"$each": [n["id"] for n in notices]}}}
+    )
 
 
 async def test_messages_newest_first_with_read_marks(server, as_user):
     c = await as_user("ma")
     assert (await c.get("/api/v1/me/messages")).json == {"messages": [], "unread": 0}
     now = utcnow()
-    old, new = notice("会计人员信息审核未通过", now - dt.timedelta(days=2)), notice("会计人员信息审核通过", now, "审核通过", "")
+    old, new = (
+        notice("会计人员信息审核未通过", now - dt.timedelta(days=2)),
+        notice("会计人员信息审核通过", now, "审核通过", ""),
+    )
     await add_notices(server, c.openid, old, new)
     inbox = (await c.get("/api/v1/me/messages")).json
     assert [m["id"] for m in inbox["messages"]] == [new["id"], old["id"]]

@@ -1,4 +1,5 @@
 """GET /api/v1/options and the OpenAPI document of the mini-program API."""
+
 from __future__ import annotations
 
 from server.records import OPTIONS
@@ -12,8 +13,13 @@ async def test_options_list_every_closed_list_without_login(http):
         assert body[name] == items, name
     assert {"code": "350203", "label": "思明区"} in body["districts"]
     assert {"code": "01", "label": "汉族"} in body["ethnicities"]
-    assert [o["code"] for o in body["qualification_levels"]] == ["none", "junior", "intermediate", "senior",
-                                                                  "full_senior"]
+    assert [o["code"] for o in body["qualification_levels"]] == [
+        "none",
+        "junior",
+        "intermediate",
+        "senior",
+        "full_senior",
+    ]
     assert all(set(o) == {"code", "label"} for items in body.values() for o in items)
 
 
@@ -21,10 +27,15 @@ async def test_openapi_documents_every_mini_program_endpoint_with_the_enums(http
     doc = (await http.get("/api/openapi.json")).json
     paths = doc["paths"]
     expected = {
-        "/api/v1/auth/login": {"post"}, "/api/v1/auth/logout": {"post"}, "/api/v1/options": {"get"},
-        "/api/v1/me/record": {"get", "patch"}, "/api/v1/me/record/submit": {"post"},
-        "/api/v1/me/documents": {"get"}, "/api/v1/me/documents/{kind}": {"post"},
-        "/api/v1/me/documents/{kind}/file": {"get"}, "/api/v1/me/messages": {"get"},
+        "/api/v1/auth/login": {"post"},
+        "/api/v1/auth/logout": {"post"},
+        "/api/v1/options": {"get"},
+        "/api/v1/me/record": {"get", "patch"},
+        "/api/v1/me/record/submit": {"post"},
+        "/api/v1/me/documents": {"get"},
+        "/api/v1/me/documents/{kind}": {"post"},
+        "/api/v1/me/documents/{kind}/file": {"get"},
+        "/api/v1/me/messages": {"get"},
         "/api/v1/me/messages/{message_id}/read": {"post"},
     }
     for path, methods in expected.items():

@@ -1,4 +1,5 @@
 """GET/PATCH /api/v1/me/record: every validation rule with valid and invalid values, over HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,9 @@ def field_errors(resp) -> dict[str, str]:
 async def assert_unchanged(client, before: dict) -> None:
     after = (await client.get("/api/v1/me/record")).json
     assert after["version"] == before["version"]
-    assert {k: after[k] for k in ("profile", "education", "employment", "contact")} == \
-        {k: before[k] for k in ("profile", "education", "employment", "contact")}
+    assert {k: after[k] for k in ("profile", "education", "employment", "contact")} == {
+        k: before[k] for k in ("profile", "education", "employment", "contact")
+    }
 
 
 async def test_new_record_shape(as_user):
@@ -97,11 +99,17 @@ async def test_resident_id_numbers(as_user, number, code):
 async def test_gender_and_birth_date_must_agree_with_the_id(as_user):
     c = await as_user("eve")
     number = idgen.resident_id("350203", BORN, "female")
-    r = await c.patch("/api/v1/me/record", json={"profile": {
-        "id_type": "resident_id", "id_number": number, "gender": "male", "birth_date": "1990-05-18"}})
+    r = await c.patch(
+        "/api/v1/me/record",
+        json={"profile": {"id_type": "resident_id", "id_number": number, "gender": "male", "birth_date": "1990-05-18"}},
+    )
     assert field_errors(r) == {"profile.gender": "gender_mismatch", "profile.birth_date": "birth_date_mismatch"}
-    r = await c.patch("/api/v1/me/record", json={"profile": {
-        "id_type": "resident_id", "id_number": number, "gender": "female", "birth_date": "1990-05-17"}})
+    r = await c.patch(
+        "/api/v1/me/record",
+        json={
+            "profile": {"id_type": "resident_id", "id_number": number, "gender": "female", "birth_date": "1990-05-17"}
+        },
+    )
     assert r.status == 200, r.text
     # Changing the ID re-derives both when they are not sent.
     other = idgen.resident_id("350203", date(1985, 12, 1), "male")
@@ -124,9 +132,18 @@ async def test_residence_permit(as_user):
 
 async def test_passport(as_user):
     c = await as_user("gil")
-    r = await c.patch("/api/v1/me/record", json={"profile": {
-        "id_type": "passport", "id_number": "e 1234-5678", "nationality": "USA", "gender": "male",
-        "birth_date": "1980-01-02"}})
+    r = await c.patch(
+        "/api/v1/me/record",
+        json={
+            "profile": {
+                "id_type": "passport",
+                "id_number": "e 1234-5678",
+                "nationality": "USA",
+                "gender": "male",
+                "birth_date": "1980-01-02",
+            }
+        },
+    )
     assert r.status == 200, r.text
     assert r.json["profile"]["id_number"] == "E12345678" and r.json["archive_no"] == "E12345678"
     for number in ("E1", "护照12345", "A" * 21):
@@ -142,13 +159,16 @@ async def test_id_number_needs_a_type(as_user):
     assert field_errors(r) == {"profile.id_number": "id_type_required"}
 
 
-@pytest.mark.parametrize("code,error", [
-    (idgen.uscc(), None),
-    (idgen.uscc("1", "1", "110105", body="000000001"), None),
-    (idgen.uscc()[:-1] + ("0" if idgen.uscc()[-1] != "0" else "1"), "uscc_checksum"),
-    ("91350203MA2XXXXX", "uscc_format"),
-    ("91350203MA2XXXXXIO", "uscc_format"),
-])
+@pytest.mark.parametrize(
+    "code,error",
+    [
+        (idgen.uscc(), None),
+        (idgen.uscc("1", "1", "110105", body="000000001"), None),
+        (idgen.uscc()[:-1] + ("0" if idgen.uscc()[-1] != "0" else "1"), "uscc_checksum"),
+        ("91350203MA2XXXXX", "uscc_format"),
+        ("91350203MA2XXXXXIO", "uscc_format"),
+    ],
+)
 async def test_unified_social_credit_code(as_user, code, error):
     c = await as_user("ivy")
     r = await c.patch("/api/v1/me/record", json={"employment": {"unit_credit_code": code}})
@@ -158,11 +178,19 @@ async def test_unified_social_credit_code(as_user, code, error):
         assert field_errors(r) == {"employment.unit_credit_code": error}
 
 
-@pytest.mark.parametrize("raw,stored", [
-    ("13800138000", "13800138000"), ("+86 139 0013 9000", "13900139000"), ("0086-15012345678", "15012345678"),
-    ("１３８００１３８０００", "13800138000"),  # full-width digits
-    ("1380013800", None), ("12800138000", None), ("0592-5551234", None), ("abc", None),
-])
+@pytest.mark.parametrize(
+    "raw,stored",
+    [
+        ("13800138000", "13800138000"),
+        ("+86 139 0013 9000", "13900139000"),
+        ("0086-15012345678", "15012345678"),
+        ("１３８００１３８０００", "13800138000"),  # full-width digits
+        ("1380013800", None),
+        ("12800138000", None),
+        ("0592-5551234", None),
+        ("abc", None),
+    ],
+)
 async def test_mobile(as_user, raw, stored):
     c = await as_user("jo")
     r = await c.patch("/api/v1/me/record", json={"contact": {"mobile": raw}})
@@ -180,11 +208,17 @@ async def test_email(as_user):
     assert field_errors(r) == {"contact.email": "email_format"}
 
 
-@pytest.mark.parametrize("value,code", [
-    ("2012-07-01", None), ("2012-02-30", "invalid_date"), ("2012/07/01", "invalid_date"),
-    ("12-07-01", "invalid_date"), ("1899-12-31", "date_too_early"),
-    ((date.today() + timedelta(days=30)).isoformat(), "date_in_future"),
-])
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("2012-07-01", None),
+        ("2012-02-30", "invalid_date"),
+        ("2012/07/01", "invalid_date"),
+        ("12-07-01", "invalid_date"),
+        ("1899-12-31", "date_too_early"),
+        ((date.today() + timedelta(days=30)).isoformat(), "date_in_future"),
+    ],
+)
 async def test_dates(as_user, value, code):
     c = await as_user("lee")
     r = await c.patch("/api/v1/me/record", json={"education": {"graduated_on": value}})
@@ -196,22 +230,30 @@ async def test_dates(as_user, value, code):
 
 async def test_dates_must_follow_birth(as_user):
     c = await as_user("max")
-    await c.patch("/api/v1/me/record", json={"profile": {"id_type": "resident_id",
-                                                         "id_number": idgen.resident_id("350203", BORN)}})
-    r = await c.patch("/api/v1/me/record", json={"education": {"graduated_on": "1989-07-01"},
-                                                 "employment": {"accounting_since": "2000-01-01"}})
-    assert field_errors(r) == {"education.graduated_on": "before_birth",
-                               "employment.accounting_since": "before_age_16"}
+    await c.patch(
+        "/api/v1/me/record",
+        json={"profile": {"id_type": "resident_id", "id_number": idgen.resident_id("350203", BORN)}},
+    )
+    r = await c.patch(
+        "/api/v1/me/record",
+        json={"education": {"graduated_on": "1989-07-01"}, "employment": {"accounting_since": "2000-01-01"}},
+    )
+    assert field_errors(r) == {"education.graduated_on": "before_birth", "employment.accounting_since": "before_age_16"}
 
 
 async def test_closed_lists(as_user):
     c = await as_user("ned")
     for section, field, good, bad in (
-        ("profile", "gender", "female", "f"), ("profile", "ethnicity", "05", "99"),
-        ("profile", "nationality", "JPN", "XXX"), ("education", "level", "master", "phd"),
-        ("qualification", "level", "full_senior", "expert"), ("qualification", "obtained_by", "review", "bought"),
-        ("employment", "unit_nature", "public_institution", "company"), ("employment", "post", "cashier", "boss"),
-        ("employment", "industry", "J", "Z"), ("education", "degree", "none", "honorary"),
+        ("profile", "gender", "female", "f"),
+        ("profile", "ethnicity", "05", "99"),
+        ("profile", "nationality", "JPN", "XXX"),
+        ("education", "level", "master", "phd"),
+        ("qualification", "level", "full_senior", "expert"),
+        ("qualification", "obtained_by", "review", "bought"),
+        ("employment", "unit_nature", "public_institution", "company"),
+        ("employment", "post", "cashier", "boss"),
+        ("employment", "industry", "J", "Z"),
+        ("education", "degree", "none", "honorary"),
     ):
         r = await c.patch("/api/v1/me/record", json={section: {field: bad}})
         assert field_errors(r) == {f"{section}.{field}": "invalid_choice"}, (field, bad)
@@ -221,9 +263,14 @@ async def test_closed_lists(as_user):
 
 async def test_labels_in_simplified_or_traditional_chinese_are_accepted_for_closed_lists(as_user):
     c = await as_user("oli")
-    r = await c.patch("/api/v1/me/record", json={"profile": {"ethnicity": "維吾爾族", "gender": "女"},
-                                                 "education": {"level": "大學本科"},
-                                                 "qualification": {"level": "中級（會計師）"}})
+    r = await c.patch(
+        "/api/v1/me/record",
+        json={
+            "profile": {"ethnicity": "維吾爾族", "gender": "女"},
+            "education": {"level": "大學本科"},
+            "qualification": {"level": "中級（會計師）"},
+        },
+    )
     assert r.status == 200, r.text
     assert r.json["profile"]["ethnicity"] == "05" and r.json["profile"]["gender"] == "female"
     assert r.json["education"]["level"] == "bachelor" and r.json["qualification"]["level"] == "intermediate"
@@ -235,10 +282,12 @@ async def test_region_code(as_user):
     c = await as_user("pam")
     r = await c.patch("/api/v1/me/record", json={"region_code": "350211"})
     assert r.status == 200 and r.json["region"]["name"] == "集美区"
-    assert field_errors(await c.patch("/api/v1/me/record", json={"region_code": "110101"})) == \
-        {"region_code": "region_not_served"}
-    assert field_errors(await c.patch("/api/v1/me/record", json={"region_code": "3502"})) == \
-        {"region_code": "region_format"}
+    assert field_errors(await c.patch("/api/v1/me/record", json={"region_code": "110101"})) == {
+        "region_code": "region_not_served"
+    }
+    assert field_errors(await c.patch("/api/v1/me/record", json={"region_code": "3502"})) == {
+        "region_code": "region_format"
+    }
 
 
 async def test_qualification_none_refuses_certificate_details(as_user):
@@ -270,8 +319,9 @@ async def test_unknown_fields_and_wrong_types_are_422_and_change_nothing(as_user
 
 async def test_every_failure_is_listed_with_a_chinese_message(as_user):
     c = await as_user("sue")
-    r = await c.patch("/api/v1/me/record", json={"contact": {"mobile": "1", "email": "x"},
-                                                 "education": {"graduated_on": "tomorrow"}})
+    r = await c.patch(
+        "/api/v1/me/record", json={"contact": {"mobile": "1", "email": "x"}, "education": {"graduated_on": "tomorrow"}}
+    )
     fields = r.json["error"]["fields"]
     assert {f["field"] for f in fields} == {"contact.mobile", "contact.email", "education.graduated_on"}
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in f["message"]) for f in fields)

@@ -1,4 +1,5 @@
 """POST /api/v1/me/record/submit: commitment, precise completeness, read-only, races, resubmission."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,10 @@ async def test_unknown_submit_fields_are_refused(as_user):
     c = await as_user("ah")
     r = await c.post(SUBMIT, json={"commitment": True, "force": True})
     assert r.status == 422 and r.json["error"]["fields"][0] == {
-        "field": "force", "code": "unknown_field", "message": "不支持的字段"}
+        "field": "force",
+        "code": "unknown_field",
+        "message": "不支持的字段",
+    }
 
 
 async def test_an_empty_record_lists_everything_missing(as_user):
@@ -40,25 +44,40 @@ async def test_an_empty_record_lists_everything_missing(as_user):
     r = await c.post(SUBMIT, json={"commitment": True})
     assert r.error_code == "record_incomplete"
     fields = missing_fields(r)
-    for expected in ("profile.name", "profile.id_type", "profile.id_number", "education.level",
-                     "qualification.level", "employment.in_post", "contact.mobile", "region_code", "photo",
-                     "documents.diploma"):
+    for expected in (
+        "profile.name",
+        "profile.id_type",
+        "profile.id_number",
+        "education.level",
+        "qualification.level",
+        "employment.in_post",
+        "contact.mobile",
+        "region_code",
+        "photo",
+        "documents.diploma",
+    ):
         assert expected in fields
     assert "信息尚未填写完整" in r.json["error"]["message"]
 
 
-@pytest.mark.parametrize("id_type,pages", [
-    ("resident_id", ["documents.id_front", "documents.id_back"]),
-    ("passport", ["documents.passport_info", "documents.passport_validity"]),
-    ("residence_permit", ["documents.permit_front", "documents.permit_back"]),
-])
+@pytest.mark.parametrize(
+    "id_type,pages",
+    [
+        ("resident_id", ["documents.id_front", "documents.id_back"]),
+        ("passport", ["documents.passport_info", "documents.passport_validity"]),
+        ("residence_permit", ["documents.permit_front", "documents.permit_back"]),
+    ],
+)
 async def test_identity_pages_follow_the_id_type(as_user, give_photo, upload, id_type, pages):
     c = await as_user(f"id-{id_type}")
     assert (await c.patch("/api/v1/me/record", json=valid_body(id_type=id_type))).status == 200
     await give_photo(c.openid)
     r = await c.post(SUBMIT, json={"commitment": True})
-    assert missing_fields(r) == pages + ["documents.diploma", "documents.qualification_certificate",
-                                         "documents.work_proof"]
+    assert missing_fields(r) == pages + [
+        "documents.diploma",
+        "documents.qualification_certificate",
+        "documents.work_proof",
+    ]
     await upload(c, pages[0].split(".")[1], jpeg_bytes())
     r = await c.post(SUBMIT, json={"commitment": True})
     assert missing_fields(r)[0] == pages[1]
@@ -126,16 +145,22 @@ async def reviewer_decides(server, openid: str, decision: str, reason: str | Non
     now = utcnow()
     entry = {"status": decision, "at": now, "by": "reviewer1", **({"reason": reason} if reason else {})}
     done = await server.services.atomic.update(
-        records, {"_id": doc["_id"], "version": doc["version"], "status": "submitted"},
-        {"$set": {"status": decision, "decided_at": now,
-                  "decision": {"decision": decision, "reason": reason, "reason_codes": [], "by": "reviewer1",
-                               "at": now}},
-         "$push": {"history": entry}, "$inc": {"version": 1}})
+        records,
+        {"_id": doc["_id"], "version": doc["version"], "status": "submitted"},
+        {
+            "$set": {
+                "status": decision,
+                "decided_at": now,
+                "decision": {"decision": decision, "reason": reason, "reason_codes": [], "by": "reviewer1", "at": now},
+            },
+            "$push": {"history": entry},
+            "$inc": {"version": 1},
+        },
+    )
     assert done is not None
 
 
-async def test_a_rejected_record_is_editable_and_can_be_submitted_again(server, as_user, make_valid_record,
-                                                                        upload):
+async def test_a_rejected_record_is_editable_and_can_be_submitted_again(server, as_user, make_valid_record, upload):
     c = await as_user("an")
     await make_valid_record(c)
     assert (await c.post(SUBMIT, json={"commitment": True})).status == 200
@@ -162,8 +187,9 @@ async def test_an_approved_record_stays_read_only(server, as_user, make_valid_re
     assert r.status == 409
 
 
-async def test_submission_re_checks_the_stored_data(make_server, as_user, make_valid_record, http_factory,
-                                                    tmp_path, settings):
+async def test_submission_re_checks_the_stored_data(
+    make_server, as_user, make_valid_record, http_factory, tmp_path, settings
+):
     c = await as_user("ap")
     await make_valid_record(c)  # region 350203 (思明区)
     config = json.loads(Path(settings.districts_file).read_text(encoding="utf-8"))
@@ -176,8 +202,9 @@ async def test_submission_re_checks_the_stored_data(make_server, as_user, make_v
     assert {"field": "region_code", "code": "region_not_served"}.items() <= r.json["error"]["fields"][0].items()
 
 
-async def test_concurrent_submits_through_two_instances_give_one_success(server, make_server, as_user,
-                                                                          make_valid_record, http_factory):
+async def test_concurrent_submits_through_two_instances_give_one_success(
+    server, make_server, as_user, make_valid_record, http_factory
+):
     other = await make_server()  # a second app instance on the same database
     c = await as_user("aq")
     await make_valid_record(c)

@@ -3,6 +3,7 @@
 Reusable by other tests (e.g. HTTP upload tests): every public builder returns the file
 bytes an uploader would send. Results are cached, so treat them as read-only.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,8 +43,7 @@ def astronaut_cutout() -> Image.Image:
     mask[250:511, 150:330] = cv2.GC_FGD
     cv2.setRNGSeed(0)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, 5,
-                cv2.GC_INIT_WITH_MASK)
+    cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
     alpha = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
     alpha = cv2.GaussianBlur(alpha, (3, 3), 0)  # soften the cut edge slightly
     rgba = np.dstack([rgb, alpha])[:_CUT_Y1, _CUT_X0:_CUT_X1]
@@ -59,9 +59,12 @@ def paste_person(canvas: Image.Image, face_h: float, face_cx: float, face_top: f
     canvas.paste(scaled, (round(face_cx - (fx + fw / 2) * k), round(face_top - fy * k)), scaled)
 
 
-def portrait(background: tuple[int, int, int] | Image.Image = WHITE,
-             size: tuple[int, int] = (1200, 1600), face_frac: float = 0.22,
-             face_top_frac: float = 0.28) -> Image.Image:
+def portrait(
+    background: tuple[int, int, int] | Image.Image = WHITE,
+    size: tuple[int, int] = (1200, 1600),
+    face_frac: float = 0.22,
+    face_top_frac: float = 0.28,
+) -> Image.Image:
     """An RGB head-and-shoulders photo of the astronaut in front of a background."""
     if isinstance(background, Image.Image):
         canvas = background.convert("RGB").resize(size, Image.Resampling.BILINEAR)
@@ -105,9 +108,16 @@ _STORE_FOR_ORIENTATION = {
 }
 
 
-def to_jpeg(img: Image.Image, quality: int = 92, orientation: int = 1, gps: bool = False,
-            exif: bool = True, icc: bool = False, comment: bytes | None = None,
-            xmp: bytes | None = None) -> bytes:
+def to_jpeg(
+    img: Image.Image,
+    quality: int = 92,
+    orientation: int = 1,
+    gps: bool = False,
+    exif: bool = True,
+    icc: bool = False,
+    comment: bytes | None = None,
+    xmp: bytes | None = None,
+) -> bytes:
     """Encode an upright image as a JPEG, storing it rotated for `orientation` (1, 3, 6, 8)."""
     method = _STORE_FOR_ORIENTATION[orientation]
     stored = img.transpose(method) if method is not None else img
@@ -132,25 +142,30 @@ def to_png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-XMP_PACKET = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
-              b'02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
-              b"<dc:creator>Zhang San</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>")
+XMP_PACKET = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+    b'02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    b"<dc:creator>Zhang San</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>"
+)
 
 
 @lru_cache(maxsize=8)
-def id_photo_jpeg(background: tuple[int, int, int] = WHITE, size: tuple[int, int] = (1200, 1600),
-                  face_frac: float = 0.22) -> bytes:
+def id_photo_jpeg(
+    background: tuple[int, int, int] = WHITE, size: tuple[int, int] = (1200, 1600), face_frac: float = 0.22
+) -> bytes:
     """A plain upright ID-style JPEG of the astronaut on a coloured background."""
     return to_jpeg(portrait(background, size, face_frac), gps=False)
 
 
 @lru_cache(maxsize=4)
-def phone_jpeg(background: tuple[int, int, int] = WHITE, orientation: int = 6,
-               noise: int = 12, quality: int = 94) -> bytes:
+def phone_jpeg(
+    background: tuple[int, int, int] = WHITE, orientation: int = 6, noise: int = 12, quality: int = 94
+) -> bytes:
     """A 12 MP phone JPEG (3-5 MB): stored landscape with an EXIF rotation, GPS, ICC, XMP."""
     img = add_noise(portrait(background, PHONE_SIZE, face_frac=0.2, face_top_frac=0.27), noise)
-    return to_jpeg(img, quality=quality, orientation=orientation, gps=True, icc=True,
-                   comment=b"shot on a phone", xmp=XMP_PACKET)
+    return to_jpeg(
+        img, quality=quality, orientation=orientation, gps=True, icc=True, comment=b"shot on a phone", xmp=XMP_PACKET
+    )
 
 
 @lru_cache(maxsize=1)
@@ -193,7 +208,7 @@ def clutter(size: tuple[int, int] = (1200, 1600), seed: int = 3) -> Image.Image:
     for _ in range(160):
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         bw, bh = int(rng.integers(40, 300)), int(rng.integers(40, 300))
-        arr[y:y + bh, x:x + bw] = rng.integers(0, 256, size=3)
+        arr[y : y + bh, x : x + bw] = rng.integers(0, 256, size=3)
     return Image.fromarray(arr)
 
 
@@ -218,8 +233,7 @@ def too_close_jpeg() -> bytes:
 @lru_cache(maxsize=1)
 def small_source_jpeg() -> bytes:
     """A correct-looking ID photo below the minimum source resolution (200x280)."""
-    return to_jpeg(portrait(WHITE, (1200, 1600)).resize((210, 280), Image.Resampling.LANCZOS),
-                   gps=False)
+    return to_jpeg(portrait(WHITE, (1200, 1600)).resize((210, 280), Image.Resampling.LANCZOS), gps=False)
 
 
 def truncated_jpeg() -> bytes:
@@ -230,17 +244,21 @@ def truncated_jpeg() -> bytes:
 
 def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
     """A valid 1-bit PNG of huge dimensions but a small file (a decompression bomb)."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + b"\x00" * ((width + 7) // 8)
     comp = zlib.compressobj(9)
     body = b"".join(comp.compress(row * 1000) for _ in range(height // 1000))
     body += comp.compress(row * (height % 1000)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body)
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
 def jpeg_with_fake_size(width: int = 30000, height: int = 30000) -> bytes:
@@ -248,9 +266,9 @@ def jpeg_with_fake_size(width: int = 30000, height: int = 30000) -> bytes:
     data = bytearray(to_jpeg(Image.new("RGB", (64, 64), WHITE), exif=False))
     pos = 2
     while True:
-        marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         if marker == 0xC0:
-            data[pos + 5:pos + 9] = struct.pack(">HH", height, width)
+            data[pos + 5 : pos + 9] = struct.pack(">HH", height, width)
             return bytes(data)
         pos += 2 + length
 
@@ -264,8 +282,10 @@ def gif_bytes() -> bytes:
 
 def svg_bytes() -> bytes:
     """An SVG document (text, possibly with script)."""
-    return (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="295" '
-            b'height="413"><circle cx="147" cy="150" r="80"/><script>alert(1)</script></svg>')
+    return (
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="295" '
+        b'height="413"><circle cx="147" cy="150" r="80"/><script>alert(1)</script></svg>'
+    )
 
 
 def pdf_bytes() -> bytes:
@@ -340,8 +360,7 @@ def heic_bytes(orientation: int = 1) -> bytes:
     method = _STORE_FOR_ORIENTATION[orientation]
     stored = img.transpose(method) if method is not None else img
     buf = io.BytesIO()
-    pillow_heif.from_pillow(stored).save(buf, quality=85,
-                                         exif=phone_exif(orientation, gps=True).tobytes())
+    pillow_heif.from_pillow(stored).save(buf, quality=85, exif=phone_exif(orientation, gps=True).tobytes())
     return buf.getvalue()
 
 
@@ -355,5 +374,5 @@ def jpeg_markers(data: bytes) -> list[int]:
         markers.append(marker)
         if marker == 0xDA:
             break
-        pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
     return markers

@@ -1,4 +1,5 @@
 """Refusal of unusable files: wrong type, damaged, empty, oversized, bombs."""
+
 from __future__ import annotations
 
 import random
@@ -30,13 +31,17 @@ def test_zero_bytes() -> None:
     assert rejected(b"").code == "empty_file"
 
 
-@pytest.mark.parametrize("builder, name", [
-    (images.gif_bytes, "GIF"),
-    (images.svg_bytes, "SVG"),
-    (images.pdf_bytes, "PDF"),
-    (images.exe_bytes, "可执行程序"),
-    (images.webp_bytes, "WebP"),
-], ids=["gif", "svg", "pdf", "exe", "webp"])
+@pytest.mark.parametrize(
+    "builder, name",
+    [
+        (images.gif_bytes, "GIF"),
+        (images.svg_bytes, "SVG"),
+        (images.pdf_bytes, "PDF"),
+        (images.exe_bytes, "可执行程序"),
+        (images.webp_bytes, "WebP"),
+    ],
+    ids=["gif", "svg", "pdf", "exe", "webp"],
+)
 def test_other_types_are_refused_by_content(builder, name: str) -> None:
     err = rejected(builder())
     assert err.code == "unsupported_file_type"
@@ -52,8 +57,7 @@ def test_jpeg_named_file_with_png_content_is_still_handled_by_content() -> None:
     # Type comes from the bytes, never from a name or declared MIME type.
     result = process_photo(images.to_png(images.portrait()), SPEC)
     assert result.ok
-    assert result.checks[0] == {"check": "file_type", "result": "fixed",
-                                "message": "已将 PNG 转换为 JPG。"}
+    assert result.checks[0] == {"check": "file_type", "result": "fixed", "message": "已将 PNG 转换为 JPG。"}
 
 
 def test_truncated_jpeg() -> None:
@@ -140,13 +144,13 @@ def _mutations(data: bytes, count: int, seed: int) -> list[bytes]:
             for _ in range(rng.randint(1, 20)):
                 d[rng.randrange(len(d))] = rng.randrange(256)
         elif op == "trunc":
-            d = d[:rng.randrange(len(d))]
+            d = d[: rng.randrange(len(d))]
         elif op == "insert":
             pos = rng.randrange(len(d))
             d[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 50)))
         else:
             pos, n = rng.randrange(len(d)), rng.randint(1, 2000)
-            d[pos:pos + n] = bytes(min(n, len(d) - pos))
+            d[pos : pos + n] = bytes(min(n, len(d) - pos))
         out.append(bytes(d))
     return out
 

@@ -1,4 +1,5 @@
 """Unit tests of the pipeline's parts: spec, crop planning, encoding, colour analysis."""
+
 from __future__ import annotations
 
 import io
@@ -25,10 +26,16 @@ def test_spec_defaults() -> None:
     hash(spec)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"min_kb": 30, "max_kb": 20}, {"width_px": 0}, {"backgrounds": ()},
-    {"backgrounds": ("green",)}, {"max_bytes": -1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"min_kb": 30, "max_kb": 20},
+        {"width_px": 0},
+        {"backgrounds": ()},
+        {"backgrounds": ("green",)},
+        {"max_bytes": -1},
+    ],
+)
 def test_spec_rejects_bad_settings(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         PhotoSpec(**kwargs)
@@ -48,6 +55,7 @@ def test_sniff_heic_but_not_avif() -> None:
 
 
 # --- crop planning ----------------------------------------------------------------------
+
 
 def test_crop_centres_face_with_id_proportions() -> None:
     face = Box(1300, 1200, 600, 600)
@@ -84,6 +92,7 @@ def test_crop_prefers_full_resolution_over_ideal_scale() -> None:
 
 # --- encoding ---------------------------------------------------------------------------
 
+
 def test_size_window_satisfies_both_kb_readings() -> None:
     assert size_window(10, 20) == (10 * 1024, 20 * 1000)
 
@@ -119,10 +128,18 @@ def flat(colour: tuple[int, int, int]) -> np.ndarray:
     return np.full((413, 295, 3), colour, np.uint8)
 
 
-@pytest.mark.parametrize("colour, name", [
-    ((255, 255, 255), "white"), ((235, 236, 238), "white"), ((67, 142, 219), "blue"),
-    ((0, 90, 200), "blue"), ((200, 30, 40), "red"), ((128, 128, 128), None), ((40, 160, 60), None),
-])
+@pytest.mark.parametrize(
+    "colour, name",
+    [
+        ((255, 255, 255), "white"),
+        ((235, 236, 238), "white"),
+        ((67, 142, 219), "blue"),
+        ((0, 90, 200), "blue"),
+        ((200, 30, 40), "red"),
+        ((128, 128, 128), None),
+        ((40, 160, 60), None),
+    ],
+)
 def test_background_colours(colour: tuple[int, int, int], name: str | None) -> None:
     bg = measure_background(flat(colour), FACE)
     assert bg.uniform
@@ -151,6 +168,7 @@ def test_exposure_verdicts() -> None:
 
 
 # --- face detection ---------------------------------------------------------------------
+
 
 def test_face_found_on_astronaut_and_not_on_gradient() -> None:
     grey = np.asarray(images.portrait(size=(600, 800)).convert("L"))

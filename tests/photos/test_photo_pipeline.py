@@ -1,4 +1,5 @@
 """End-to-end tests of process_photo on real (generated) photos."""
+
 from __future__ import annotations
 
 import hashlib
@@ -69,6 +70,7 @@ def background_rgb(img: Image.Image) -> np.ndarray:
 
 
 # --- photos that must come out right ----------------------------------------------------
+
 
 def test_phone_photo_white_background_is_fixed() -> None:
     data = images.phone_jpeg(images.WHITE)
@@ -154,8 +156,7 @@ def test_checks_come_in_stable_order() -> None:
 
 
 def test_custom_spec_size_and_window() -> None:
-    spec = PhotoSpec(width_px=358, height_px=441, dpi=350, min_kb=14, max_kb=40,
-                     backgrounds=("white",))
+    spec = PhotoSpec(width_px=358, height_px=441, dpi=350, min_kb=14, max_kb=40, backgrounds=("white",))
     data = images.id_photo_jpeg()
     result = process_photo(data, spec)
     assert_good_output(result, data, spec)
@@ -171,10 +172,18 @@ def test_heic_upload_is_converted() -> None:
     assert checks["metadata"]["result"] == "fixed"
 
 
-@pytest.mark.parametrize("builder", [
-    images.cmyk_jpeg, images.png16_gray, images.png16_rgb, images.rgba_png, images.palette_png,
-    images.la_png,
-], ids=lambda b: b.__name__)
+@pytest.mark.parametrize(
+    "builder",
+    [
+        images.cmyk_jpeg,
+        images.png16_gray,
+        images.png16_rgb,
+        images.rgba_png,
+        images.palette_png,
+        images.la_png,
+    ],
+    ids=lambda b: b.__name__,
+)
 def test_unusual_modes_become_rgb_jpeg(builder) -> None:
     data = builder()
     result = process_photo(data, SPEC)
@@ -215,8 +224,12 @@ def test_moderately_dark_photo_is_brightened() -> None:
 
 
 def test_concurrent_calls_match_sequential() -> None:
-    inputs = [images.id_photo_jpeg(), images.id_photo_jpeg(images.ID_BLUE), images.two_faces_jpeg(),
-              images.cmyk_jpeg()] * 2
+    inputs = [
+        images.id_photo_jpeg(),
+        images.id_photo_jpeg(images.ID_BLUE),
+        images.two_faces_jpeg(),
+        images.cmyk_jpeg(),
+    ] * 2
     sequential = [process_photo(d, SPEC) for d in inputs]
     with ThreadPoolExecutor(4) as pool:
         parallel = list(pool.map(lambda d: process_photo(d, SPEC), inputs))
@@ -232,6 +245,7 @@ def test_result_does_not_keep_the_original() -> None:
 
 
 # --- photos that must fail with their own check -----------------------------------------
+
 
 def failing(result: PhotoResult) -> dict[str, str]:
     """Failed checks by id, after asserting the common shape of a failure."""
@@ -289,8 +303,7 @@ def test_red_background_passes_when_spec_allows_red() -> None:
 
 
 def test_blue_background_fails_for_white_only_spec() -> None:
-    failed = failing(process_photo(images.id_photo_jpeg(images.ID_BLUE),
-                                   PhotoSpec(backgrounds=("white",))))
+    failed = failing(process_photo(images.id_photo_jpeg(images.ID_BLUE), PhotoSpec(backgrounds=("white",))))
     assert list(failed) == ["background"]
     assert "蓝色" in failed["background"]
 

@@ -1,4 +1,5 @@
 """Who may read and replace the photo: ownership, replacement in GridFS, read-only records, limits, spec."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,21 +28,25 @@ async def test_only_the_callers_photo_is_ever_returned(as_user, upload_photo, ht
     assert ra.json["sha256"] != rb.json["sha256"]
     # Query parameters or headers naming someone else change nothing.
     for client, own in ((a, ra), (b, rb)):
-        got = await client.get(PHOTO + "?openid=demo-openid-owner-a&record_id=x",
-                               headers={"X-Openid": "demo-openid-owner-a"})
+        got = await client.get(
+            PHOTO + "?openid=demo-openid-owner-a&record_id=x", headers={"X-Openid": "demo-openid-owner-a"}
+        )
         assert got.status == 200
         assert hashlib.sha256(got.body).hexdigest() == own.json["sha256"]
     # Without a valid bearer token there is nothing to read or write.
     assert (await http.get(PHOTO)).status == 401
     assert (await http.get(PHOTO, token="forged-token")).status == 401
     # Refused before the body is read (asked first with Expect: 100-continue, like curl).
-    async with aiohttp.ClientSession() as session, session.post(
-            http.base_url + PHOTO, data=form(images.id_photo_jpeg()), expect100=True) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(http.base_url + PHOTO, data=form(images.id_photo_jpeg()), expect100=True) as resp,
+    ):
         assert resp.status == 401 and (await resp.json())["error"]["code"] == "token_missing"
 
 
-async def test_replacing_the_photo_deletes_the_old_file_from_gridfs(as_user, upload_photo, stored_files,
-                                                                   record_of, server):
+async def test_replacing_the_photo_deletes_the_old_file_from_gridfs(
+    as_user, upload_photo, stored_files, record_of, server
+):
     c = await as_user("replace")
     first = await upload_photo(c, images.id_photo_jpeg(images.WHITE))
     assert first.status == 201
@@ -59,8 +64,12 @@ async def test_replacing_the_photo_deletes_the_old_file_from_gridfs(as_user, upl
 
 async def test_concurrent_replacements_leave_exactly_one_file(as_user, upload_photo, stored_files, record_of):
     c = await as_user("race")
-    photos = [images.id_photo_jpeg(images.WHITE), images.id_photo_jpeg(images.ID_BLUE),
-              images.id_photo_jpeg(images.WHITE, face_frac=0.2), images.id_photo_jpeg(images.ID_BLUE, face_frac=0.2)]
+    photos = [
+        images.id_photo_jpeg(images.WHITE),
+        images.id_photo_jpeg(images.ID_BLUE),
+        images.id_photo_jpeg(images.WHITE, face_frac=0.2),
+        images.id_photo_jpeg(images.ID_BLUE, face_frac=0.2),
+    ]
     results = await asyncio.gather(*(upload_photo(c, p) for p in photos))
     assert all(r.status == 201 for r in results), [r.text for r in results]
     doc = await record_of(c.openid)
@@ -69,8 +78,9 @@ async def test_concurrent_replacements_leave_exactly_one_file(as_user, upload_ph
     assert doc["photo"]["sha256"] in {r.json["sha256"] for r in results}
 
 
-async def test_a_submitted_record_refuses_a_new_photo(as_user, upload_photo, make_valid_record, stored_files,
-                                                      record_of, server):
+async def test_a_submitted_record_refuses_a_new_photo(
+    as_user, upload_photo, make_valid_record, stored_files, record_of, server
+):
     c = await as_user("submitted")
     await make_valid_record(c, photo=False)
     first = await upload_photo(c, images.id_photo_jpeg())
@@ -97,8 +107,9 @@ async def test_a_submitted_record_refuses_a_new_photo(as_user, upload_photo, mak
     assert [f["_id"] for f in await stored_files()] == [(await record_of(c.openid))["photo"]["file_id"]]
 
 
-async def test_a_submission_while_the_photo_is_processed_wins(make_server, as_user, upload_photo,
-                                                              make_valid_record, stored_files, record_of):
+async def test_a_submission_while_the_photo_is_processed_wins(
+    make_server, as_user, upload_photo, make_valid_record, stored_files, record_of
+):
     srv = await make_server(photo_workers=1, photo_queue=1)
     c = await as_user("mid-submit", running=srv)
     await make_valid_record(c, photo=False)
@@ -134,8 +145,9 @@ async def test_bodies_over_the_upload_limit_are_refused(make_server, as_user, up
     data = images.phone_jpeg()
     assert len(data) > 3 * 1024 * 1024
     # The announced length is refused before the body is sent (instead of "100 Continue").
-    async with c.session.post(srv.url + PHOTO, data=form(data), expect100=True,
-                              headers={"Authorization": f"Bearer {c.token}"}) as resp:
+    async with c.session.post(
+        srv.url + PHOTO, data=form(data), expect100=True, headers={"Authorization": f"Bearer {c.token}"}
+    ) as resp:
         assert resp.status == 413
         assert (await resp.json())["error"]["code"] == "file_too_large"
     # Within the multipart allowance but over the file limit: the pipeline's own size check.
@@ -151,15 +163,17 @@ async def test_a_streamed_body_over_the_limit_is_cut_off(make_server, as_user):
     c = await as_user("chunked", running=srv)
 
     async def body():  # chunked transfer: no Content-Length to refuse up front
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
         for _ in range(40):
             yield b"\xff" * 64 * 1024
 
     async with aiohttp.ClientSession() as session:
         try:
-            async with session.post(srv.url + PHOTO, data=body(), headers={
-                    "Authorization": f"Bearer {c.token}",
-                    "Content-Type": "multipart/form-data; boundary=b"}) as resp:
+            async with session.post(
+                srv.url + PHOTO,
+                data=body(),
+                headers={"Authorization": f"Bearer {c.token}", "Content-Type": "multipart/form-data; boundary=b"},
+            ) as resp:
                 assert resp.status == 413
                 assert (await resp.json())["error"]["code"] == "file_too_large"
         except aiohttp.ClientError:
@@ -181,8 +195,9 @@ async def test_malformed_requests_are_400(as_user):
 
 
 async def test_the_spec_comes_from_the_settings(make_server, as_user, upload_photo):
-    srv = await make_server(photo_backgrounds="blue", photo_width_px=358, photo_height_px=441,
-                            photo_min_kb=14, photo_max_kb=40)
+    srv = await make_server(
+        photo_backgrounds="blue", photo_width_px=358, photo_height_px=441, photo_min_kb=14, photo_max_kb=40
+    )
     c = await as_user("spec", running=srv)
     r = await upload_photo(c, images.id_photo_jpeg(images.WHITE))
     assert r.status == 422

@@ -1,4 +1,5 @@
 """The bounded photo queue: a full queue answers 503 with Retry-After at once, never piles up."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +10,9 @@ from tests.photos import images
 from tests.photos_api.conftest import PHOTO
 
 
-async def test_concurrent_12mp_uploads_beyond_the_queue_get_503_with_retry_after(make_server, as_user,
-                                                                                 upload_photo, stored_files):
+async def test_concurrent_12mp_uploads_beyond_the_queue_get_503_with_retry_after(
+    make_server, as_user, upload_photo, stored_files
+):
     srv = await make_server(photo_workers=1, photo_queue=1)
     clients = [await as_user(f"crowd-{i}", running=srv) for i in range(8)]
     data = images.phone_jpeg()

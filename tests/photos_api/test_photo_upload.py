@@ -1,4 +1,5 @@
 """POST /api/v1/me/photo with real images over real HTTP: fixed photos, failed checks, unusable files."""
+
 from __future__ import annotations
 
 import hashlib
@@ -71,8 +72,9 @@ async def test_a_real_portrait_is_fixed_and_stored(as_user, upload_photo, stored
     assert body["sha256_original"] == hashlib.sha256(data).hexdigest()
     checks = checks_by_id(body["checks"])
     assert list(checks) == [c for c in CHECK_IDS if c in checks]  # pipeline order
-    assert {"file_type", "dimensions", "orientation", "face_count", "head_position", "size_kb",
-            "metadata"} <= set(checks)
+    assert {"file_type", "dimensions", "orientation", "face_count", "head_position", "size_kb", "metadata"} <= set(
+        checks
+    )
     assert all(ch["result"] != "fail" for ch in checks.values())
     if "12mp" in name:
         assert checks["orientation"]["result"] == "fixed"
@@ -106,14 +108,19 @@ async def test_a_real_portrait_is_fixed_and_stored(as_user, upload_photo, stored
     assert "photo" not in {m["field"] for m in record["missing"]}
 
 
-@pytest.mark.parametrize("builder, failed_check, words", [
-    (images.landscape_jpeg, "face_count", "没有检测到人脸"),
-    (images.two_faces_jpeg, "face_count", "2 张人脸"),
-    (images.dark_jpeg, "exposure", "太暗"),
-    (images.cluttered_jpeg, "background", "背景"),
-], ids=["landscape_no_face", "two_faces", "dark", "cluttered_background"])
+@pytest.mark.parametrize(
+    "builder, failed_check, words",
+    [
+        (images.landscape_jpeg, "face_count", "没有检测到人脸"),
+        (images.two_faces_jpeg, "face_count", "2 张人脸"),
+        (images.dark_jpeg, "exposure", "太暗"),
+        (images.cluttered_jpeg, "background", "背景"),
+    ],
+    ids=["landscape_no_face", "two_faces", "dark", "cluttered_background"],
+)
 async def test_a_failed_check_is_a_422_listing_the_checks_and_nothing_is_stored(
-        as_user, upload_photo, stored_files, record_of, builder, failed_check, words):
+    as_user, upload_photo, stored_files, record_of, builder, failed_check, words
+):
     c = await as_user("li")
     r = await upload_photo(c, builder())
     assert r.status == 422, r.text
@@ -169,12 +176,16 @@ async def test_an_unusable_file_gets_a_clear_4xx(as_user, upload_photo, stored_f
     assert (await record_of(c.openid))["photo"] is None
 
 
-@pytest.mark.parametrize("builder, converted", [
-    (images.cmyk_jpeg, "RGB"),
-    (images.png16_gray, "PNG"),
-    (images.png16_rgb, "PNG"),
-    (images.rgba_png, "PNG"),
-], ids=["cmyk_jpeg", "png_16bit_grey", "png_16bit_rgb", "transparent_png"])
+@pytest.mark.parametrize(
+    "builder, converted",
+    [
+        (images.cmyk_jpeg, "RGB"),
+        (images.png16_gray, "PNG"),
+        (images.png16_rgb, "PNG"),
+        (images.rgba_png, "PNG"),
+    ],
+    ids=["cmyk_jpeg", "png_16bit_grey", "png_16bit_rgb", "transparent_png"],
+)
 async def test_unusual_but_valid_images_are_converted(as_user, upload_photo, builder, converted):
     c = await as_user("sun")
     r = await upload_photo(c, builder(), filename="photo.png", content_type="image/png")

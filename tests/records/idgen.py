@@ -13,8 +13,23 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 PERMIT_PREFIXES = ("810000", "820000", "830000")
 # Real GB/T 2260 county codes from several provinces (Xiamen districts first).
-AREAS = ("350203", "350205", "350206", "350211", "110105", "310115", "440305", "510107",
-         "650102", "540102", "230102", "460105", "150102", "640104", "632801")
+AREAS = (
+    "350203",
+    "350205",
+    "350206",
+    "350211",
+    "110105",
+    "310115",
+    "440305",
+    "510107",
+    "650102",
+    "540102",
+    "230102",
+    "460105",
+    "150102",
+    "640104",
+    "632801",
+)
 
 
 def id_check_char(first17: str) -> str:
@@ -34,16 +49,20 @@ def _seq_for(gender: str | None, rng: random.Random) -> str:
     return f"{n:03d}"
 
 
-def resident_id(area: str = "350203", birth: date = date(1990, 5, 17), gender: str | None = None,
-                seq: str | None = None, rng: random.Random | None = None) -> str:
+def resident_id(
+    area: str = "350203",
+    birth: date = date(1990, 5, 17),
+    gender: str | None = None,
+    seq: str | None = None,
+    rng: random.Random | None = None,
+) -> str:
     """A valid 18-character resident ID number."""
     rng = rng or random.Random(0)
     first17 = f"{area}{birth:%Y%m%d}{seq if seq is not None else _seq_for(gender, rng)}"
     return first17 + id_check_char(first17)
 
 
-def resident_id_with_x(area: str = "350203", birth: date = date(1990, 5, 17),
-                       gender: str | None = None) -> str:
+def resident_id_with_x(area: str = "350203", birth: date = date(1990, 5, 17), gender: str | None = None) -> str:
     """A valid resident ID whose check character is X."""
     for n in range(1000):
         if gender == "male" and n % 2 == 0 or gender == "female" and n % 2 == 1:
@@ -54,8 +73,9 @@ def resident_id_with_x(area: str = "350203", birth: date = date(1990, 5, 17),
     raise AssertionError("no X check digit found")  # cannot happen: 1 in 11 sequences
 
 
-def residence_permit(prefix: str = "810000", birth: date = date(1988, 2, 29), gender: str | None = None,
-                     rng: random.Random | None = None) -> str:
+def residence_permit(
+    prefix: str = "810000", birth: date = date(1988, 2, 29), gender: str | None = None, rng: random.Random | None = None
+) -> str:
     """A valid 港澳台居民居住证 number (prefix 810000/820000/830000)."""
     return resident_id(prefix, birth, gender, rng=rng)
 
@@ -73,8 +93,13 @@ def uscc_check_char(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
-def uscc(authority: str = "9", kind: str = "1", area: str = "350203", rng: random.Random | None = None,
-         body: str | None = None) -> str:
+def uscc(
+    authority: str = "9",
+    kind: str = "1",
+    area: str = "350203",
+    rng: random.Random | None = None,
+    body: str | None = None,
+) -> str:
     """A valid unified social credit code."""
     rng = rng or random.Random(0)
     if body is None:
@@ -91,8 +116,9 @@ def random_birth(rng: random.Random, start: date = date(1950, 1, 1), end: date =
 def random_resident_ids(n: int, seed: int = 1) -> list[str]:
     """n valid resident IDs over many areas, dates and both genders."""
     rng = random.Random(seed)
-    return [resident_id(rng.choice(AREAS), random_birth(rng), rng.choice(("male", "female")), rng=rng)
-            for _ in range(n)]
+    return [
+        resident_id(rng.choice(AREAS), random_birth(rng), rng.choice(("male", "female")), rng=rng) for _ in range(n)
+    ]
 
 
 def random_usccs(n: int, seed: int = 1) -> list[str]:

@@ -8,11 +8,20 @@ ALL_DOCS = set(DOCUMENT_KINDS)
 
 def record(id_type="resident_id", level="intermediate", in_post=True):
     """A complete record of the given shape."""
-    number = {"resident_id": idgen.resident_id(), "residence_permit": idgen.residence_permit(),
-              "passport": "E12345678"}[id_type]
+    number = {
+        "resident_id": idgen.resident_id(),
+        "residence_permit": idgen.residence_permit(),
+        "passport": "E12345678",
+    }[id_type]
     rec = {
-        "profile": {"name": "张三", "gender": "male", "id_type": id_type, "id_number": number,
-                    "birth_date": "1990-05-17", "nationality": "CHN"},
+        "profile": {
+            "name": "张三",
+            "gender": "male",
+            "id_type": id_type,
+            "id_number": number,
+            "birth_date": "1990-05-17",
+            "nationality": "CHN",
+        },
         "education": {"level": "bachelor", "school": "厦门大学", "graduated_on": "2012-07-01"},
         "qualification": {"level": level},
         "employment": {"in_post": in_post},
@@ -24,8 +33,9 @@ def record(id_type="resident_id", level="intermediate", in_post=True):
     if level != "none":
         rec["qualification"].update(obtained_on="2016-09-10", certificate_no="Z123456")
     if in_post:
-        rec["employment"].update(unit_name="某公司", unit_credit_code=idgen.uscc(), post="cashier",
-                                 accounting_since="2012-08-01")
+        rec["employment"].update(
+            unit_name="某公司", unit_credit_code=idgen.uscc(), post="cashier", accounting_since="2012-08-01"
+        )
     return rec
 
 
@@ -35,9 +45,18 @@ def keys(missing):
 
 
 def test_document_kinds():
-    assert list(DOCUMENT_KINDS) == ["id_front", "id_back", "passport_info", "passport_validity", "permit_front",
-                                    "permit_back", "diploma", "qualification_certificate", "work_proof",
-                                    "other_proof"]
+    assert list(DOCUMENT_KINDS) == [
+        "id_front",
+        "id_back",
+        "passport_info",
+        "passport_validity",
+        "permit_front",
+        "permit_back",
+        "diploma",
+        "qualification_certificate",
+        "work_proof",
+        "other_proof",
+    ]
     assert all(label for label in DOCUMENT_KINDS.values())
 
 
@@ -51,21 +70,32 @@ def test_complete_records_have_nothing_missing():
 def test_empty_record():
     missing = missing_for_submission({}, set(), False)
     assert keys(missing) == [
-        ("profile.name", "required"), ("profile.gender", "required"), ("profile.id_type", "required"),
-        ("profile.id_number", "required"), ("profile.birth_date", "required"),
-        ("profile.nationality", "required"), ("education.level", "required"), ("education.school", "required"),
-        ("education.graduated_on", "required"), ("qualification.level", "required"),
-        ("employment.in_post", "required"), ("contact.mobile", "required"), ("region_code", "required"),
-        ("photo", "photo_missing"), ("diploma", "document_missing"),
+        ("profile.name", "required"),
+        ("profile.gender", "required"),
+        ("profile.id_type", "required"),
+        ("profile.id_number", "required"),
+        ("profile.birth_date", "required"),
+        ("profile.nationality", "required"),
+        ("education.level", "required"),
+        ("education.school", "required"),
+        ("education.graduated_on", "required"),
+        ("qualification.level", "required"),
+        ("employment.in_post", "required"),
+        ("contact.mobile", "required"),
+        ("region_code", "required"),
+        ("photo", "photo_missing"),
+        ("diploma", "document_missing"),
     ]
     assert all("field" in m or "item" in m for m in missing)
     assert all(m["message"].startswith("请") for m in missing)
 
 
 def test_identity_documents_by_type():
-    for id_type, docs in [("resident_id", ["id_front", "id_back"]),
-                          ("residence_permit", ["permit_front", "permit_back"]),
-                          ("passport", ["passport_info", "passport_validity"])]:
+    for id_type, docs in [
+        ("resident_id", ["id_front", "id_back"]),
+        ("residence_permit", ["permit_front", "permit_back"]),
+        ("passport", ["passport_info", "passport_validity"]),
+    ]:
         rec = record(id_type, "none", False)
         assert required_documents(rec) == docs + ["diploma"]
         missing = missing_for_submission(rec, {"diploma"}, True)
@@ -87,8 +117,10 @@ def test_qualification_details_and_certificate():
     rec["qualification"] = {"level": "senior"}
     docs = ALL_DOCS - {"qualification_certificate"}
     assert keys(missing_for_submission(rec, docs, True)) == [
-        ("qualification.obtained_on", "required"), ("qualification.certificate_no", "required"),
-        ("qualification_certificate", "document_missing")]
+        ("qualification.obtained_on", "required"),
+        ("qualification.certificate_no", "required"),
+        ("qualification_certificate", "document_missing"),
+    ]
     assert missing_for_submission(record(level="none"), docs, True) == []
 
 
@@ -97,9 +129,12 @@ def test_in_post_requires_unit_and_work_proof():
     rec["employment"] = {"in_post": True, "unit_name": "  "}
     docs = ALL_DOCS - {"work_proof"}
     assert keys(missing_for_submission(rec, docs, True)) == [
-        ("employment.unit_name", "required"), ("employment.unit_credit_code", "required"),
-        ("employment.post", "required"), ("employment.accounting_since", "required"),
-        ("work_proof", "document_missing")]
+        ("employment.unit_name", "required"),
+        ("employment.unit_credit_code", "required"),
+        ("employment.post", "required"),
+        ("employment.accounting_since", "required"),
+        ("work_proof", "document_missing"),
+    ]
     assert missing_for_submission(record(in_post=False), docs, True) == []  # False counts as answered
 
 

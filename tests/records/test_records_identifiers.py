@@ -13,6 +13,7 @@ TODAY = date(2025, 6, 1)
 
 def test_generator_matches_stdnum_and_known_samples():
     from stdnum.cn import ric, uscc
+
     assert idgen.id_check_char("11010519491231002") == "X"
     assert idgen.id_check_char("36042619910101007") == "1"
     assert idgen.uscc_check_char("91110000600037341") == "L"
@@ -42,19 +43,23 @@ def test_x_check_digit_and_lowercase_x(gender):
 
 def test_area_codes_unknown_to_stdnum_are_accepted():
     from stdnum.cn import ric
+
     number = idgen.resident_id("350299", date(1990, 1, 1))  # plausible but not a real county
     with pytest.raises(Exception):  # stdnum's region lookup rejects it (even crashes with KeyError)
         assert ric.validate(number)
     assert ids.parse_resident_id(number, TODAY).area == "350299"
 
 
-@pytest.mark.parametrize("number,code", [
-    ("35020319900101123", "id_number_format"),
-    ("3502031990010112345", "id_number_format"),
-    ("35020319900101A23X", "id_number_format"),
-    ("X50203199001011234", "id_number_format"),
-    ("", "id_number_format"),
-])
+@pytest.mark.parametrize(
+    "number,code",
+    [
+        ("35020319900101123", "id_number_format"),
+        ("3502031990010112345", "id_number_format"),
+        ("35020319900101A23X", "id_number_format"),
+        ("X50203199001011234", "id_number_format"),
+        ("", "id_number_format"),
+    ],
+)
 def test_resident_id_format_errors(number, code):
     assert idgen.code_of(ids.parse_resident_id, number, TODAY) == code
 
@@ -64,12 +69,15 @@ def test_resident_id_checksum_error():
         assert idgen.code_of(ids.parse_resident_id, idgen.with_wrong_check(number), TODAY) == "id_number_checksum"
 
 
-@pytest.mark.parametrize("first17", [
-    "35020319900230123",  # 30 Feb
-    "35020319901301123",  # month 13
-    "35020318991231123",  # before 1900
-    "35020320250602123",  # after TODAY
-])
+@pytest.mark.parametrize(
+    "first17",
+    [
+        "35020319900230123",  # 30 Feb
+        "35020319901301123",  # month 13
+        "35020318991231123",  # before 1900
+        "35020320250602123",  # after TODAY
+    ],
+)
 def test_resident_id_birth_date_errors(first17):
     number = first17 + idgen.id_check_char(first17)
     assert idgen.code_of(ids.parse_resident_id, number, TODAY) == "id_number_birth_date"
@@ -107,10 +115,16 @@ def test_residence_permit_errors():
     assert ids.parse_residence_permit(x.lower(), TODAY).number == x
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("e12345678", "E12345678"), ("G 1234 5678", "G12345678"), ("AB123", "AB123"),
-    ("123456789012345678XY", "123456789012345678XY"), ("k-1234567", "K1234567"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("e12345678", "E12345678"),
+        ("G 1234 5678", "G12345678"),
+        ("AB123", "AB123"),
+        ("123456789012345678XY", "123456789012345678XY"),
+        ("k-1234567", "K1234567"),
+    ],
+)
 def test_passport_ok(raw, expected):
     assert ids.normalize_passport(raw) == expected
 
@@ -128,10 +142,17 @@ def test_uscc_valid_and_normalised():
         assert ids.normalize_uscc(code.lower()) == code
 
 
-@pytest.mark.parametrize("code", [
-    "91110000600037341", "91110000600037341LL", "9111000060003734IL", "Z1110000600037341L",
-    "9A110000600037341L", "91110000600O37341L",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "91110000600037341",
+        "91110000600037341LL",
+        "9111000060003734IL",
+        "Z1110000600037341L",
+        "9A110000600037341L",
+        "91110000600O37341L",
+    ],
+)
 def test_uscc_format_errors(code):
     assert idgen.code_of(ids.normalize_uscc, code) == "uscc_format"
 
@@ -142,27 +163,65 @@ def test_uscc_checksum_errors():
         assert idgen.code_of(ids.normalize_uscc, wrong) == "uscc_checksum"
 
 
-@pytest.mark.parametrize("raw", ["13800138000", "+86 138 0013 8000", "+86-138-0013-8000", "0086 13800138000",
-                                 "8613800138000", " 138-0013-8000 ", "(+86)13800138000"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000",
+        "+86 138 0013 8000",
+        "+86-138-0013-8000",
+        "0086 13800138000",
+        "8613800138000",
+        " 138-0013-8000 ",
+        "(+86)13800138000",
+    ],
+)
 def test_mobile_ok(raw):
     assert ids.normalize_mobile(raw) == "13800138000"
 
 
-@pytest.mark.parametrize("raw", ["12800138000", "1380013800", "138001380001", "+1 13800138000", "1380013800a",
-                                 "0592-5398135", "+8612800138000", ""])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "12800138000",
+        "1380013800",
+        "138001380001",
+        "+1 13800138000",
+        "1380013800a",
+        "0592-5398135",
+        "+8612800138000",
+        "",
+    ],
+)
 def test_mobile_bad(raw):
     assert idgen.code_of(ids.normalize_mobile, raw) == "mobile_format"
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("kuaiji@Example.COM", "kuaiji@example.com"), ("a.b+c@mail.xm.gov.cn", "a.b+c@mail.xm.gov.cn"),
-    ("Zhang_San@163.com", "Zhang_San@163.com"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("kuaiji@Example.COM", "kuaiji@example.com"),
+        ("a.b+c@mail.xm.gov.cn", "a.b+c@mail.xm.gov.cn"),
+        ("Zhang_San@163.com", "Zhang_San@163.com"),
+    ],
+)
 def test_email_ok(raw, expected):
     assert ids.normalize_email(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["a@b", "a b@c.com", "@x.com", "a@@b.com", "a..b@c.com", "a@-b.com",
-                                 "张三@163.com", "a@b.c", "a" * 65 + "@b.com", "a@" + "b" * 250 + ".com"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a@b",
+        "a b@c.com",
+        "@x.com",
+        "a@@b.com",
+        "a..b@c.com",
+        "a@-b.com",
+        "张三@163.com",
+        "a@b.c",
+        "a" * 65 + "@b.com",
+        "a@" + "b" * 250 + ".com",
+    ],
+)
 def test_email_bad(raw):
     assert idgen.code_of(ids.normalize_email, raw) == "email_format"

@@ -31,8 +31,20 @@ def test_every_list_is_well_formed():
 
 
 def test_required_lists_present():
-    for name in ("genders", "id_types", "education_levels", "degrees", "qualification_levels", "obtained_by",
-                 "unit_natures", "posts", "ethnicities", "nationalities", "industries", "document_kinds"):
+    for name in (
+        "genders",
+        "id_types",
+        "education_levels",
+        "degrees",
+        "qualification_levels",
+        "obtained_by",
+        "unit_natures",
+        "posts",
+        "ethnicities",
+        "nationalities",
+        "industries",
+        "document_kinds",
+    ):
         assert name in OPTIONS
     assert option_codes("genders") == ("male", "female")
     assert option_codes("id_types") == ("resident_id", "residence_permit", "passport")
@@ -48,7 +60,11 @@ def test_ethnicities_gb3304_order():
     assert [o["code"] for o in groups] == [f"{i:02d}" for i in range(1, 57)]
     assert len({o["label"] for o in groups}) == 56 and all(o["label"].endswith("族") for o in groups)
     assert (groups[0]["label"], groups[1]["label"], groups[10]["label"], groups[55]["label"]) == (
-        "汉族", "蒙古族", "满族", "基诺族")
+        "汉族",
+        "蒙古族",
+        "满族",
+        "基诺族",
+    )
     assert option_label("ethnicities", "97") == "其他"
     assert option_label("ethnicities", "98") == "外国血统中国籍人士"
 
@@ -74,18 +90,32 @@ def test_load_districts_from_config_and_injected_path(tmp_path):
     assert all(set(x) == {"code", "name", "office", "phone", "address"} for x in d.districts)
     assert d.options()[0] == {"code": "350203", "label": "思明区"}
     other = tmp_path / "d.json"
-    other.write_text(json.dumps({"city": {"name": "某市"}, "districts": [
-        {"code": "110105", "name": "朝阳区", "office": "财政局", "phone": "010-1", "address": "某地"}]}),
-        encoding="utf-8")
+    other.write_text(
+        json.dumps(
+            {
+                "city": {"name": "某市"},
+                "districts": [
+                    {"code": "110105", "name": "朝阳区", "office": "财政局", "phone": "010-1", "address": "某地"}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     assert load_districts(str(other)).codes == {"110105"}
     assert district_codes(json.loads(CONFIG.read_text(encoding="utf-8"))) == d.codes
 
 
-@pytest.mark.parametrize("data", [
-    [], {"city": {}}, {"city": {}, "districts": []}, {"city": {}, "districts": [{"code": "1"}]},
-    {"city": {}, "districts": [{"code": "35020", "name": "a", "office": "b", "phone": "c", "address": "d"}]},
-    {"city": {}, "districts": [{"code": "350203", "name": "a", "office": "b", "phone": "c", "address": "d"}] * 2},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"city": {}},
+        {"city": {}, "districts": []},
+        {"city": {}, "districts": [{"code": "1"}]},
+        {"city": {}, "districts": [{"code": "35020", "name": "a", "office": "b", "phone": "c", "address": "d"}]},
+        {"city": {}, "districts": [{"code": "350203", "name": "a", "office": "b", "phone": "c", "address": "d"}] * 2},
+    ],
+)
 def test_bad_districts_config(data):
     with pytest.raises(DistrictsConfigError):
         parse_districts(data)
@@ -136,6 +166,7 @@ def test_openapi_without_districts():
 
 def test_options_payload():
     from server.records import options_payload
+
     payload = options_payload(load_districts(CONFIG))
     assert payload["districts"][1] == {"code": "350205", "label": "海沧区"}
     assert set(payload) == set(OPTIONS) | {"districts"}

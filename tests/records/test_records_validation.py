@@ -45,15 +45,38 @@ def codes(errors):
 def full_record(**over):
     """A complete, valid record."""
     rec = {
-        "profile": {"name": "王𠈌", "gender": "male", "id_type": "resident_id", "id_number": ID,
-                    "birth_date": "1990-05-17", "ethnicity": "01", "nationality": "CHN"},
-        "education": {"level": "bachelor", "school": "厦门大学", "major": "会计学",
-                      "graduated_on": "2012-07-01", "degree": "bachelor"},
-        "qualification": {"level": "intermediate", "obtained_by": "exam", "obtained_on": "2016-09-10",
-                          "certificate_no": "Z35020316000123", "issuer": "财政部"},
-        "employment": {"in_post": True, "unit_name": "厦门某某会计服务有限公司",
-                       "unit_credit_code": idgen.uscc(), "unit_nature": "enterprise", "industry": "L",
-                       "post": "bookkeeping", "accounting_since": "2012-08-01"},
+        "profile": {
+            "name": "王𠈌",
+            "gender": "male",
+            "id_type": "resident_id",
+            "id_number": ID,
+            "birth_date": "1990-05-17",
+            "ethnicity": "01",
+            "nationality": "CHN",
+        },
+        "education": {
+            "level": "bachelor",
+            "school": "厦门大学",
+            "major": "会计学",
+            "graduated_on": "2012-07-01",
+            "degree": "bachelor",
+        },
+        "qualification": {
+            "level": "intermediate",
+            "obtained_by": "exam",
+            "obtained_on": "2016-09-10",
+            "certificate_no": "Z35020316000123",
+            "issuer": "财政部",
+        },
+        "employment": {
+            "in_post": True,
+            "unit_name": "厦门某某会计服务有限公司",
+            "unit_credit_code": idgen.uscc(),
+            "unit_nature": "enterprise",
+            "industry": "L",
+            "post": "bookkeeping",
+            "accounting_since": "2012-08-01",
+        },
         "contact": {"mobile": "13800138000", "email": "wang@example.com"},
         "region_code": "350203",
     }
@@ -63,6 +86,7 @@ def full_record(**over):
 
 
 # ---- shape & types -------------------------------------------------------------------------
+
 
 def test_empty_patch_is_valid():
     assert check({}) == ({}, [])
@@ -76,8 +100,11 @@ def test_body_must_be_object(body):
 
 def test_unknown_section_and_field():
     _, errors = check({"photo": {}, "profile": {"nick": "x", "name": "张三"}, "archive_no": "X"})
-    assert codes(errors) == {"photo": "unknown_section", "profile.nick": "unknown_field",
-                             "archive_no": "unknown_section"}
+    assert codes(errors) == {
+        "photo": "unknown_section",
+        "profile.nick": "unknown_field",
+        "archive_no": "unknown_section",
+    }
 
 
 @pytest.mark.parametrize("section", list(SECTIONS))
@@ -86,14 +113,29 @@ def test_section_must_be_object(section, bad):
     assert codes(check({section: bad})[1]) == {section: "invalid_type"}
 
 
-@pytest.mark.parametrize("field,value", [
-    ("employment.in_post", "true"), ("employment.in_post", 1), ("employment.in_post", 0),
-    ("employment.in_post", []), ("profile.name", 123), ("profile.name", ["张三"]), ("profile.name", {"a": 1}),
-    ("profile.gender", True), ("profile.birth_date", 19900517), ("profile.ethnicity", 1),
-    ("education.graduated_on", {}), ("contact.mobile", 13800138000), ("contact.email", False),
-    ("employment.unit_credit_code", 1.5), ("profile.id_number", 350203199005171234),
-    ("qualification.level", ["junior"]), ("region_code", 350203), ("region_code", ["350203"]),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("employment.in_post", "true"),
+        ("employment.in_post", 1),
+        ("employment.in_post", 0),
+        ("employment.in_post", []),
+        ("profile.name", 123),
+        ("profile.name", ["张三"]),
+        ("profile.name", {"a": 1}),
+        ("profile.gender", True),
+        ("profile.birth_date", 19900517),
+        ("profile.ethnicity", 1),
+        ("education.graduated_on", {}),
+        ("contact.mobile", 13800138000),
+        ("contact.email", False),
+        ("employment.unit_credit_code", 1.5),
+        ("profile.id_number", 350203199005171234),
+        ("qualification.level", ["junior"]),
+        ("region_code", 350203),
+        ("region_code", ["350203"]),
+    ],
+)
 def test_wrong_json_types_are_field_errors(field, value):
     section, _, name = field.partition(".")
     patch = {section: {name: value}} if name else {section: value}
@@ -103,8 +145,33 @@ def test_wrong_json_types_are_field_errors(field, value):
 
 def test_fuzz_never_raises():
     rng = random.Random(42)
-    junk = [None, True, False, 0, -1, 1.5, "", " ", "x", "\x00", "\ud800", "😀" * 300, [], [1], {}, {"a": 1},
-            "2020-02-30", "9999-99-99", ID, ID.lower(), "810000", "13800138000", "350203", "none", "exam"]
+    junk = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        1.5,
+        "",
+        " ",
+        "x",
+        "\x00",
+        "\ud800",
+        "😀" * 300,
+        [],
+        [1],
+        {},
+        {"a": 1},
+        "2020-02-30",
+        "9999-99-99",
+        ID,
+        ID.lower(),
+        "810000",
+        "13800138000",
+        "350203",
+        "none",
+        "exam",
+    ]
     fields = [(s, f) for s, fs in SECTIONS.items() for f in fs] + [("region_code", None)]
     for _ in range(3000):
         patch = {}
@@ -120,9 +187,11 @@ def test_fuzz_never_raises():
 
 # ---- per-field normalisation ----------------------------------------------------------------
 
-@pytest.mark.parametrize("section,field,options", [
-    (s, f, spec.options) for s, fs in SECTIONS.items() for f, spec in fs.items() if spec.kind == "enum"
-])
+
+@pytest.mark.parametrize(
+    "section,field,options",
+    [(s, f, spec.options) for s, fs in SECTIONS.items() for f, spec in fs.items() if spec.kind == "enum"],
+)
 def test_enums_are_closed(section, field, options):
     for opt in OPTIONS[options]:
         assert validate_patch({section: {field: opt["code"]}}, {}, DISTRICTS, TODAY)[0][section][field] == opt["code"]
@@ -149,11 +218,19 @@ def test_text_trim_nfc_length_and_characters():
     assert check({"education": {"school": "\U00031350大学"}})[1] == []  # Ext H is not "unassigned"
 
 
-@pytest.mark.parametrize("value,code", [
-    ("2020-02-30", "invalid_date"), ("2020/01/01", "invalid_date"), ("2020-1-1", "invalid_date"),
-    ("20200101", "invalid_date"), ("2020-01-01T00:00", "invalid_date"), ("２０２０-01-01", "invalid_date"),
-    ("2025-06-02", "date_in_future"), ("1899-12-31", "date_too_early"),
-])
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("2020-02-30", "invalid_date"),
+        ("2020/01/01", "invalid_date"),
+        ("2020-1-1", "invalid_date"),
+        ("20200101", "invalid_date"),
+        ("2020-01-01T00:00", "invalid_date"),
+        ("２０２０-01-01", "invalid_date"),
+        ("2025-06-02", "date_in_future"),
+        ("1899-12-31", "date_too_early"),
+    ],
+)
 def test_bad_dates(value, code):
     assert codes(check({"education": {"graduated_on": value}})[1]) == {"education.graduated_on": code}
 
@@ -166,9 +243,13 @@ def test_good_dates():
 
 def test_mobile_email_uscc_certificate_normalised():
     code = idgen.uscc("9", "1", "350206")
-    out, errors = check({"contact": {"mobile": "+86 138-0013-8000", "email": "Wang@Example.COM"},
-                         "employment": {"unit_credit_code": code.lower()},
-                         "qualification": {"level": "junior", "certificate_no": " z-3502 0316 "}})
+    out, errors = check(
+        {
+            "contact": {"mobile": "+86 138-0013-8000", "email": "Wang@Example.COM"},
+            "employment": {"unit_credit_code": code.lower()},
+            "qualification": {"level": "junior", "certificate_no": " z-3502 0316 "},
+        }
+    )
     assert errors == []
     assert out["contact"] == {"mobile": "13800138000", "email": "Wang@example.com"}
     assert out["employment"]["unit_credit_code"] == code
@@ -176,12 +257,19 @@ def test_mobile_email_uscc_certificate_normalised():
     out, errors = check({"contact": {"mobile": "１３８００１３８０００"}})  # full-width digits
     assert out["contact"]["mobile"] == "13800138000"
     wrong = code[:17] + ("0" if code[-1] != "0" else "1")
-    _, errors = check({"contact": {"mobile": "12345678901", "email": "x@y"},
-                       "employment": {"unit_credit_code": wrong},
-                       "qualification": {"certificate_no": "Z1#"}})
-    assert codes(errors) == {"contact.mobile": "mobile_format", "contact.email": "email_format",
-                             "employment.unit_credit_code": "uscc_checksum",
-                             "qualification.certificate_no": "certificate_no_format"}
+    _, errors = check(
+        {
+            "contact": {"mobile": "12345678901", "email": "x@y"},
+            "employment": {"unit_credit_code": wrong},
+            "qualification": {"certificate_no": "Z1#"},
+        }
+    )
+    assert codes(errors) == {
+        "contact.mobile": "mobile_format",
+        "contact.email": "email_format",
+        "employment.unit_credit_code": "uscc_checksum",
+        "qualification.certificate_no": "certificate_no_format",
+    }
 
 
 def test_region_code():
@@ -196,8 +284,10 @@ def test_region_code():
 
 # ---- names ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["王\U0002020c", "\U0002a6a5\u9f98", "李\U00031350", "阿依古丽·买买提",
-                                  "張學友", "\U0002ebf0\U00030000"])
+
+@pytest.mark.parametrize(
+    "name", ["王\U0002020c", "\U0002a6a5\u9f98", "李\U00031350", "阿依古丽·买买提", "張學友", "\U0002ebf0\U00030000"]
+)
 def test_rare_names_round_trip_through_patch(name):
     out, errors = check({"profile": {"name": name}})
     assert errors == [] and out["profile"]["name"] == name
@@ -219,31 +309,59 @@ def test_name_errors_and_pinyin():
 
 # ---- identity -------------------------------------------------------------------------------
 
+
 def test_resident_id_derives_birth_gender_nationality():
     out, errors = check({"profile": {"id_type": "resident_id", "id_number": ID_F.lower()}})
     assert errors == []
-    assert out["profile"] == {"id_type": "resident_id", "id_number": ID_F, "birth_date": "1985-11-03",
-                              "gender": "female", "nationality": "CHN"}
+    assert out["profile"] == {
+        "id_type": "resident_id",
+        "id_number": ID_F,
+        "birth_date": "1985-11-03",
+        "gender": "female",
+        "nationality": "CHN",
+    }
 
 
 def test_resident_id_with_x_and_matching_fields():
     number = idgen.resident_id_with_x("350211", date(1979, 1, 31), "male")
-    out, errors = check({"profile": {"id_type": "resident_id", "id_number": number[:-1] + "x",
-                                     "gender": "male", "birth_date": "1979-01-31", "nationality": "CHN"}})
+    out, errors = check(
+        {
+            "profile": {
+                "id_type": "resident_id",
+                "id_number": number[:-1] + "x",
+                "gender": "male",
+                "birth_date": "1979-01-31",
+                "nationality": "CHN",
+            }
+        }
+    )
     assert errors == [] and out["profile"]["id_number"] == number
 
 
 def test_mismatch_in_same_patch():
-    _, errors = check({"profile": {"id_type": "resident_id", "id_number": ID, "gender": "female",
-                                   "birth_date": "1990-05-18", "nationality": "USA"}})
-    assert codes(errors) == {"profile.gender": "gender_mismatch", "profile.birth_date": "birth_date_mismatch",
-                             "profile.nationality": "nationality_mismatch"}
+    _, errors = check(
+        {
+            "profile": {
+                "id_type": "resident_id",
+                "id_number": ID,
+                "gender": "female",
+                "birth_date": "1990-05-18",
+                "nationality": "USA",
+            }
+        }
+    )
+    assert codes(errors) == {
+        "profile.gender": "gender_mismatch",
+        "profile.birth_date": "birth_date_mismatch",
+        "profile.nationality": "nationality_mismatch",
+    }
 
 
 def test_patch_of_birth_date_only_checked_against_stored_number():
     stored = {"profile": {"id_type": "resident_id", "id_number": ID, "birth_date": "1990-05-17", "gender": "male"}}
     assert codes(check({"profile": {"birth_date": "1990-05-16"}}, stored)[1]) == {
-        "profile.birth_date": "birth_date_mismatch"}
+        "profile.birth_date": "birth_date_mismatch"
+    }
     assert check({"profile": {"birth_date": "1990-05-17"}}, stored)[1] == []
     assert codes(check({"profile": {"gender": "female"}}, stored)[1]) == {"profile.gender": "gender_mismatch"}
     # clearing a derived field re-derives it
@@ -251,20 +369,30 @@ def test_patch_of_birth_date_only_checked_against_stored_number():
 
 
 def test_new_number_rederives_stored_fields():
-    stored = {"profile": {"id_type": "resident_id", "id_number": ID, "birth_date": "1990-05-17",
-                          "gender": "male", "nationality": "CHN"}}
+    stored = {
+        "profile": {
+            "id_type": "resident_id",
+            "id_number": ID,
+            "birth_date": "1990-05-17",
+            "gender": "male",
+            "nationality": "CHN",
+        }
+    }
     out, errors = check({"profile": {"id_number": ID_F}}, stored)
     assert errors == []
     assert out["profile"] == {"id_number": ID_F, "birth_date": "1985-11-03", "gender": "female"}
 
 
-@pytest.mark.parametrize("number,code", [
-    (idgen.with_wrong_check(ID), "id_number_checksum"),
-    (ID[:17], "id_number_format"),
-    (idgen.residence_permit("810000"), "id_number_region"),
-    (idgen.resident_id("990101"), "id_number_region"),
-    (idgen.resident_id("350203", date(2030, 1, 1)), "id_number_birth_date"),
-])
+@pytest.mark.parametrize(
+    "number,code",
+    [
+        (idgen.with_wrong_check(ID), "id_number_checksum"),
+        (ID[:17], "id_number_format"),
+        (idgen.residence_permit("810000"), "id_number_region"),
+        (idgen.resident_id("990101"), "id_number_region"),
+        (idgen.resident_id("350203", date(2030, 1, 1)), "id_number_birth_date"),
+    ],
+)
 def test_resident_id_errors(number, code):
     _, errors = check({"profile": {"id_type": "resident_id", "id_number": number}})
     assert codes(errors) == {"profile.id_number": code}
@@ -297,8 +425,17 @@ def test_residence_permit_in_patch(prefix, region):
 
 
 def test_passport():
-    out, errors = check({"profile": {"id_type": "passport", "id_number": "e 1234 5678", "nationality": "USA",
-                                     "birth_date": "1980-01-01", "gender": "female"}})
+    out, errors = check(
+        {
+            "profile": {
+                "id_type": "passport",
+                "id_number": "e 1234 5678",
+                "nationality": "USA",
+                "birth_date": "1980-01-01",
+                "gender": "female",
+            }
+        }
+    )
     assert errors == [] and out["profile"]["id_number"] == "E12345678"
     _, errors = check({"profile": {"id_type": "passport", "id_number": "E1", "nationality": "USA"}})
     assert codes(errors) == {"profile.id_number": "passport_format"}
@@ -319,23 +456,28 @@ def test_archive_no():
 
 # ---- dates across fields --------------------------------------------------------------------
 
+
 def test_dates_after_birth():
     stored = {"profile": {"id_type": "resident_id", "id_number": ID, "birth_date": "1990-05-17"}}
     assert codes(check({"education": {"graduated_on": "1990-05-17"}}, stored)[1]) == {
-        "education.graduated_on": "before_birth"}
+        "education.graduated_on": "before_birth"
+    }
     assert check({"education": {"graduated_on": "1990-05-18"}}, stored)[1] == []
     assert codes(check({"qualification": {"level": "junior", "obtained_on": "1989-01-01"}}, stored)[1]) == {
-        "qualification.obtained_on": "before_birth"}
+        "qualification.obtained_on": "before_birth"
+    }
 
 
 def test_accounting_since_sixteenth_birthday():
     stored = {"profile": {"birth_date": "1990-05-17"}}
     assert codes(check({"employment": {"accounting_since": "2006-05-16"}}, stored)[1]) == {
-        "employment.accounting_since": "before_age_16"}
+        "employment.accounting_since": "before_age_16"
+    }
     assert check({"employment": {"accounting_since": "2006-05-17"}}, stored)[1] == []
     leap = {"profile": {"birth_date": "1988-02-29"}}
     assert codes(check({"employment": {"accounting_since": "2004-02-28"}}, leap)[1]) == {
-        "employment.accounting_since": "before_age_16"}
+        "employment.accounting_since": "before_age_16"
+    }
     assert check({"employment": {"accounting_since": "2004-02-29"}}, leap)[1] == []
 
 
@@ -347,21 +489,26 @@ def test_birth_change_rechecks_stored_dates():
     assert codes(errors) == {"employment.accounting_since": "before_age_16"}  # 2012 < 16th birthday
     much_later = idgen.resident_id("350203", date(2013, 1, 1), "male")
     assert codes(check({"profile": {"id_number": much_later}}, stored)[1]) == {
-        "education.graduated_on": "before_birth", "employment.accounting_since": "before_age_16"}
-    passport = {"profile": {"id_type": "passport", "id_number": "E12345678", "birth_date": "1980-01-01"},
-                "education": {"graduated_on": "2000-07-01"}}
+        "education.graduated_on": "before_birth",
+        "employment.accounting_since": "before_age_16",
+    }
+    passport = {
+        "profile": {"id_type": "passport", "id_number": "E12345678", "birth_date": "1980-01-01"},
+        "education": {"graduated_on": "2000-07-01"},
+    }
     assert codes(check({"profile": {"birth_date": "2001-01-01"}}, passport)[1]) == {
-        "education.graduated_on": "before_birth"}
+        "education.graduated_on": "before_birth"
+    }
 
 
 def test_degree_vs_level():
     assert codes(check({"education": {"level": "associate", "degree": "bachelor"}})[1]) == {
-        "education.degree": "degree_inconsistent"}
+        "education.degree": "degree_inconsistent"
+    }
     assert check({"education": {"level": "bachelor", "degree": "master"}})[1] == []  # 同等学力
     assert check({"education": {"level": "associate", "degree": "none"}})[1] == []
     stored = {"education": {"level": "high_school"}}
-    assert codes(check({"education": {"degree": "doctor"}}, stored)[1]) == {
-        "education.degree": "degree_inconsistent"}
+    assert codes(check({"education": {"degree": "doctor"}}, stored)[1]) == {"education.degree": "degree_inconsistent"}
 
 
 def test_qualification_none():
@@ -369,12 +516,18 @@ def test_qualification_none():
     assert codes(errors) == {"qualification.certificate_no": "not_applicable"}
     out, errors = check({"qualification": {"level": "none"}}, full_record())
     assert errors == []
-    assert out["qualification"] == {"level": "none", "obtained_by": None, "obtained_on": None,
-                                    "certificate_no": None, "issuer": None}
+    assert out["qualification"] == {
+        "level": "none",
+        "obtained_by": None,
+        "obtained_on": None,
+        "certificate_no": None,
+        "issuer": None,
+    }
     assert apply_patch(full_record(), out)["qualification"] == {"level": "none"}
 
 
 # ---- whole records ---------------------------------------------------------------------------
+
 
 def test_full_record_valid_and_idempotent():
     rec = full_record()
@@ -399,7 +552,11 @@ def test_garbage_stored_record_does_not_raise():
     for _ in range(500):
         current = {s: rng.choice(junk + [{f: rng.choice(junk) for f in SECTIONS[s]}]) for s in SECTIONS}
         current["region_code"] = rng.choice(junk)
-        patch = {"profile": {"birth_date": "1990-01-01", "id_number": ID}, "education": {"degree": "master"},
-                 "qualification": {"level": "none"}, "employment": {"accounting_since": "2010-01-01"}}
+        patch = {
+            "profile": {"birth_date": "1990-01-01", "id_number": ID},
+            "education": {"degree": "master"},
+            "qualification": {"level": "none"},
+            "employment": {"accounting_since": "2010-01-01"},
+        }
         out, errors = check(patch, current)
         assert isinstance(errors, list)
