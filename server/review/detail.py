@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from server.districts import district_name
 from server.lifecycle.archive import changes_of
+from server.lifecycle.changes import PROOF_KIND, PROOF_LABEL
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import LifecycleStore, notice_ids
 from server.notify.outbox import Outbox
@@ -154,7 +155,7 @@ def record_detail(settings, doc: dict) -> dict:
     documents = [
         {
             "kind": kind,
-            "label": DOCUMENT_KINDS.get(kind, kind),
+            "label": DOCUMENT_KINDS.get(kind) or (PROOF_LABEL if kind == PROOF_KIND else kind),
             "url": file_url(rid, kind),
             "content_type": d.get("content_type"),
             "size": d.get("size"),

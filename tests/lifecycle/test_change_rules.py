@@ -56,6 +56,7 @@ async def test_a_name_change_needs_a_staged_proof(server, approved_person, staff
     detail = (await rev.get(f"{APPS}/{cid}")).json
     [proof] = [d for d in detail["documents"] if d["kind"] == "change_proof"]
     assert proof["content_type"] == "image/jpeg" and proof["url"].endswith("/files/change_proof")
+    assert proof["label"] == "变更证明材料"
     f = await rev.get(proof["url"])
     assert f.status == 200 and f.headers["Content-Type"] == "image/jpeg" and f.body[:2] == b"\xff\xd8"
     rows = {row["path"]: (row["old"], row["new"]) for row in detail["change"]["rows"]}
