@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
-from handlers.admin_records import _PAGING, RID, TAGS
+from handlers.admin_records import _PAGING, RID, TAGS, DecisionHandler, RecordDetailHandler
 from handlers.base import int_argument
-from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, all_states, reviewer_actions
-from server.review import decisions, detail, queue, spotcheck
-from server.review.decisions import REASON_MAX
+from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, all_states
+from server.review import queue, spotcheck
 
 _FILTERS = [
     {
@@ -54,61 +53,6 @@ class ApplicationListHandler(StaffHandler):
         )
 
 
-class ApplicationDetailHandler(StaffHandler):
-    """One application of any kind: a change is shown beside the archive; the actions its table allows."""
-
-    openapi = {
-        "get": {
-            "summary": "申请详情（信息变更与档案并列显示；含可执行的操作）",
-            "tags": TAGS,
-            "responses": {"200": {"description": "成功"}, "404": {"description": "不存在或不在本人辖区"}},
-        }
-    }
-
-    async def get(self, record_id: str) -> None:
-        self.write_json(await detail.get_record(self.services, self.staff, record_id))
-
-
-class ApplicationDecisionHandler(StaffHandler):
-    """Approve or reject any application at a given version (409 if it changed)."""
-
-    openapi = {
-        "post": {
-            "summary": "审核申请：通过或退回（所有类型）",
-            "tags": TAGS,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["decision", "version"],
-                            "properties": {
-                                "decision": {
-                                    "type": "string",
-                                    "enum": [a for a in reviewer_actions() if a in decisions.DECISIONS],
-                                },
-                                "version": {"type": "integer", "minimum": 1},
-                                "reason": {"type": "string", "maxLength": REASON_MAX},
-                                "reason_codes": {"type": "array", "items": {"type": "string"}},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {"description": "已审核，返回申请详情"},
-                "404": {"description": "不存在或不在本人辖区"},
-                "409": {"description": "不是待审核状态或版本已变"},
-                "422": {"description": "参数不正确"},
-            },
-        }
-    }
-
-    async def post(self, record_id: str) -> None:
-        self.write_json(await decisions.decide(self.services, self.staff, record_id, self.json_body()))
-
-
 class SpotCheckHandler(StaffHandler):
     """Record the outcome of a spot check on an approved record: confirmed, or a correction order."""
 
@@ -150,7 +94,8 @@ class SpotCheckHandler(StaffHandler):
 
 default_handlers = [
     (r"/admin/api/applications", ApplicationListHandler),
-    (rf"/admin/api/applications/{RID}", ApplicationDetailHandler),
-    (rf"/admin/api/applications/{RID}/decision", ApplicationDecisionHandler),
+    # one detail view and one decision for every kind: the record endpoints serve any application
+    (rf"/admin/api/applications/{RID}", RecordDetailHandler),
+    (rf"/admin/api/applications/{RID}/decision", DecisionHandler),
     (rf"/admin/api/records/{RID}/spot-check", SpotCheckHandler),
 ]

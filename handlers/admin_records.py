@@ -78,7 +78,7 @@ class RecordDetailHandler(StaffHandler):
 
     openapi = {
         "get": {
-            "summary": "记录详情",
+            "summary": "记录或申请详情（信息变更与档案并列显示；含可执行的操作）",
             "tags": TAGS,
             "responses": {"200": {"description": "成功"}, "404": {"description": "记录不存在或不在本人辖区"}},
         }
@@ -115,7 +115,7 @@ class DecisionHandler(StaffHandler):
 
     openapi = {
         "post": {
-            "summary": "审核：通过或退回",
+            "summary": "审核：通过或退回（信息采集、信息变更等所有类型）",
             "tags": TAGS,
             "requestBody": {
                 "required": True,

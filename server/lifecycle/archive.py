@@ -22,7 +22,7 @@ from server.errors import Conflict
 from server.lifecycle.store import Doc, LifecycleStore, step_key
 from server.lifecycle.tables import kind_of
 from server.lifecycle.types import DiffRow
-from server.records.fields import SECTIONS, value_at
+from server.records.fields import SECTIONS, field_label, value_at
 from server.records.names import is_rare
 
 log = logging.getLogger("kjcj.lifecycle")
@@ -61,6 +61,31 @@ def diff_of(before: Doc, after: Doc, paths: list[str]) -> list[DiffRow]:
 def changes_of(app: Doc) -> dict[str, Any]:
     """{path: new value} of a change application's payload."""
     return {row["field"]: row.get("new") for row in (app.get("payload") or {}).get("changes") or []}
+
+
+def archive_view(archive: Doc, for_staff: bool) -> Doc:
+    """An archive's number, version, district and versions (diffs labelled); staff also see who
+    decided and the spot checks, the person sees "财政局" for a reviewer's name."""
+    out: Doc = {
+        "archive_no": archive["_id"],
+        "version": archive.get("version"),
+        "region_code": archive.get("region_code"),
+        "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
+        "versions": [
+            {
+                "version": v.get("version"),
+                "at": v.get("at"),
+                "kind": v.get("kind"),
+                "application_id": str(v.get("application_id")),
+                "by": v.get("by") if for_staff or v.get("by") == "self" else "财政局",
+                "diff": [{**d, "label": field_label(d["field"])} for d in v.get("diff") or []],
+            }
+            for v in archive.get("versions") or []
+        ],
+    }
+    if for_staff:
+        out["spot_checks"] = archive.get("spot_checks") or []
+    return out
 
 
 class Archives:

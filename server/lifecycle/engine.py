@@ -223,18 +223,25 @@ class Lifecycle:
             await self.archives.apply_change(app, step)
         if kind.name == "change" and t.to not in kind.open_states and t.effect is None:
             await self.archives.release(app)
+        # the rest are independent of each other (each idempotent on the step): at once
+        effects = []
         if step.get("role") != "applicant":
-            await audit.record(self.services, app, step, kind)
+            effects.append(audit.record(self.services, app, step, kind))
         if kind.name == "collection" and t.to == "submitted":
-            await stats.count_submission(self.services, app, step)
-        if not t.notice:
-            return False
+            effects.append(stats.count_submission(self.services, app, step))
+        if t.notice:
+            effects.append(self._notify(app, step, kind, t.notice))
+        await asyncio.gather(*effects)
+        return bool(t.notice)
+
+    async def _notify(self, app: Doc, step: Doc, kind: Kind, template: str) -> None:
+        """The step's notice in the outbox (idempotent on the step)."""
         district = deployment_districts(self.services.settings).get(app.get("region_code") or "") or {}
         archive = await self.store.archive(app.get("archive_no")) if kind.name != "collection" else None
         name = ((archive or {}).get("data") or app).get("profile", {}).get("name") or ""
         await self.outbox.put(
             render(
-                t.notice,
+                template,
                 step_key(app["_id"], step["n"]),
                 app.get("openid"),
                 app["_id"],
@@ -244,7 +251,6 @@ class Lifecycle:
                 step["at"],
             )
         )
-        return True
 
     async def repair(self) -> int:
         """Settle every job a crash left behind; drop jobs whose step was never written."""

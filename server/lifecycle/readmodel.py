@@ -10,6 +10,7 @@ mutex from the application as it is now, so it is idempotent and order does not 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import unicodedata
 from typing import Any
@@ -117,11 +118,18 @@ class ReadModels:
             want = wanted(app, archive)
             have: dict[str, str] = app.get("listed") or {}
             the_row = row(app, archive)
+            puts: dict[str, list[tuple[str, dict]]] = {name: [(key, the_row)] for name, key in want.items()}
+            removes: dict[str, list[str]] = {}
             for name, key in have.items():
                 if want.get(name) != key:
-                    await self.list(name).remove(key)
-            for name, key in want.items():
-                await self.list(name).put(key, the_row)
+                    removes.setdefault(name, []).append(key)
+            # one locked change per list, the lists at once (each list has its own mutex)
+            await asyncio.gather(
+                *[
+                    self.list(name).apply(puts.get(name, []), removes.get(name, []))
+                    for name in puts.keys() | removes.keys()
+                ]
+            )
             if want != have:
                 await self.services.atomic.update(
                     self.store.applications, {"_id": app["_id"]}, {"$set": {"listed": want}}

@@ -19,6 +19,7 @@ from server.db import utcnow
 from server.districts import deployment_districts
 from server.documents.service import document_view
 from server.errors import Conflict, Invalid
+from server.lifecycle.archive import archive_view
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import LifecycleStore, notice_ids
 from server.lifecycle.tables import CHANGE, COLLECTION
@@ -126,7 +127,7 @@ class RecordService:
             "decision": _decision(doc) if status in ("approved", "rejected") else None,
             "submitted_at": doc.get("submitted_at"),
             "decided_at": doc.get("decided_at"),
-            "archive": archive_view(archive) if archive else None,
+            "archive": archive_view(archive, for_staff=False) if archive else None,
             "changes": [change_summary(c) for c in changes or []],
             "unread_messages": unread,
             "created_at": doc.get("created_at"),
@@ -253,27 +254,6 @@ def _decision(doc: dict) -> dict | None:
     if not isinstance(decision, Mapping):
         return None
     return {k: decision.get(k) for k in ("decision", "reason", "reason_codes", "at") if k in decision}
-
-
-def archive_view(archive: dict) -> dict:
-    """The archive as its owner sees it: number, version, district and its versions (diffs)."""
-    return {
-        "archive_no": archive["_id"],
-        "version": archive.get("version"),
-        "region_code": archive.get("region_code"),
-        "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
-        "versions": [
-            {
-                "version": v.get("version"),
-                "at": v.get("at"),
-                "kind": v.get("kind"),
-                "application_id": str(v.get("application_id")),
-                "by": "self" if v.get("by") == "self" else "财政局",
-                "diff": v.get("diff") or [],
-            }
-            for v in archive.get("versions") or []
-        ],
-    }
 
 
 def change_summary(app: dict) -> dict:

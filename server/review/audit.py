@@ -9,6 +9,7 @@ log costs a few `_id` reads. Staff read the entries of their own districts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pymongo.errors import DuplicateKeyError
@@ -63,8 +64,7 @@ async def append(services, entry: Doc) -> None:
         pass
     row = {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}
     key = f"{stamp(entry.get('at'))}|{entry['_id']}"
-    for lst in lists_for(services, entry.get("region_code")):
-        await lst.put(key, row)
+    await asyncio.gather(*[lst.put(key, row) for lst in lists_for(services, entry.get("region_code"))])
 
 
 async def record(services, app: Doc, step: Doc, kind: Kind) -> None:

@@ -4,7 +4,7 @@ photo, documents, history, notices, the archive's versions and the actions the t
 from __future__ import annotations
 
 from server.districts import district_name
-from server.lifecycle.archive import changes_of
+from server.lifecycle.archive import archive_view, changes_of
 from server.lifecycle.changes import PROOF_KIND, PROOF_LABEL
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import LifecycleStore, notice_ids
@@ -92,27 +92,6 @@ def change_rows(change: dict, archive: dict | None) -> list[dict]:
     return rows
 
 
-def archive_summary(archive: dict | None) -> dict | None:
-    """The archive's number, version and versions (with diffs) for a reviewer."""
-    if not archive:
-        return None
-    return {
-        "archive_no": archive["_id"],
-        "version": archive.get("version"),
-        "region_code": archive.get("region_code"),
-        "open_change": str(archive["open_change"]) if archive.get("open_change") else None,
-        "versions": [
-            {
-                **v,
-                "application_id": str(v.get("application_id")),
-                "diff": [{**d, "path": d["field"], "label": field_label(d["field"])} for d in v.get("diff") or []],
-            }
-            for v in archive.get("versions") or []
-        ],
-        "spot_checks": archive.get("spot_checks") or [],
-    }
-
-
 async def application_detail(services, staff: Staff, doc: dict) -> dict:
     """The reviewer's view of any application: the record view plus kind, actions and archive."""
     lifecycle = services.get(Lifecycle)
@@ -134,7 +113,7 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
             ]
             if staff.can_see(doc.get("region_code"))
             else [],
-            "archive": archive_summary(archive),
+            "archive": archive_view(archive, for_staff=True) if archive else None,
             "notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.get("created_at") or 0)],
         }
     )

@@ -10,6 +10,7 @@ is found through its archive-number claim.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 
@@ -92,16 +93,23 @@ async def _search(services, staff: Staff, regions: list[str], status: str, text:
                 r = row(app, archive)
                 found[r["id"]] = (f"{stamp(r.get('submitted_at'))}|{r['id']}", r)
     chars = sorted(set(text.casefold()) - {" "})
-    for region in wanted_regions:
-        if not chars:
-            break
-        candidates = lists(services, [chars_name(region, c) for c in chars])
-        sizes = [await c.count() for c in candidates]
-        shortest = candidates[sizes.index(min(sizes))]
-        if min(sizes) == 0:
-            continue
-        for key, r in await shortest.page(0, min(sizes)):
-            if text.casefold() in unicodedata.normalize("NFC", r.get("name") or "").casefold():
+    if chars and not any(c.isdigit() for c in chars):  # names hold no digits: an ID number is not a name
+
+        async def in_region(region: str) -> list[tuple[str, dict]]:
+            candidates = lists(services, [chars_name(region, c) for c in chars])
+            sizes = await asyncio.gather(*[c.count() for c in candidates])
+            if min(sizes) == 0:
+                return []
+            shortest = candidates[sizes.index(min(sizes))]
+            needle = text.casefold()
+            return [
+                (key, r)
+                for key, r in await shortest.page(0, min(sizes))
+                if needle in unicodedata.normalize("NFC", r.get("name") or "").casefold()
+            ]
+
+        for matches in await asyncio.gather(*[in_region(r) for r in sorted(wanted_regions)]):
+            for key, r in matches:
                 found.setdefault(r["id"], (key, r))
     rows = sorted(found.values(), key=lambda kr: kr[0])
     return [r for _, r in rows if status == ALL or r.get("status") == status]

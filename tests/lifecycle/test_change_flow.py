@@ -155,11 +155,13 @@ async def test_a_change_is_reviewed_then_becomes_archive_version_2(
     assert mine["contact"]["mobile"] == NEW_MOBILE and mine["status"] == "approved"
     assert mine["archive"]["version"] == 2 and mine["archive"]["open_change"] is None
     assert [v["version"] for v in mine["archive"]["versions"]] == [1, 2]
-    assert mine["archive"]["versions"][1]["diff"] == [{"field": "contact.mobile", "old": OLD_MOBILE, "new": NEW_MOBILE}]
+    assert mine["archive"]["versions"][1]["diff"] == [
+        {"field": "contact.mobile", "old": OLD_MOBILE, "new": NEW_MOBILE, "label": "手机号码"}
+    ]
     assert mine["archive"]["versions"][1]["application_id"] == cid
     staff_view = (await rev_a.get(f"/admin/api/records/{record_id}")).json["archive"]
     assert staff_view["version"] == 2
-    assert [(d["path"], d["old"], d["new"]) for d in staff_view["versions"][1]["diff"]] == [
+    assert [(d["field"], d["old"], d["new"]) for d in staff_view["versions"][1]["diff"]] == [
         ("contact.mobile", OLD_MOBILE, NEW_MOBILE)
     ]
     assert [(c["id"], c["status"]) for c in mine["changes"]] == [(cid, "approved")]
