@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -27,7 +28,7 @@ from bson.errors import InvalidId
 
 from server.db import utcnow
 from server.lifecycle.tables import kind_of
-from server.lifecycle.types import Step
+from server.lifecycle.types import Application, Archive, Step
 
 APPLICATIONS = "applications"
 ARCHIVES = "archives"
@@ -57,9 +58,9 @@ def new_step(
     n: int, action: str, before: str | None, after: str, by: str, role: str, at: dt.datetime, **extra: Any
 ) -> Step:
     """One history entry: the step n of an application (`from` is the state before it)."""
-    step: dict[str, Any] = {"n": n, "action": action, "from": before, "status": after, "at": at, "by": by, "role": role}
-    step.update({k: v for k, v in extra.items() if v not in (None, "", [])})
-    return step  # type: ignore[return-value]  # "from" is outside the TypedDict (a keyword)
+    step: Step = {"n": n, "action": action, "from": before, "status": after, "at": at, "by": by, "role": role}
+    step.update({k: v for k, v in extra.items() if v not in (None, "", [])})  # type: ignore[typeddict-item]
+    return step
 
 
 class LifecycleStore:
@@ -74,12 +75,12 @@ class LifecycleStore:
         self.account_keys = db[ACCOUNT_KEYS]
         self.jobs = db[JOBS]
 
-    async def application(self, app_id: Any, projection: dict | None = None) -> Doc | None:
+    async def application(self, app_id: Any, projection: dict | None = None) -> Application | None:
         """An application by id (None when the id is malformed or unknown)."""
         key = oid(app_id)
         return None if key is None else await self.applications.find_one({"_id": key}, projection)
 
-    async def archive(self, number: str | None) -> Doc | None:
+    async def archive(self, number: str | None) -> Archive | None:
         """An archive by its number."""
         return await self.archives.find_one({"_id": number}) if number else None
 
@@ -92,7 +93,9 @@ class LifecycleStore:
         key = await self.account_keys.find_one({"_id": f"u:{unionid}"})
         return await self.account(key["openid"]) if key else None
 
-    async def applications_of(self, archive: Doc | None, record: Doc | None) -> list[Doc]:
+    async def applications_of(
+        self, archive: Mapping[str, Any] | None, record: Mapping[str, Any] | None
+    ) -> list[Application]:
         """The person's applications: the collection, then every change of their archive, oldest first."""
         ids = ([record["_id"]] if record else []) + list((archive or {}).get("changes") or [])
         found = [await self.application(i) for i in dict.fromkeys(ids)]
@@ -112,7 +115,7 @@ class LifecycleStore:
         await self.jobs.delete_one({"_id": key})
 
 
-def notice_ids(apps: list[Doc]) -> list[str]:
+def notice_ids(apps: Sequence[Mapping[str, Any]]) -> list[str]:
     """Ids of every notice the steps of these applications produced (migrated ones included)."""
     out: list[str] = []
     for app in apps:

@@ -11,20 +11,25 @@ from typing import Any, TypedDict
 
 from bson import ObjectId
 
-
-class Step(TypedDict, total=False):
-    """One step of an application's history."""
-
-    n: int
-    action: str
-    status: str  # the state after the step
-    at: dt.datetime
-    by: str  # "self", a staff username or "system"
-    role: str  # "applicant" | "reviewer" | "system"
-    v: int  # the application's version after the step
-    reason: str
-    reason_codes: list[str]
-    staff_role: str
+# One step of an application's history ("from", the state before it, is a Python keyword,
+# hence the functional form).
+Step = TypedDict(
+    "Step",
+    {
+        "n": int,
+        "action": str,
+        "from": str | None,
+        "status": str,  # the state after the step
+        "at": dt.datetime,
+        "by": str,  # "self", a staff username or "system"
+        "role": str,  # "applicant" | "reviewer" | "system"
+        "v": int,  # the application's version after the step
+        "reason": str,
+        "reason_codes": list[str],
+        "staff_role": str,
+    },
+    total=False,
+)
 
 
 class DiffRow(TypedDict):
@@ -63,6 +68,27 @@ class Application(TypedDict, total=False):
     documents: dict[str, dict[str, Any]]
     created_at: dt.datetime
     updated_at: dt.datetime
+    submitted_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    decision: dict[str, Any] | None
+    commitment_at: dt.datetime
+    # a first collection: the record's sections and files
+    profile: dict[str, Any]
+    education: dict[str, Any]
+    qualification: dict[str, Any]
+    employment: dict[str, Any]
+    contact: dict[str, Any]
+    photo: dict[str, Any] | None
+    rare_name: bool
+    unionid: str | None
+    chat_openid: str | None
+    # a change
+    record_id: ObjectId
+    ordered: dict[str, Any] | None
+    # written by the migration from the first version's records
+    legacy_notices: list[str]
+    legacy_audit: list[str]
+    migrated_version: int
 
 
 class Archive(TypedDict, total=False):
@@ -74,6 +100,11 @@ class Archive(TypedDict, total=False):
     record_id: ObjectId
     version: int
     data: dict[str, Any]
+    documents: dict[str, dict[str, Any]]
+    photo: dict[str, Any] | None
+    rare_name: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
     versions: list[ArchiveVersion]
     applied: list[str]
     changes: list[ObjectId]
