@@ -14,7 +14,7 @@ SAFE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "ap
 
 async def open_file(services, staff: Staff, record_id: str, kind: str) -> tuple[dict, AsyncIterator[bytes]]:
     """(info with content_type, size, filename; chunk iterator) of `photo` or a document kind."""
-    doc = await visible_record(services, staff, record_id, {"photo": 1, "documents": 1})
+    doc = await visible_record(services, staff, record_id)
     entry = doc.get("photo") if kind == "photo" else (doc.get("documents") or {}).get(kind)
     if not isinstance(entry, dict) or not entry.get("file_id"):
         raise NotFound("该材料尚未上传", "file_not_found")

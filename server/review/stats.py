@@ -23,7 +23,6 @@ from server.staff.model import Staff
 
 MAX_DAYS = 366
 DAILY = "daily_submissions"
-STATUS_LABELS = COLLECTION.states
 
 
 async def count_submission(services, app: Doc, step: Doc) -> None:
@@ -46,7 +45,7 @@ async def count_submission(services, app: Doc, step: Doc) -> None:
 
 async def status_counts(services, staff: Staff) -> dict[tuple[str, str], int]:
     """{(region_code, status): count} over the caller's districts."""
-    pairs = [(r, s) for r in staff.regions for s in STATUS_LABELS]
+    pairs = [(r, s) for r in staff.regions for s in COLLECTION.states]
     lists = [SortedList(services.db, services.atomic, queue_name("collection", s, r)) for r, s in pairs]
     counts = await asyncio.gather(*[lst.count() for lst in lists])
     return dict(zip(pairs, counts))
@@ -70,18 +69,18 @@ async def stats(services, staff: Staff, days: int) -> dict:
         status_counts(services, staff), daily_submissions(services, staff, min(days, MAX_DAYS))
     )
     districts = []
-    totals = {s: 0 for s in STATUS_LABELS}
+    totals = {s: 0 for s in COLLECTION.states}
     for d in deployment_districts(services.settings).districts:
         if not staff.can_see(d["code"]):
             continue
-        row = {s: counts.get((d["code"], s), 0) for s in STATUS_LABELS}
+        row = {s: counts.get((d["code"], s), 0) for s in COLLECTION.states}
         for s, n in row.items():
             totals[s] += n
         districts.append(
             {"region_code": d["code"], "region_name": d["name"], "counts": row, "total": sum(row.values())}
         )
     return {
-        "statuses": STATUS_LABELS,
+        "statuses": COLLECTION.states,
         "districts": districts,
         "totals": totals | {"total": sum(totals.values())},
         "per_day": per_day,
