@@ -157,8 +157,7 @@ class Lifecycle:
             latest = await self.store.application(app["_id"])
             raise changed(latest or app)
         log.info("application %s: %s -> %s by %s", app["_id"], t.state, t.to, actor.name)
-        await self.settle(after["_id"])
-        await self.store.drop_job(job)
+        await self._settle_now(after["_id"], job)
         return await self.store.application(after["_id"]) or after
 
     async def create(self, doc: Doc, action: str, actor: Actor, **step_extra: Any) -> Doc:
@@ -180,9 +179,18 @@ class Lifecycle:
         }
         job = await self.store.add_job(doc["_id"], 1)
         await self.store.applications.insert_one(doc)
-        await self.settle(doc["_id"])
-        await self.store.drop_job(job)
+        await self._settle_now(doc["_id"], job)
         return doc
+
+    async def _settle_now(self, app_id: Any, job: str) -> None:
+        """Derive a just-written step's effects; if that fails, the step stands and its job is
+        left for the repair worker (the caller is answered: what was asked for is recorded)."""
+        try:
+            await self.settle(app_id)
+        except Exception:
+            log.exception("effects of application %s left to the repair worker", app_id)
+            return
+        await self.store.drop_job(job)
 
     async def settle(self, app_id: Any) -> None:
         """Derive every recorded step's effects not yet derived (idempotent, one process at a time)."""
@@ -192,15 +200,16 @@ class Lifecycle:
                 return
             done = int(app.get("effects_done") or 0)
             last = done
-            notices = False
+            notices = archive_changed = False
             for step in app.get("history") or []:
                 n = step.get("n")
                 if not isinstance(n, int) or n <= done:
                     continue
                 notices |= await self._effects(app, step)
+                archive_changed |= step.get("action") == "approve"
                 last = max(last, n)
             await self.readmodels.sync(app["_id"])
-            if app.get("kind") == "change" and app.get("archive_no"):
+            if archive_changed and app.get("kind") != "collection" and app.get("archive_no"):
                 record_id = ((await self.store.archive(app["archive_no"])) or {}).get("record_id")
                 if record_id:
                     await self.readmodels.sync(record_id)  # its rows show the archive's fields

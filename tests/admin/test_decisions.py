@@ -155,7 +155,7 @@ async def test_racing_service_calls_have_one_winner(make_server):
 
 
 async def test_effects_lost_to_a_crash_are_derived_once_by_the_repair(server, staff_client, fake_wechat):
-    """A process dies between the step's write and its effects: the job it wrote first is repaired."""
+    """The work dies between the step's write and its effects: the job written first is repaired."""
     from server.lifecycle.engine import Lifecycle
 
     rev = await _reviewer(server, staff_client)
@@ -168,7 +168,7 @@ async def test_effects_lost_to_a_crash_are_derived_once_by_the_repair(server, st
 
     lifecycle.settle = crash
     r = await rev.decide(rec["_id"], "approve", rec["version"])
-    assert r.status == 500
+    assert r.status == 200 and r.json["status"] == "approved"  # the decision is recorded: the answer says so
     lifecycle.settle = real_settle
     s = server.services
     doc = await s.db["applications"].find_one({"_id": rec["_id"]})
