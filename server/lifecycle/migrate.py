@@ -128,13 +128,16 @@ async def migrate(services) -> dict:
     audit_ids: dict[str, list[Any]] = {}
     async for entry in services.db[audit.COLLECTION].find({}, {"record_id": 1}):
         audit_ids.setdefault(str(entry.get("record_id")), []).append(entry["_id"])
+    finished_before = await services.db[META].find_one({"_id": MARKER}) is not None
     migrated = skipped = 0
     async for record in old.find({}):
         if await migrate_record(services, record, audit_ids.get(str(record["_id"]), [])):
             migrated += 1
         else:
             skipped += 1
-    if migrated:  # one pass over the sources writes every list whole (per-record puts: ~0.1 s a record)
+    # One pass over the sources writes every list whole (per-record puts took ~0.1 s a record); also
+    # when nothing was left to migrate but no run had finished (an earlier run died in the rebuild).
+    if migrated or (skipped and not finished_before):
         await rebuild_read_models(services)
     result = {"records": migrated + skipped, "migrated": migrated, "skipped": skipped}
     await services.db[META].replace_one({"_id": MARKER}, {"_id": MARKER, "done_at": utcnow(), **result}, upsert=True)
