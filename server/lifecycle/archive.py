@@ -175,12 +175,20 @@ class Archives:
         raise Conflict("档案正忙，请稍后重试", "archive_busy")
 
     async def release(self, app: Doc) -> None:
-        """The archive no longer waits for this change (it was withdrawn or rejected)."""
+        """The archive no longer waits for this change (it was withdrawn or rejected), and a new ID
+        number the change had claimed is free again."""
         number = app.get("archive_no")
         if number:
             await self.services.atomic.update(
                 self.store.archives, {"_id": number, "open_change": app["_id"]}, {"$set": {"open_change": None}}
             )
+        claimed = changes_of(app).get("profile.id_number")
+        if isinstance(claimed, str) and claimed.strip():
+            claimed = "".join(claimed.split()).upper()
+            claims = self.services.db["archive_numbers"]
+            held = await claims.find_one({"_id": claimed})
+            if held and held.get("record_id") == app.get("record_id") and claimed != number:
+                await claims.delete_one({"_id": claimed})
 
     async def open_change(self, number: str, app_id: Any) -> Doc:
         """Reserve the archive for one open change (409 when another one is open)."""

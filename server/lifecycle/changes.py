@@ -24,7 +24,7 @@ from server.districts import deployment_districts
 from server.documents.service import DocumentService, document_view
 from server.documents.sniff import EXTENSIONS, require_type
 from server.errors import BadRequest, Conflict, Invalid, NotFound
-from server.lifecycle.archive import Archives, changes_of, diff_of, record_data
+from server.lifecycle.archive import Archives, diff_of, record_data
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
 from server.lifecycle.tables import CHANGE
@@ -239,10 +239,7 @@ class ChangeService:
         if app is None or app.get("openid") != user.openid or app.get("kind") != "change":
             raise NotFound("变更申请不存在", "change_not_found")
         after = await self.lifecycle.step(app, "withdraw", Actor.applicant(user.openid))
-        new_no = archive_no(_sections(changes_of(after)))
-        if new_no:
-            await self.records.release_archive_no(new_no, after.get("record_id"))
-        return change_view(after)
+        return change_view(after)  # the archive's open change and a claimed ID number: released by the effect
 
 
 def _sections(changes: dict) -> dict:

@@ -80,6 +80,30 @@ async def test_an_id_number_change_needs_a_proof_too(server, approved_person):
     assert await server.services.db["archive_numbers"].find_one({"_id": new_id}) is None
 
 
+@pytest.mark.parametrize("end", ["reject", "withdraw"])
+async def test_a_new_id_number_is_held_while_pending_and_freed_when_the_change_ends(
+    server, approved_person, staff_client, end
+):
+    person, rec = await approved_person(f"idfree-{end}")
+    new_id = idgen.resident_id(A, dt.date(1991, 3, 9), seq="124")
+    assert (await person.post(PROOF, data=form(jpeg_bytes((300, 200)), "proof.jpg"))).status == 201
+    r = await person.post(CHANGES, json={"changes": {"profile": {"id_number": new_id}}, "reason": "身份证号码更正"})
+    assert r.status == 201, r.text
+    claims = server.services.db["archive_numbers"]
+    assert (await claims.find_one({"_id": new_id}))["record_id"] == rec["_id"]  # no one else can register it
+    if end == "reject":
+        rev = await reviewer(server, staff_client, "rev-idfree", [A])
+        r2 = await rev.post(
+            f"/admin/api/applications/{r.json['id']}/decision",
+            json={"decision": "reject", "version": r.json["version"], "reason": "证明材料不清晰"},
+        )
+    else:
+        r2 = await person.post(f"{CHANGES}/{r.json['id']}/withdraw")
+    assert r2.status == 200, r2.text
+    assert await claims.find_one({"_id": new_id}) is None  # free again
+    assert (await claims.find_one({"_id": rec["archive_no"]}))["record_id"] == rec["_id"]  # the archive's stays
+
+
 @pytest.mark.parametrize(
     "changes,field",
     [
