@@ -108,9 +108,7 @@ class ChatStatus:
 
     async def _latest_change(self, record: dict | None) -> dict | None:
         """The person's most recent change application, if any."""
-        if not record or record.get("status") != "approved":
-            return None
-        archive = await self.store.archive(record.get("archive_no"))
+        archive = await self.store.archive_of(record)
         changes = list((archive or {}).get("changes") or [])
         return await self.store.application(changes[-1]) if changes else None
 

@@ -104,15 +104,15 @@ class ChangeService:
     async def _archive(self, user: SessionUser) -> tuple[Doc, Doc]:
         """(the caller's record, their archive); 409 while there is none."""
         record = await self.records.load(user.record_id, user.openid)
-        archive = await self.store.archive(record.get("archive_no")) if record.get("status") == "approved" else None
-        if archive is None or archive.get("record_id") != record["_id"]:
+        archive = await self.store.archive_of(record)
+        if archive is None:
             raise Conflict("信息采集审核通过后才能申请信息变更", "archive_missing")
         return record, archive
 
     async def overview(self, user: SessionUser) -> dict:
         """The caller's changes, newest first, and the rules."""
         record = await self.records.load(user.record_id, user.openid)
-        archive = await self.store.archive(record.get("archive_no")) if record.get("status") == "approved" else None
+        archive = await self.store.archive_of(record)
         apps = [a for a in await self.store.applications_of(archive, record) if a.get("kind") == "change"]
         account = await self.store.account(user.openid) or {}
         staged = account.get("change_proof")

@@ -84,6 +84,14 @@ class LifecycleStore:
         """An archive by its number."""
         return await self.archives.find_one({"_id": number}) if number else None
 
+    async def archive_of(self, record: Mapping[str, Any] | None) -> Archive | None:
+        """The archive a first collection became (None before its approval, or when the number's
+        archive is another record's)."""
+        if not record or record.get("status") != "approved":
+            return None
+        archive = await self.archive(record.get("archive_no"))
+        return archive if archive is not None and archive.get("record_id") == record.get("_id") else None
+
     async def account(self, openid: str) -> Doc | None:
         """The account of a mini-program openid."""
         return await self.accounts.find_one({"_id": openid})

@@ -137,7 +137,7 @@ class RecordService:
     async def full_view(self, doc: dict) -> dict:
         """`view` with the archive, the person's changes and the unread count read alongside."""
         store = self.services.get(LifecycleStore)
-        archive = await store.archive(doc.get("archive_no")) if doc.get("status") == "approved" else None
+        archive = await store.archive_of(doc)
         apps = await store.applications_of(archive, doc)
         inbox = await self.services.get(Outbox).inbox(doc["openid"], notice_ids(apps))
         return self.view(doc, archive, [a for a in apps if a.get("kind") == "change"], inbox["unread"])
@@ -278,8 +278,7 @@ class InboxService:
     async def _ids(self, user: SessionUser) -> list[str]:
         doc = await self.store.load(user.record_id, user.openid)
         store = self.services.get(LifecycleStore)
-        archive = await store.archive(doc.get("archive_no")) if doc.get("status") == "approved" else None
-        return notice_ids(await store.applications_of(archive, doc))
+        return notice_ids(await store.applications_of(await store.archive_of(doc), doc))
 
     async def list(self, user: SessionUser) -> dict:
         """Every message of the caller, newest first."""

@@ -87,9 +87,7 @@ async def list_entries(services, staff: Staff, record_id: str | None, page: int,
         if app is None or not staff.can_see(app.get("region_code")):
             raise NotFound("记录不存在或无权查看", "record_not_found")
         coll = services.db[COLLECTION]
-        archive = await store.archive(app.get("archive_no"))
-        if archive is None or archive.get("record_id") != app["_id"]:
-            archive = None
+        archive = await store.archive_of(app)
         ids: list[str] = []
         for one in (
             await store.applications_of(archive, app) if app.get("kind", "collection") == "collection" else [app]

@@ -97,9 +97,8 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
     lifecycle = services.get(Lifecycle)
     store = services.get(LifecycleStore)
     kind = lifecycle.kind(doc)
-    archive = await store.archive(doc.get("archive_no"))
-    if archive is not None and kind.name != "change" and archive.get("record_id") != doc["_id"]:
-        archive = None  # another person's archive under the same number: not this record's
+    # a change is shown beside its archive; a first collection with the archive it became
+    archive = await store.archive(doc.get("archive_no")) if kind.name == "change" else await store.archive_of(doc)
     base = record_detail(services.settings, {**doc, **(archive.get("data") or {})} if archive else doc)
     notices = await services.get(Outbox).many(notice_ids([doc]))
     base.update(
