@@ -24,6 +24,7 @@ from server.lifecycle.tables import kind_of
 from server.lifecycle.types import DiffRow
 from server.records.fields import SECTIONS, field_label, value_at
 from server.records.names import is_rare
+from server.records.validation import archive_no
 
 log = logging.getLogger("kjcj.lifecycle")
 RETRIES = 8
@@ -182,9 +183,8 @@ class Archives:
             await self.services.atomic.update(
                 self.store.archives, {"_id": number, "open_change": app["_id"]}, {"$set": {"open_change": None}}
             )
-        claimed = changes_of(app).get("profile.id_number")
-        if isinstance(claimed, str) and claimed.strip():
-            claimed = "".join(claimed.split()).upper()
+        claimed = archive_no({"profile": {"id_number": changes_of(app).get("profile.id_number")}})
+        if claimed:
             claims = self.services.db["archive_numbers"]
             held = await claims.find_one({"_id": claimed})
             if held and held.get("record_id") == app.get("record_id") and claimed != number:

@@ -18,7 +18,7 @@ from server.errors import NotFound
 from server.lifecycle.readmodel import ALL, audit_name, stamp
 from server.lifecycle.store import Doc, LifecycleStore, step_key
 from server.lifecycle.tables import Kind
-from server.lists import SortedList, merged_page
+from server.lists import SortedList, counts, merged_page
 from server.staff.model import Staff
 
 log = logging.getLogger("kjcj.audit")
@@ -108,5 +108,5 @@ async def list_entries(services, staff: Staff, record_id: str | None, page: int,
     else:
         lists = [SortedList(services.db, services.atomic, audit_name(r)) for r in staff.regions]
     rows = await merged_page(lists, offset, page_size, reverse=True)
-    total = sum([await lst.count() for lst in lists])
+    total = sum(await counts(lists))
     return {"items": [row for _, row in rows], "page": page, "page_size": page_size, "total": total}

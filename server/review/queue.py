@@ -19,7 +19,7 @@ from server.errors import BadRequest
 from server.lifecycle.readmodel import ALL, chars_name, queue_name, row, stamp
 from server.lifecycle.store import LifecycleStore
 from server.lifecycle.tables import COLLECTION, KINDS, all_states, kind_of
-from server.lists import SortedList, merged_page
+from server.lists import SortedList, counts, merged_page
 from server.staff.model import Staff
 
 MAX_PAGE_SIZE = 100
@@ -97,7 +97,7 @@ async def _search(services, staff: Staff, regions: list[str], status: str, text:
 
         async def in_region(region: str) -> list[tuple[str, dict]]:
             candidates = lists(services, [chars_name(region, c) for c in chars])
-            sizes = await asyncio.gather(*[c.count() for c in candidates])
+            sizes = await counts(candidates)
             if min(sizes) == 0:
                 return []
             shortest = candidates[sizes.index(min(sizes))]
@@ -138,7 +138,7 @@ async def list_applications(
     else:
         chosen = lists(services, [queue_name(kind, state, r) for r in regions])
         items = [r for _, r in await merged_page(chosen, offset, page_size)] if chosen else []
-        total = sum([await c.count() for c in chosen])
+        total = sum(await counts(chosen))
     return {"items": [show(services.settings, r) for r in items], "page": page, "page_size": page_size, "total": total}
 
 

@@ -8,11 +8,10 @@ equally likely, none appears twice, and a draw costs a few `_id` reads per recor
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 from server.lifecycle.readmodel import queue_name
-from server.lists import SortedList
+from server.lists import SortedList, counts
 from server.review.queue import regions_of, show
 from server.staff.model import Staff
 
@@ -26,7 +25,7 @@ async def draw_sample(services, staff: Staff, n: int, region: str | None = None)
         SortedList(services.db, services.atomic, queue_name("collection", "approved", r))
         for r in regions_of(services.settings, staff, region)
     ]
-    sizes = await asyncio.gather(*[lst.count() for lst in lists])
+    sizes = await counts(lists)
     population = sum(sizes)
     picks = _random.sample(range(population), min(n, MAX_SAMPLE, population))
     rows = []

@@ -17,7 +17,7 @@ from server.districts import deployment_districts
 from server.lifecycle.readmodel import queue_name
 from server.lifecycle.store import Doc, step_key
 from server.lifecycle.tables import COLLECTION
-from server.lists import SortedList
+from server.lists import SortedList, counts
 from server.notify.template import CHINA
 from server.staff.model import Staff
 
@@ -47,8 +47,7 @@ async def status_counts(services, staff: Staff) -> dict[tuple[str, str], int]:
     """{(region_code, status): count} over the caller's districts."""
     pairs = [(r, s) for r in staff.regions for s in COLLECTION.states]
     lists = [SortedList(services.db, services.atomic, queue_name("collection", s, r)) for r, s in pairs]
-    counts = await asyncio.gather(*[lst.count() for lst in lists])
-    return dict(zip(pairs, counts))
+    return dict(zip(pairs, await counts(lists)))
 
 
 async def daily_submissions(services, staff: Staff, days: int) -> list[dict]:
