@@ -56,6 +56,12 @@ def person(app: Doc, archive: Doc | None) -> Doc:
     return app
 
 
+def shows_archive(app: Doc) -> bool:
+    """True when an application's rows show its archive's fields: a change, or an approved first
+    collection (before its approval a first collection shows its own)."""
+    return app.get("kind") == "change" or app.get("status") == "approved"
+
+
 def row(app: Doc, archive: Doc | None = None) -> Doc:
     """The list row of an application (ID number and mobile masked)."""
     data = person(app, archive)
@@ -110,11 +116,7 @@ class ReadModels:
             app = await self.store.application(app_id)
             if app is None:
                 return
-            archive = (
-                await self.store.archive(app.get("archive_no"))
-                if app.get("status") == "approved" or app.get("kind") == "change"
-                else None
-            )
+            archive = await self.store.archive(app.get("archive_no")) if shows_archive(app) else None
             want = wanted(app, archive)
             have: dict[str, str] = app.get("listed") or {}
             the_row = row(app, archive)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from server.lifecycle.readmodel import ALL, audit_name, row, stamp, wanted
+from server.lifecycle.readmodel import ALL, audit_name, row, shows_archive, stamp, wanted
 from server.lifecycle.store import LifecycleStore, step_key
 from server.lists import bulk_load
 from server.notify.template import CHINA
@@ -47,9 +47,7 @@ async def rebuild_read_models(services) -> dict[str, int]:
     apps = 0
     async for app in store.applications.find({}):
         apps += 1
-        archive = archives.get(app.get("archive_no") or "")
-        if archive is not None and app.get("kind", "collection") == "collection" and app.get("status") != "approved":
-            archive = None  # a first collection shows its own fields until it is approved
+        archive = archives.get(app.get("archive_no") or "") if shows_archive(app) else None
         want = wanted(app, archive)
         the_row = row(app, archive)
         for name, key in want.items():
