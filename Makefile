@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench db venv venv-dev clean
+.PHONY: run test lint bench db fonts venv venv-dev clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,10 +24,15 @@ venv-dev: $(VENV)/.dev
 db: venv
 	$(BIN)/python -m server.localdb
 
-run: venv db
+# The CJK font transfer-sheet PDFs embed: fetched once into ~/.cache/kjcj/fonts without root
+# (apt-get download + dpkg-deb -x); only a warning when it cannot be fetched.
+fonts: venv
+	$(BIN)/python -m server.fonts
+
+run: venv db fonts
 	$(BIN)/python -m server
 
-test: venv-dev db
+test: venv-dev db fonts
 	$(BIN)/python -m pytest
 
 # ruff (lint and format check) on the whole tree; mypy on server/ and faq/ (ruff.toml, mypy.ini).
@@ -36,7 +41,7 @@ lint: venv-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: venv-dev db
+bench: venv-dev db fonts
 	$(BIN)/python bench/run_all.py
 
 clean:

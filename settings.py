@@ -7,6 +7,7 @@ table lists them; `Settings.from_env()` refuses a bad value with one line naming
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production"
+CACHED_PDF_FONT = Path("fonts") / "BabelStoneHan.ttf"  # under CACHE_DIR; `python -m server.fonts` fetches it
+SYSTEM_PDF_FONT = Path("/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf")  # Debian's fonts-babelstone-han
 
 
 class SettingsError(ValueError):
@@ -33,6 +36,7 @@ class Settings:
     mongodb_db: str = "kjcj"
     data_dir: str = ".data"
     cache_dir: str = ""
+    pdf_fonts: str = ""  # comma-separated font files tried in order; empty = the cached BabelStone Han, then Debian's
     secret_key: str = DEV_SECRET_KEY
     log_level: str = "INFO"
     wechat_api_base: str = "https://api.weixin.qq.com"
@@ -69,6 +73,9 @@ class Settings:
     hotline: str = "0592-0000000"
     faq_reload_seconds: float = 20.0  # how often each process checks for staff FAQ edits
     demo_staff: bool = True
+    # no transfer (调转) may be applied for on these days, China time: "2027-03-01..2027-04-30,..."
+    transfer_freeze: str = ""
+    public_query_per_minute: int = 30  # public look-ups (transfer-sheet checks) per client address, per process
     notify_retry_seconds: float = 30.0  # first retry delay of a failed subscribe message (doubles, max 1 h)
 
     @classmethod
@@ -126,6 +133,7 @@ class Settings:
             "photo_height_px",
             "photo_dpi",
             "staff_session_hours",
+            "public_query_per_minute",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive whole number")
@@ -133,6 +141,15 @@ class Settings:
             raise SettingsError("PHOTO_MIN_KB must be positive and below PHOTO_MAX_KB")
         if not Path(self.districts_file).is_file():
             raise SettingsError(f"DISTRICTS_FILE does not exist: {self.districts_file}")
+        for part in filter(None, (p.strip() for p in self.transfer_freeze.split(","))):
+            start, _, end = part.partition("..")
+            try:
+                if dt.date.fromisoformat(end.strip()) < dt.date.fromisoformat(start.strip()):
+                    raise ValueError(part)
+            except ValueError:
+                raise SettingsError(
+                    "TRANSFER_FREEZE must look like 2027-03-01..2027-04-30,... (start <= end)"
+                ) from None
         try:
             _ = self.subscribe_fields
         except ValueError:
@@ -151,6 +168,14 @@ class Settings:
             return Path(self.cache_dir)
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(base) / "kjcj"
+
+    @property
+    def pdf_font_paths(self) -> list[Path]:
+        """PDF_FONTS as paths (relative ones against the project root), tried in order by the PDF renderer."""
+        if not self.pdf_fonts.strip():
+            return [self.cache_path / CACHED_PDF_FONT, SYSTEM_PDF_FONT]
+        paths = [Path(p.strip()).expanduser() for p in self.pdf_fonts.split(",") if p.strip()]
+        return [p if p.is_absolute() else ROOT / p for p in paths]
 
     @property
     def subscribe_fields(self) -> dict[str, str]:

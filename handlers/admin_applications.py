@@ -7,6 +7,7 @@ from handlers.admin_records import _PAGING, RID, TAGS, DecisionHandler, RecordDe
 from handlers.base import int_argument
 from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, all_states
 from server.review import queue, spotcheck
+from server.transfers.service import TransferService
 
 _FILTERS = [
     {
@@ -92,10 +93,31 @@ class SpotCheckHandler(StaffHandler):
         self.write_json(await spotcheck.record_outcome(self.services, self.staff, record_id, self.json_body()))
 
 
+class TransferSheetHandler(StaffHandler):
+    """The transfer sheet (调转信息表) PDF of an approved transfer out in the caller's districts."""
+
+    openapi = {
+        "get": {
+            "summary": "下载调转信息表（PDF，调出区外审核通过后）",
+            "tags": TAGS,
+            "responses": {
+                "200": {"description": "PDF", "content": {"application/pdf": {}}},
+                "404": {"description": "记录不存在或无权查看"},
+                "409": {"description": "尚未审核通过（sheet_not_ready）"},
+            },
+        }
+    }
+
+    async def get(self, record_id: str) -> None:
+        name, pdf = await self.services.get(TransferService).sheet_for_staff(self.staff, record_id)
+        await self.send_bytes("application/pdf", name, pdf, inline=False)
+
+
 default_handlers = [
     (r"/admin/api/applications", ApplicationListHandler),
     # one detail view and one decision for every kind: the record endpoints serve any application
     (rf"/admin/api/applications/{RID}", RecordDetailHandler),
     (rf"/admin/api/applications/{RID}/decision", DecisionHandler),
     (rf"/admin/api/records/{RID}/spot-check", SpotCheckHandler),
+    (rf"/admin/api/applications/{RID}/sheet\.pdf", TransferSheetHandler),
 ]

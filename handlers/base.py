@@ -33,6 +33,7 @@ STATUS: dict[type[errors.AppError], int] = {
     errors.UnsupportedMedia: 415,
     errors.Invalid: 422,
     errors.Locked: 429,
+    errors.TooManyRequests: 429,
     errors.Busy: 503,
     errors.Unavailable: 503,
 }
@@ -164,6 +165,14 @@ class ApiHandler(tornado.web.RequestHandler):
             await self.flush()
         self.finish()
 
+    async def send_bytes(self, content_type: str, filename: str, data: bytes, inline: bool = True) -> None:
+        """Send a generated file (a PDF) to its authorised reader, like a stored one."""
+
+        async def one_chunk():
+            yield data
+
+        await self.stream_file(content_type, len(data), filename, one_chunk(), inline=inline)
+
     def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, (errors.AppError, tornado.web.HTTPError)):
             return
@@ -182,7 +191,7 @@ class ApiHandler(tornado.web.RequestHandler):
             if isinstance(exc, errors.Invalid):
                 body["fields"] = exc.fields
             body.update(exc.extra)
-            if isinstance(exc, errors.Busy):
+            if isinstance(exc, (errors.Busy, errors.TooManyRequests)):
                 self.set_header("Retry-After", str(exc.retry_after))
         elif isinstance(exc, (ServerSelectionTimeoutError, AutoReconnect, ConnectionFailure)):
             status_code = 503

@@ -31,6 +31,8 @@ from server.notify.sender import NoticeSender
 from server.records.service import RecordService
 from server.services import Services
 from server.staff.demo import seed_demo_staff
+from server.transfers.effects import TransferEffects
+from server.transfers.service import TransferService
 from settings import Settings
 
 log = logging.getLogger("kjcj.app")
@@ -99,6 +101,8 @@ def wire(services: Services) -> None:
     """The links between services: the tables' guards, and the sender told of new notices."""
     lifecycle = services.get(Lifecycle)
     services.get(RecordService).register_guards(lifecycle)
+    services.get(TransferService).register_guards(lifecycle)
+    services.get(TransferEffects).register(lifecycle)
     lifecycle.on_notice(services.get(NoticeSender).poke)
 
 

@@ -101,6 +101,17 @@ class Busy(AppError):
         self.retry_after = retry_after
 
 
+class TooManyRequests(AppError):
+    """Asked too often from one address; `retry_after` seconds until the window ends."""
+
+    code = "too_many_requests"
+    message = "查询过于频繁，请稍后再试"
+
+    def __init__(self, message: str | None = None, code: str | None = None, retry_after: int = 60):
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
 class Unavailable(AppError):
     """A dependency (database, WeChat) is unreachable."""
 

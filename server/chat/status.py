@@ -12,6 +12,7 @@ from faq.normalize import normalize
 from server.chat import texts
 from server.chat.binding import ChatBinding
 from server.lifecycle.store import LifecycleStore
+from server.lifecycle.tables import TRANSFER_IN
 from server.notify.template import format_time
 from server.wechat.errors import WeChatError
 
@@ -23,6 +24,7 @@ _STATUS = re.compile(
 )
 _PASSED = re.compile(r"(我的)?(信息采集|采集|审核)(通过|过)了?(吗|没有?|没)")
 UNIONID_TIMEOUT = 2.0
+ENDED_IN = frozenset({"refused", "withdrawn"})  # a transfer in that returned the record to a draft
 
 
 _HINT_CHARS = frozenset("进度果态况过進結狀況過")  # every status question has one of these
@@ -41,27 +43,54 @@ def _day(value) -> str:
     return format_time(value, "date") if isinstance(value, dt.datetime) else ""
 
 
-def describe_change(change: dict | None) -> str:
-    """A sentence on the person's latest change application ("" when there is none)."""
-    if not change or change.get("status") not in texts.STATUS_CHANGE:
-        return ""
-    decision = change.get("decision") or {}
-    reason = decision.get("reason") or (change.get("ordered") or {}).get("reason") or "请在小程序中查看"
-    return texts.STATUS_CHANGE[change["status"]].format(
-        submitted=_day(change.get("submitted_at")) or "近期",
-        decided=_day(change.get("decided_at")) or "近期",
-        reason=reason,
-    )
+def _words(app: dict) -> dict[str, str]:
+    """The texts of an application's kind, by state (a change document may predate `kind`)."""
+    kind = app.get("kind") or "change"
+    return texts.STATUS_CHANGE if kind == "change" else texts.STATUS_TRANSFER.get(kind, {})
 
 
-def describe(record: dict | None, hotline: str, change: dict | None = None) -> str:
-    """The status reply for a linked person's record (None: not started), and their latest change."""
-    text = _describe_record(record, hotline)
-    extra = describe_change(change) if record and record.get("status") == "approved" else ""
+def _fields(app: dict) -> dict[str, str]:
+    """The placeholders of an application's texts: submitted, decided, reason, to."""
+    decision = app.get("decision") or {}
+    return {
+        "submitted": _day(app.get("submitted_at")) or "近期",
+        "decided": _day(app.get("decided_at") or decision.get("at")) or "近期",
+        "reason": decision.get("reason") or (app.get("ordered") or {}).get("reason") or "请在小程序中查看",
+        "to": (app.get("payload") or {}).get("to_region_name") or texts.STATUS_TO_UNKNOWN,
+    }
+
+
+def describe_application(app: dict | None) -> str:
+    """A sentence on one of the person's later applications, a change or a transfer ("" when
+    there is none, or its kind or state has no words)."""
+    text = _words(app).get(app.get("status") or "") if app else None
+    return text.format(**_fields(app)) if app and text else ""
+
+
+describe_change = describe_application  # the name from before transfers
+
+
+def describe(record: dict | None, hotline: str, latest: dict | None = None) -> str:
+    """The status reply for a linked person's record (None: not started), and their latest
+    application: the archive's latest change or transfer, or the record's transfer in."""
+    text = _describe_record(record, hotline, latest)
+    extra = describe_application(latest) if _says_latest(record, latest) else ""
     return f"{text}{extra}" if extra else text
 
 
-def _describe_record(record: dict | None, hotline: str) -> str:
+def _says_latest(record: dict | None, latest: dict | None) -> bool:
+    """Whether the latest application is said after the record's state: once there is an archive
+    (a transfer in only when it created it); before that, a transfer in that ended without one."""
+    status = (record or {}).get("status")
+    app = latest or {}
+    if app.get("kind") != TRANSFER_IN.name:
+        return status == "approved"
+    if status == "approved":
+        return app.get("status") == "accepted"
+    return status == "draft" and app.get("status") in ENDED_IN
+
+
+def _describe_record(record: dict | None, hotline: str, latest: dict | None = None) -> str:
     """The first collection's state in words."""
     status = (record or {}).get("status")
     if record is None or not status:
@@ -70,6 +99,9 @@ def _describe_record(record: dict | None, hotline: str) -> str:
         return texts.STATUS_DRAFT
     if status == "submitted":
         return texts.STATUS_SUBMITTED.format(submitted=_day(record.get("submitted_at")) or "近期")
+    if status == "transferring":  # held by a transfer in: its dates and destination
+        transfer = latest if latest and latest.get("kind") == TRANSFER_IN.name else {}
+        return texts.STATUS_TRANSFERRING.format(**_fields(transfer))
     decision = record.get("decision") or {}
     decided = _day(record.get("decided_at") or decision.get("at")) or "近期"
     if status == "approved":
@@ -94,7 +126,7 @@ class ChatStatus:
         hotline = self.services.settings.hotline
         linked, record = await self.binding.linked(chat_openid)
         if linked:
-            return describe(record, hotline, await self._latest_change(record)), None
+            return describe(record, hotline, await self._latest(record)), None
         unionid = await self._unionid(chat_openid)
         account = await self.store.account_by_unionid(unionid) if unionid else None
         record = await self.store.application(account["record_id"]) if account else None
@@ -104,13 +136,19 @@ class ChatStatus:
         async def link() -> None:
             await self.binding.link(chat_openid, record["_id"])
 
-        return describe(record, hotline, await self._latest_change(record)), link
+        return describe(record, hotline, await self._latest(record)), link
 
-    async def _latest_change(self, record: dict | None) -> dict | None:
-        """The person's most recent change application, if any."""
+    async def _latest(self, record: dict | None) -> dict | None:
+        """The person's most recent later application: the archive's latest change or transfer,
+        else the record's transfer in (`transfer_in` while it holds or once it created the record;
+        a refused or withdrawn one is cleared there and only listed in `transfers_in`)."""
         archive = await self.store.archive_of(record)
-        changes = list((archive or {}).get("changes") or [])
-        return await self.store.application(changes[-1]) if changes else None
+        later = list((archive or {}).get("changes") or [])
+        if later:
+            return await self.store.application(later[-1])
+        tried = list((record or {}).get("transfers_in") or [])
+        transfer_in = (record or {}).get("transfer_in") or (tried[-1] if tried else None)
+        return await self.store.application(transfer_in) if transfer_in else None
 
     async def _unionid(self, chat_openid: str) -> str | None:
         """The sender's unionid from the official account's user info (None when unavailable)."""

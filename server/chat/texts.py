@@ -48,12 +48,39 @@ STATUS_APPROVED = "您的信息采集已审核通过（{decided}）。{archive}"
 STATUS_ARCHIVE_NO = "会计档案号：{archive_no}。"
 STATUS_REJECTED = "您的信息采集未通过审核（{decided}），原因：{reason}。请进入小程序按要求修改后重新提交。"
 STATUS_UNKNOWN = "暂时无法确定您的审核状态，请进入小程序查看，或拨打咨询电话：{hotline}"
-# The latest change application's state, said after the first collection's (every state of
-# the change table has a text: tests/chat check them against server/lifecycle/tables.py).
+# A transfer in (区外调入) holds the filled record in state "transferring" while the destination
+# district decides ({to}: that district's name, "新的管理地区" when unknown).
+STATUS_TO_UNKNOWN = "新的管理地区"
+STATUS_TRANSFERRING = "您的区外调入申请已于 {submitted} 提交，正在由{to}财政局审核；审核通过后即建立您的会计档案。"
+# The person's latest application is said after the first collection's state, in the words of
+# its kind (every state of every table has a text: tests/chat check them against
+# server/lifecycle/tables.py). Placeholders: {submitted}, {decided}, {reason}, {to}.
 STATUS_CHANGE = {
     "ordered": "财政局抽查您的档案后要求更正：{reason}。请进入小程序“信息变更”提交更正。",
     "submitted": "您的信息变更申请已于 {submitted} 提交，正在审核中；审核通过前档案保持原样。",
     "approved": "您最近一次信息变更已于 {decided} 审核通过，档案已更新。",
     "rejected": "您最近一次信息变更未通过审核（{decided}），原因：{reason}。档案保持原样。",
     "withdrawn": "您最近一次信息变更申请已撤回，档案保持原样。",
+}
+STATUS_TRANSFER = {
+    "transfer_within": {
+        "submitted": "您的区内调转申请（调往{to}）已于 {submitted} 提交，正在等待原管理地区财政局审核。",
+        "released": "您的区内调转申请原管理地区已同意调出，正在等待{to}财政局接收；接收前档案仍在原管理地区。",
+        "accepted": "您的区内调转已于 {decided} 办理完成，档案已转至{to}。",
+        "refused": "您的区内调转申请（调往{to}）原管理地区不同意调出（{decided}），原因：{reason}。档案仍在原管理地区。",
+        "declined": "您的区内调转申请{to}财政局不同意接收（{decided}），原因：{reason}。档案仍在原管理地区。",
+        "withdrawn": "您最近一次区内调转申请已撤回，档案仍在原管理地区。",
+    },
+    "transfer_out": {
+        "submitted": "您的调出区外申请（调往{to}）已于 {submitted} 提交，正在等待原管理地区财政局审核。",
+        "approved": "您的档案已于 {decided} 调出（调往{to}），不能再修改。请在小程序中下载《调转信息表》，到新的管理地区办理调入。",
+        "rejected": "您的调出区外申请未通过审核（{decided}），原因：{reason}。档案仍在原管理地区。",
+        "withdrawn": "您最近一次调出区外申请已撤回，档案仍在原管理地区。",
+    },
+    "transfer_in": {
+        "submitted": STATUS_TRANSFERRING,
+        "accepted": "您的区外调入已于 {decided} 办理完成，档案由{to}财政局管理。",
+        "refused": "您的区外调入申请未通过审核（{decided}），原因：{reason}。已填写的信息仍然保留，请进入小程序按要求补充材料后重新申请。",
+        "withdrawn": "您的区外调入申请已撤回，已填写的信息仍然保留在小程序中。",
+    },
 }

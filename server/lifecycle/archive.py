@@ -3,8 +3,11 @@
 `archives` `_id` = archive number: {region_code, openid, record_id (the first collection),
 version, data: {the five sections, region_code}, documents, photo, rare_name,
 versions: [{version, at, by, application_id, kind, diff: [{field, old, new}]}],
-applied: [step keys already applied], changes: [change application ids],
-open_change: application id | None, spot_checks: [...], created_at, updated_at}.
+applied: [step keys already applied], changes: [ids of the archive's later applications:
+changes and transfers, oldest first], open_change: the one open application that holds the
+archive (a change or a transfer) | None, spot_checks: [...], transferred_out: {at,
+application_id, to_region_name, sheet_no} once it left the deployment (then read-only),
+created_at, updated_at}.
 
 Only the lifecycle's effects write it (one conditional single-document update each,
 guarded by `applied`, so deriving an effect twice applies it once).
@@ -103,6 +106,7 @@ class Archives:
             log.error("approved collection %s has no archive number", app["_id"])
             return
         data = record_data(app)
+        admitted = step.get("action") == "admit" and app.get("transfer_in")  # a transfer in's held record
         doc = {
             "_id": number,
             "region_code": app.get("region_code"),
@@ -118,8 +122,8 @@ class Archives:
                     "version": 1,
                     "at": step["at"],
                     "by": step["by"],
-                    "application_id": app["_id"],
-                    "kind": "collection",
+                    "application_id": app["transfer_in"] if admitted else app["_id"],
+                    "kind": "transfer_in" if admitted else "collection",
                     "diff": [],
                 }
             ],
@@ -196,12 +200,18 @@ class Archives:
             arch = await self.store.archive(number)
             if arch is None:
                 raise Conflict("尚未建立会计人员档案，不能申请变更", "archive_missing")
+            if arch.get("transferred_out"):
+                raise Conflict("您的档案已调出本地，不能再办理变更或调转", "archive_transferred_out")
             held = arch.get("open_change")
             if held and held != app_id:
                 other = await self.store.application(held, {"status": 1, "kind": 1})
                 kind = kind_of((other or {}).get("kind"))
                 if other is not None and kind is not None and other.get("status") in kind.open_states:
-                    raise Conflict("您已有一项信息变更正在办理，请等待审核结果或撤回后再申请", "change_open")
+                    raise Conflict(
+                        f"您已有一项{kind.label}申请正在办理，请等待办理结果或撤回后再申请",
+                        "change_open" if kind.name == "change" else "application_open",
+                        open_kind=kind.name,
+                    )
             done = await self.services.atomic.update(
                 self.store.archives,
                 {"_id": number, "open_change": held},

@@ -21,9 +21,9 @@ from bson import ObjectId
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.districts import deployment_districts
-from server.documents.service import DocumentService, document_view
-from server.documents.sniff import EXTENSIONS, require_type
-from server.errors import BadRequest, Conflict, Invalid, NotFound
+from server.documents.service import document_view
+from server.errors import Conflict, Invalid, NotFound
+from server.lifecycle import staging
 from server.lifecycle.archive import Archives, diff_of, record_data
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
@@ -120,33 +120,13 @@ class ChangeService:
             "changes": [change_view(a) for a in reversed(apps)],
             "rules": rules(),
             "open": str(archive["open_change"]) if archive and archive.get("open_change") else None,
-            "staged_proof": document_view(PROOF_KIND, staged) | {"url": None} if staged else None,
+            "staged_proof": staging.staged_view(PROOF_KIND, staged),
         }
 
     async def stage_proof(self, user: SessionUser, data: bytes) -> dict:
         """Keep an uploaded proof document for the caller's next change (replacing an older one)."""
         await self._archive(user)
-        documents = self.services.get(DocumentService)
-        if not data:
-            raise BadRequest("上传的文件为空，请重新选择文件", "empty_file")
-        if len(data) > self.services.settings.upload_max_bytes:
-            raise documents.too_large()
-        content_type = require_type(data)
-        cleaned = await documents.clean(data, content_type)
-        info = await self.services.files.put(
-            cleaned,
-            f"{PROOF_KIND}.{EXTENSIONS[content_type]}",
-            content_type,
-            metadata={"openid": user.openid, "kind": PROOF_KIND},
-        )
-        entry = {**info, "uploaded_at": utcnow()}
-        before = await self.services.atomic.update(
-            self.store.accounts, {"_id": user.openid}, {"$set": {"change_proof": entry}}, before=True
-        )
-        old = (before or {}).get("change_proof")
-        if old and old.get("file_id") != entry["file_id"]:
-            await self.services.files.delete(old["file_id"])
-        return document_view(PROOF_KIND, entry) | {"url": None}
+        return await staging.stage(self.services, user.openid, PROOF_KIND, data)
 
     def _diff(self, archive: Doc, body: Any) -> tuple[list[DiffRow], str]:
         """([{field, old, new}], reason) from a request body, or Invalid."""
@@ -226,11 +206,7 @@ class ChangeService:
                 actor,
             )
         if proof and documents:
-            await self.services.atomic.update(
-                self.store.accounts,
-                {"_id": user.openid, "change_proof.file_id": proof["file_id"]},
-                {"$set": {"change_proof": None}},
-            )
+            await staging.consume(self.services, user.openid, PROOF_KIND, proof)
         return change_view(app)
 
     async def withdraw(self, user: SessionUser, change_id: str) -> dict:

@@ -19,7 +19,7 @@ from typing import Any
 
 from server.db import utcnow
 from server.districts import deployment_districts
-from server.errors import Busy, Conflict, NotFound
+from server.errors import Busy, Conflict, Forbidden, NotFound
 from server.lifecycle.archive import Archives
 from server.lifecycle.readmodel import ReadModels
 from server.lifecycle.store import Doc, LifecycleStore, new_step, step_key
@@ -35,6 +35,7 @@ JOB_GRACE = dt.timedelta(seconds=60)  # a job whose step never appeared is dropp
 WORKER_POLL = 5.0
 
 Guard = Callable[[Doc, dict], Awaitable[None]]
+Effect = Callable[[Doc, Doc], Awaitable[None]]  # (application, step)
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,21 @@ def not_found() -> NotFound:
     return NotFound("记录不存在或无权查看", "record_not_found")
 
 
-def may_see(actor: Actor, app: Doc) -> bool:
-    """True when the actor may read (and so act on) this application."""
+def may_see(actor: Actor, app: Doc, regions: set | None = None) -> bool:
+    """True when the actor may read (and so act on) this application (`regions`: its districts,
+    see `Lifecycle.regions`; default its own region_code and to_region)."""
     if actor.role == "applicant":
         return app.get("openid") == actor.openid
     if actor.role == "reviewer":
-        return actor.staff is not None and actor.staff.can_see(app.get("region_code"))
+        seen = regions if regions is not None else {app.get("region_code"), app.get("to_region")} - {None}
+        return actor.staff is not None and any(actor.staff.can_see(r) for r in seen)
     return actor.role == "system"
+
+
+def not_your_step(t: Transition) -> Forbidden:
+    """403: the step is another district's (a transfer's origin or destination)."""
+    side = "调入地" if t.where == "to_region" else "调出地"
+    return Forbidden(f"此步骤由{side}财政局办理", "not_your_step")
 
 
 def changed(app: Doc) -> Conflict:
@@ -89,11 +98,19 @@ class Lifecycle:
         self.readmodels = services.get(ReadModels)
         self.outbox = services.get(Outbox)
         self.guards: dict[str, Guard] = {}
+        self.effects: dict[str, Effect] = {
+            "create_archive": self.archives.create_from,
+            "apply_diff": self.archives.apply_change,
+        }
         self._sender_poke: Callable[[], None] | None = None
 
     def register_guard(self, name: str, guard: Guard) -> None:
         """A named guard of the tables (checked before the step is written)."""
         self.guards[name] = guard
+
+    def register_effect(self, name: str, effect: Effect) -> None:
+        """A named effect of the tables (derived from a recorded step; must be idempotent on the step)."""
+        self.effects[name] = effect
 
     def on_notice(self, poke: Callable[[], None]) -> None:
         """Call `poke` after a step produced a notice (the sender looks at once)."""
@@ -107,20 +124,45 @@ class Lifecycle:
             raise not_found()
         return kind
 
+    async def regions(self, app: Doc) -> set:
+        """The districts whose reviewers see an application: a transfer's origin and destination;
+        for an approved first collection or a change, the archive's district now (one document:
+        a transfer that moves the archive moves them all at once); else its own district."""
+        if app.get("to_region"):
+            return {app.get("region_code"), app["to_region"]} - {None}
+        if app.get("archive_no") and (app.get("kind") == "change" or app.get("status") == "approved"):
+            archive = await self.store.archive(app["archive_no"])
+            if archive is not None and archive.get("region_code"):
+                return {archive["region_code"]}
+        return {app.get("region_code")}
+
     async def visible(self, actor: Actor, app_id: Any) -> Doc:
         """The application if the actor may see it, else NotFound."""
         app = await self.store.application(app_id)
-        if app is None or not may_see(actor, app):
+        if app is None:
+            raise not_found()
+        regions = await self.regions(app) if actor.role == "reviewer" else None
+        if not may_see(actor, app, regions):
             raise not_found()
         return app
 
     def transition(self, app: Doc, action: str, actor: Actor) -> Transition:
-        """The table's row for this action from the application's state, for this actor; else 409."""
+        """The table's row for this action from the application's state, for this actor; else 409
+        (403 when the row is another district's)."""
         kind = self.kind(app)
         t = kind.transition(app.get("status") or "", action)
         if t is None or t.actor != actor.role:
             raise changed(app)
+        if actor.role == "reviewer" and not (actor.staff and actor.staff.can_see(app.get(t.where))):
+            raise not_your_step(t)
         return t
+
+    @staticmethod
+    def actions_for(app: Doc, staff: Staff) -> list[Transition]:
+        """The rows a reviewer may take now (their district is the one the row names)."""
+        kind = kind_of(app.get("kind") or "collection")
+        rows = kind.actions(app.get("status") or "", "reviewer") if kind else []
+        return [t for t in rows if staff.can_see(app.get(t.where))]
 
     async def step(
         self,
@@ -160,12 +202,14 @@ class Lifecycle:
         await self._settle_now(after["_id"], job)
         return await self.store.application(after["_id"]) or after
 
-    async def create(self, doc: Doc, action: str, actor: Actor, **step_extra: Any) -> Doc:
-        """Insert a new application through its kind's creation row ("" -> first state)."""
+    async def create(self, doc: Doc, action: str, actor: Actor, body: dict | None = None, **step_extra: Any) -> Doc:
+        """Insert a new application through its kind's creation row ("" -> first state), guards first."""
         kind = kind_of(doc["kind"])
         t = kind.transition("", action) if kind else None
         if t is None or t.actor != actor.role:
             raise ValueError(f"{doc['kind']} has no creation row {action!r} for {actor.role}")
+        for name in t.guards:
+            await self.guards[name](doc, body or {})
         now = doc.get("created_at") or utcnow()
         step = new_step(1, action, None, t.to, actor.name, actor.role, now, v=1, **step_extra)
         doc = {
@@ -209,7 +253,7 @@ class Lifecycle:
                 archive_changed |= step.get("action") == "approve"
                 last = max(last, n)
             await self.readmodels.sync(app["_id"])
-            if archive_changed and app.get("kind") != "collection" and app.get("archive_no"):
+            if archive_changed and app.get("kind") == "change" and app.get("archive_no"):
                 record_id = ((await self.store.archive(app["archive_no"])) or {}).get("record_id")
                 if record_id:
                     await self.readmodels.sync(record_id)  # its rows show the archive's fields
@@ -226,11 +270,9 @@ class Lifecycle:
         t = kind.transition(step.get("from") or "", step.get("action") or "")
         if t is None:
             return False
-        if t.effect == "create_archive":
-            await self.archives.create_from(app, step)
-        elif t.effect == "apply_diff":
-            await self.archives.apply_change(app, step)
-        if kind.name == "change" and t.to not in kind.open_states and t.effect is None:
+        if t.effect:
+            await self.effects[t.effect](app, step)
+        if kind.holds_archive and t.to not in kind.open_states and t.effect is None:
             await self.archives.release(app)
         # the rest are independent of each other (each idempotent on the step): at once
         effects = []

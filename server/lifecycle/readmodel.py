@@ -47,19 +47,23 @@ def audit_name(region: str) -> str:
     return f"audit|{region}"
 
 
+# kinds whose rows show the archive they act on (a transfer in carries the person's fields itself)
+ON_ARCHIVE = frozenset({"change", "transfer_within", "transfer_out"})
+
+
 def person(app: Doc, archive: Doc | None) -> Doc:
     """The person's current fields: the archive's when there is one, else the application's."""
     if archive and archive.get("data"):
         return archive["data"]
-    if app.get("kind") == "change":
+    if app.get("kind") in ON_ARCHIVE:
         return {}
     return app
 
 
 def shows_archive(app: Doc) -> bool:
-    """True when an application's rows show its archive's fields: a change, or an approved first
-    collection (before its approval a first collection shows its own)."""
-    return app.get("kind") == "change" or app.get("status") == "approved"
+    """True when an application's rows show its archive's fields: a change or a transfer of an
+    archive, or an approved first collection (before its approval a first collection shows its own)."""
+    return app.get("kind") in ON_ARCHIVE or app.get("status") == "approved"
 
 
 def row(app: Doc, archive: Doc | None = None) -> Doc:
@@ -76,6 +80,7 @@ def row(app: Doc, archive: Doc | None = None) -> Doc:
         "mobile": mask_mobile((data.get("contact") or {}).get("mobile")),
         "unit_name": (data.get("employment") or {}).get("unit_name") or "",
         "region_code": app.get("region_code"),
+        "to_region": app.get("to_region"),
         "status": app.get("status"),
         "version": app.get("version"),
         "archive_no_tail": (app.get("archive_no") or "")[-4:],
@@ -91,7 +96,8 @@ def wanted(app: Doc, archive: Doc | None) -> dict[str, str]:
         return {}
     kind, status = app.get("kind") or "collection", app.get("status") or ""
     key = f"{stamp(app.get('submitted_at'))}|{app['_id']}"
-    out = {queue_name(kind, s, r): key for s in (status, ALL) for r in (region, ALL)}
+    regions = {region, app.get("to_region") or region, ALL}  # a transfer is in both districts' queues
+    out = {queue_name(kind, s, r): key for s in (status, ALL) for r in regions}
     name = (person(app, archive).get("profile") or {}).get("name")
     if kind == "collection" and name:
         for char in set(unicodedata.normalize("NFC", name).casefold()) - {" "}:

@@ -104,8 +104,10 @@ class LifecycleStore:
     async def applications_of(
         self, archive: Mapping[str, Any] | None, record: Mapping[str, Any] | None
     ) -> list[Application]:
-        """The person's applications: the collection, then every change of their archive, oldest first."""
+        """The person's applications: the collection, every later application of their archive (changes,
+        transfers), and their transfers in, oldest first."""
         ids = ([record["_id"]] if record else []) + list((archive or {}).get("changes") or [])
+        ids += list((record or {}).get("transfers_in") or [])
         found = [await self.application(i) for i in dict.fromkeys(ids)]
         return [a for a in found if a is not None]
 

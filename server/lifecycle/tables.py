@@ -11,9 +11,16 @@ rules (what the applicant sends: `server/records/` for the first collection,
 `server/lifecycle/changes.py` for a change) and the guards its rows name.
 
 Actors: "applicant" (the person, from the mini-program), "reviewer" (staff whose districts
-include the application's district: a district reviewer or a city administrator),
-"system". Effects: "create_archive" (the first collection becomes the archive, version 1),
-"apply_diff" (an approved change becomes a new archive version), None.
+include the district the row's `where` names: the application's `region_code` unless said
+otherwise, e.g. a transfer's destination `to_region`; a district reviewer or a city
+administrator), "system" (a step another application's effect takes). Effects, registered
+by name with the engine: "create_archive" (the first collection becomes the archive,
+version 1), "apply_diff" (an approved change becomes a new archive version), and the
+transfers' "move_archive", "transfer_out", "hold_record", "admit_record", "return_record"
+(server/transfers/effects.py), or None.
+
+A kind that `holds_archive` reserves the archive while it is open (the archive's
+`open_change`): one such application at a time per person, whatever its kind.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class Transition:
     effect: str | None = None
     notice: str | None = None  # key of the notice template (server/notify/notices.py)
     needs_reason: bool = False
+    where: str = "region_code"  # the application field naming the district whose reviewers take this row
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class Kind:
     open_states: frozenset[str]  # states in which the application is still waiting for someone
     editable_states: frozenset[str]  # states in which the applicant may still edit the payload
     table: tuple[Transition, ...]
+    holds_archive: bool = False  # while open, the archive waits for it (one such application at a time)
     rows: dict[tuple[str, str], Transition] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -77,8 +86,9 @@ class Kind:
 # fmt: off
 COLLECTION = Kind(
     name="collection", label="信息采集",
-    states={"draft": "填写中", "submitted": "待审核", "approved": "已通过", "rejected": "已退回"},
-    open_states=frozenset({"draft", "submitted", "rejected"}),
+    states={"draft": "填写中", "submitted": "待审核", "approved": "已通过", "rejected": "已退回",
+            "transferring": "区外调入办理中"},
+    open_states=frozenset({"draft", "submitted", "rejected", "transferring"}),
     editable_states=frozenset({"draft", "rejected"}),
     table=(
         Transition("", "create", "draft", "applicant", "开始填写"),
@@ -90,6 +100,11 @@ COLLECTION = Kind(
                    effect="create_archive", notice="collection_approved"),
         Transition("submitted", "reject", "rejected", "reviewer", "退回",
                    notice="collection_rejected", needs_reason=True),
+        # a transfer in (TRANSFER_IN) holds the filled record while it is decided, and admits it
+        Transition("draft", "hold", "transferring", "system", "申请区外调入"),
+        Transition("rejected", "hold", "transferring", "system", "申请区外调入"),
+        Transition("transferring", "admit", "approved", "system", "区外调入通过", effect="create_archive"),
+        Transition("transferring", "return", "draft", "system", "区外调入未办结"),
     ),
 )
 
@@ -99,6 +114,7 @@ CHANGE = Kind(
             "withdrawn": "已撤回"},
     open_states=frozenset({"ordered", "submitted"}),
     editable_states=frozenset({"ordered"}),
+    holds_archive=True,
     table=(
         Transition("", "submit", "submitted", "applicant", "申请变更"),
         Transition("", "order", "ordered", "reviewer", "责令改正", notice="correction_order", needs_reason=True),
@@ -111,9 +127,69 @@ CHANGE = Kind(
     ),
 )
 
+# Transfers (调转): seed 002's 区内调转, 调出区外 and 区外调入. Within the deployment the origin
+# district releases and then the destination district (`to_region`) accepts; the archive moves.
+TRANSFER_WITHIN = Kind(
+    name="transfer_within", label="区内调转",
+    states={"submitted": "待调出地审核", "released": "待调入地接收", "accepted": "已调入",
+            "refused": "调出地不同意", "declined": "调入地不同意", "withdrawn": "已撤回"},
+    open_states=frozenset({"submitted", "released"}),
+    editable_states=frozenset(),
+    holds_archive=True,
+    table=(
+        Transition("", "submit", "submitted", "applicant", "申请调转", guards=("transfer_allowed",)),
+        Transition("submitted", "withdraw", "withdrawn", "applicant", "撤回"),
+        Transition("submitted", "approve", "released", "reviewer", "同意调出", notice="transfer_released"),
+        Transition("submitted", "reject", "refused", "reviewer", "不同意调出",
+                   notice="transfer_refused", needs_reason=True),
+        Transition("released", "approve", "accepted", "reviewer", "同意调入", where="to_region",
+                   effect="move_archive", notice="transfer_accepted"),
+        Transition("released", "reject", "declined", "reviewer", "不同意调入", where="to_region",
+                   notice="transfer_declined", needs_reason=True),
+    ),
+)
+
+# Out of the deployment: the origin district approves; the archive becomes 已调出 (read-only)
+# and a transfer sheet (调转信息表) with a verification code is issued for the other region.
+TRANSFER_OUT = Kind(
+    name="transfer_out", label="调出区外",
+    states={"submitted": "待审核", "approved": "已调出", "rejected": "已退回", "withdrawn": "已撤回"},
+    open_states=frozenset({"submitted"}),
+    editable_states=frozenset(),
+    holds_archive=True,
+    table=(
+        Transition("", "submit", "submitted", "applicant", "申请调出", guards=("transfer_allowed",)),
+        Transition("submitted", "withdraw", "withdrawn", "applicant", "撤回"),
+        Transition("submitted", "approve", "approved", "reviewer", "同意调出",
+                   effect="transfer_out", notice="transfer_out_approved"),
+        Transition("submitted", "reject", "rejected", "reviewer", "不同意调出",
+                   notice="transfer_out_rejected", needs_reason=True),
+    ),
+)
+
+# Into the deployment: the person fills the record as for a first collection and brings the
+# old region's transfer sheet and proof of the local link; the destination district accepts,
+# and the held record becomes the archive (the collection's "admit" row).
+TRANSFER_IN = Kind(
+    name="transfer_in", label="区外调入",
+    states={"submitted": "待调入地审核", "accepted": "已调入", "refused": "已退回", "withdrawn": "已撤回"},
+    open_states=frozenset({"submitted"}),
+    editable_states=frozenset(),
+    table=(
+        Transition("", "submit", "submitted", "applicant", "申请调入", guards=("transfer_allowed",),
+                   effect="hold_record"),
+        Transition("submitted", "withdraw", "withdrawn", "applicant", "撤回", effect="return_record"),
+        Transition("submitted", "approve", "accepted", "reviewer", "同意调入",
+                   effect="admit_record", notice="transfer_in_accepted"),
+        Transition("submitted", "reject", "refused", "reviewer", "不同意调入",
+                   effect="return_record", notice="transfer_in_refused", needs_reason=True),
+    ),
+)
+
 # fmt: on
 
-KINDS: dict[str, Kind] = {k.name: k for k in (COLLECTION, CHANGE)}
+KINDS: dict[str, Kind] = {k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN)}
+TRANSFER_KINDS = (TRANSFER_WITHIN.name, TRANSFER_OUT.name, TRANSFER_IN.name)
 
 # Spot-check outcomes (抽查) are staff acts on an archive, not an application of their own:
 # "confirmed" is recorded on the archive; "correction" opens a change in state "ordered".
@@ -134,9 +210,19 @@ def all_states() -> list[str]:
 
 
 def action_labels() -> dict[str, str]:
-    """Every action of every kind with its label (the admin page's history and audit lines)."""
-    labels = {t.action: t.label for k in KINDS.values() for t in k.table}
+    """Every action with a label (the first kind's wording; a step's own label is `step_label`)."""
+    labels: dict[str, str] = {}
+    for k in KINDS.values():
+        for t in k.table:
+            labels.setdefault(t.action, t.label)
     return {**labels, "submit": "提交", "spot_check_confirmed": "抽查无误"}
+
+
+def step_label(kind_name: str | None, before: str | None, action: str | None) -> str:
+    """The label of one recorded step, from its kind's row (the action itself when there is none)."""
+    kind = kind_of(kind_name or "collection")
+    t = kind.transition(before or "", action or "") if kind else None
+    return t.label if t else action_labels().get(action or "", action or "")
 
 
 def reviewer_actions() -> list[str]:

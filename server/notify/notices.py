@@ -41,9 +41,66 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
         "请更正您的会计人员信息",
         "{office}抽查您的会计人员档案，要求更正：{reason}。请在小程序“信息变更”中提交更正。",
     ),
+    # Transfers: {office} is the application's `region_code` district, the origin for 区内调转 and
+    # 调出区外 (so the destination's steps name no office) and the destination for 区外调入.
+    "transfer_released": (
+        "transfer_result",
+        "同意调出",
+        "区内调转：原地区已同意调出",
+        "您的区内调转申请已由{office}同意调出，正在等待调入地财政局接收。接收前档案仍在原管理地区。",
+    ),
+    "transfer_refused": (
+        "transfer_result",
+        "不同意调出",
+        "区内调转申请未获同意",
+        "{office}不同意您的区内调转申请。原因：{reason}。档案仍在原管理地区，如需调转请重新申请。",
+    ),
+    "transfer_accepted": (
+        "transfer_result",
+        "调入成功",
+        "区内调转已完成",
+        "调入地财政局已接收您的会计档案，区内调转已完成，今后由新的管理地区管理您的档案。",
+    ),
+    "transfer_declined": (
+        "transfer_result",
+        "不同意调入",
+        "区内调转未获调入地接收",
+        "调入地财政局不同意接收您的会计档案。原因：{reason}。档案仍在原管理地区，如需调转请重新申请。",
+    ),
+    "transfer_out_approved": (
+        "transfer_result",
+        "同意调出",
+        "调出区外申请已通过",
+        "您的调出区外申请已由{office}审核通过。档案已调出，请在小程序中下载《调转信息表》，到新的管理地区办理调入。",
+    ),
+    "transfer_out_rejected": (
+        "transfer_result",
+        "不同意调出",
+        "调出区外申请未通过",
+        "{office}不同意您的调出区外申请。原因：{reason}。档案仍在原管理地区，如需调出请重新申请。",
+    ),
+    "transfer_in_accepted": (
+        "transfer_result",
+        "调入成功",
+        "区外调入已完成",
+        "您的区外调入申请已由{office}审核通过，会计档案已建立，可在小程序中查看。",
+    ),
+    "transfer_in_refused": (
+        "transfer_result",
+        "不同意调入",
+        "区外调入申请未通过",
+        "{office}不同意您的区外调入申请。原因：{reason}。已填写的信息仍然保留，请按要求补充材料后重新申请。",
+    ),
 }
 MESSAGE_KINDS = sorted({t[0] for t in TEMPLATES.values()})
-DEFAULT_REASON = {"collection_approved": "信息审核通过", "change_approved": "变更审核通过"}
+DEFAULT_REASON = {
+    "collection_approved": "信息审核通过",
+    "change_approved": "变更审核通过",
+    "transfer_released": "已同意调出，待调入地接收",
+    "transfer_accepted": "调入地已接收，调转完成",
+    "transfer_out_approved": "已调出，请下载调转信息表",
+    "transfer_in_accepted": "区外调入审核通过",
+}
 
 
 def render(

@@ -7,7 +7,9 @@ from server.districts import district_name
 from server.lifecycle.archive import archive_view, changes_of
 from server.lifecycle.changes import PROOF_KIND, PROOF_LABEL
 from server.lifecycle.engine import Actor, Lifecycle
+from server.lifecycle.readmodel import ON_ARCHIVE
 from server.lifecycle.store import LifecycleStore, notice_ids
+from server.lifecycle.tables import TRANSFER_KINDS, Kind, step_label
 from server.notify.outbox import Outbox
 from server.records.fields import SECTION_LABELS, SECTIONS, field_label, field_spec, value_at
 from server.records.names import rare_characters
@@ -15,6 +17,7 @@ from server.records.options import DOCUMENT_KINDS, option_label
 from server.review.access import rare_name
 from server.staff.model import Staff
 
+EXTRA_LABELS = {PROOF_KIND: PROOF_LABEL, "transfer_proof": "调转证明材料", "transfer_sheet": "原地区调转信息表"}
 HIDDEN = {"openid": 0, "unionid": 0, "chat_openid": 0}
 
 
@@ -97,8 +100,8 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
     lifecycle = services.get(Lifecycle)
     store = services.get(LifecycleStore)
     kind = lifecycle.kind(doc)
-    # a change is shown beside its archive; a first collection with the archive it became
-    archive = await store.archive(doc.get("archive_no")) if kind.name == "change" else await store.archive_of(doc)
+    # a change or transfer is shown with its archive; a first collection with the archive it became
+    archive = await store.archive(doc.get("archive_no")) if kind.name in ON_ARCHIVE else await store.archive_of(doc)
     base = record_detail(services.settings, {**doc, **(archive.get("data") or {})} if archive else doc)
     notices = await services.get(Outbox).many(notice_ids([doc]))
     base.update(
@@ -108,14 +111,15 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
             "status_label": kind.state_label(doc.get("status")),
             "actions": [
                 {"action": t.action, "label": t.label, "needs_reason": t.needs_reason}
-                for t in kind.actions(doc.get("status") or "", "reviewer")
-            ]
-            if staff.can_see(doc.get("region_code"))
-            else [],
+                for t in lifecycle.actions_for(doc, staff)
+            ],
             "archive": archive_view(archive, for_staff=True) if archive else None,
             "notices": [_notice_view(n) for n in sorted(notices, key=lambda n: n.get("created_at") or 0)],
         }
     )
+    base["history"] = [history_entry(services.settings, kind, doc, h) for h in doc.get("history") or []]
+    if kind.name in TRANSFER_KINDS:
+        base["transfer"] = transfer_view(services.settings, kind, doc)
     if kind.name == "change":
         base["change"] = {
             "rows": change_rows(doc, archive),
@@ -123,6 +127,34 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
             "ordered": doc.get("ordered"),
         }
     return base
+
+
+def history_entry(settings, kind: Kind, doc: dict, h: dict) -> dict:
+    """A step as staff read it: its row's label, and for a reviewer's step the district that took it."""
+    t = kind.transition(h.get("from") or "", h.get("action") or "")
+    district = doc.get(t.where) if t and t.actor == "reviewer" else None
+    return {
+        **h,
+        "label": step_label(kind.name, h.get("from"), h.get("action")),
+        "district": district_name(settings, district) if district else "",
+    }
+
+
+def transfer_view(settings, kind: Kind, doc: dict) -> dict:
+    """Where a transfer goes from and to, why, and the transfer sheet (transfer out)."""
+    payload = doc.get("payload") or {}
+    approved_out = kind.name == "transfer_out" and doc.get("status") == "approved"
+    return {
+        "kind": kind.name,
+        "from_region": doc.get("region_code") if kind.name != "transfer_in" else None,
+        "from_region_name": payload.get("from_region_name") or district_name(settings, doc.get("region_code")),
+        "to_region": doc.get("to_region"),
+        "to_region_name": payload.get("to_region_name") or district_name(settings, doc.get("to_region")),
+        "reason": payload.get("reason"),
+        "reason_label": payload.get("reason_label") or "",
+        "note": payload.get("note") or "",
+        "sheet_url": f"/admin/api/applications/{doc['_id']}/sheet.pdf" if approved_out else None,
+    }
 
 
 def record_detail(settings, doc: dict) -> dict:
@@ -133,7 +165,7 @@ def record_detail(settings, doc: dict) -> dict:
     documents = [
         {
             "kind": kind,
-            "label": DOCUMENT_KINDS.get(kind) or (PROOF_LABEL if kind == PROOF_KIND else kind),
+            "label": DOCUMENT_KINDS.get(kind) or EXTRA_LABELS.get(kind, kind),
             "url": file_url(rid, kind),
             "content_type": d.get("content_type"),
             "size": d.get("size"),

@@ -25,6 +25,7 @@ from server.review.access import STATUS_LABELS, rare_name
 from server.review.detail import display
 from server.review.queue import regions_of, status_filter
 from server.staff.model import Staff
+from server.transfers.flows import flows
 
 PAGE = 500  # rows read from the lists per round
 FETCH = 50  # applications read concurrently
@@ -65,8 +66,25 @@ def row_values(settings, doc: dict) -> list:
     return values
 
 
-def build_workbook(rows: list[list], out: IO[bytes]) -> None:
-    """Write the rows as an .xlsx to `out` (runs in an executor)."""
+FLOW_HEADERS = ("调转类型", "调出地", "调入地", "办理中", "最久等待（天）", "合计", "各状态数量")
+
+
+def flow_values(flow: dict) -> list:
+    """One row of the transfer-flows sheet."""
+    states = "；".join(f"{state}：{n}" for state, n in flow["counts"].items() if n)
+    return [
+        flow["kind_label"],
+        flow["from_region_name"],
+        flow["to_region_name"],
+        flow["pending"],
+        flow["oldest_pending_days"] if flow["oldest_pending_days"] is not None else "",
+        flow["total"],
+        states,
+    ]
+
+
+def build_workbook(rows: list[list], out: IO[bytes], flows: list[list] | None = None) -> None:
+    """Write the rows (and the transfer flows, on a second sheet) as an .xlsx to `out` (runs in an executor)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("会计人员信息")
     for i, width in enumerate([26, 10, 10, 22] + [16] * len(FIELDS) + [10, 18, 18, 12, 40]):
@@ -85,6 +103,11 @@ def build_workbook(rows: list[list], out: IO[bytes]) -> None:
                     cell.number_format = "yyyy-mm-dd hh:mm"
             cells.append(cell)
         ws.append(cells)
+    if flows is not None:
+        fs = wb.create_sheet("调转流向")
+        fs.append(list(FLOW_HEADERS))
+        for values in flows:
+            fs.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
     wb.save(out)
 
 
@@ -128,9 +151,10 @@ async def export_rows(services, staff: Staff, status: str | None, region: str | 
 async def export_xlsx(services, staff: Staff, status: str | None, region: str | None) -> tuple[IO[bytes], int]:
     """(a temporary file positioned at 0, record count) of the caller's records as .xlsx."""
     rows = await export_rows(services, staff, status, region)
+    flow_rows = [flow_values(f) for f in await flows(services, staff)]
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115  # the caller streams and closes it
     try:
-        await asyncio.get_running_loop().run_in_executor(None, build_workbook, rows, out)
+        await asyncio.get_running_loop().run_in_executor(None, build_workbook, rows, out, flow_rows)
     except BaseException:
         out.close()
         raise

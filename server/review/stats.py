@@ -20,6 +20,7 @@ from server.lifecycle.tables import COLLECTION
 from server.lists import SortedList, counts
 from server.notify.template import CHINA
 from server.staff.model import Staff
+from server.transfers.flows import flows
 
 MAX_DAYS = 366
 DAILY = "daily_submissions"
@@ -64,8 +65,8 @@ async def daily_submissions(services, staff: Staff, days: int) -> list[dict]:
 
 async def stats(services, staff: Staff, days: int) -> dict:
     """Per-district status counts (with totals) and the daily submission series."""
-    counts, per_day = await asyncio.gather(
-        status_counts(services, staff), daily_submissions(services, staff, min(days, MAX_DAYS))
+    counts, per_day, transfer_flows = await asyncio.gather(
+        status_counts(services, staff), daily_submissions(services, staff, min(days, MAX_DAYS)), flows(services, staff)
     )
     districts = []
     totals = {s: 0 for s in COLLECTION.states}
@@ -83,4 +84,5 @@ async def stats(services, staff: Staff, days: int) -> dict:
         "districts": districts,
         "totals": totals | {"total": sum(totals.values())},
         "per_day": per_day,
+        "transfer_flows": transfer_flows,
     }

@@ -30,8 +30,11 @@ async def test_stats_count_statuses_per_district_and_submissions_per_day(server,
     r = await city.get("/admin/api/stats?days=7")
     assert r.status == 200
     by = {d["region_code"]: d for d in r.json["districts"]}
-    assert by[A]["counts"] == {"draft": 0, "submitted": 2, "approved": 1, "rejected": 0} and by[A]["total"] == 3
-    assert by[B]["counts"] == {"draft": 1, "submitted": 2, "approved": 0, "rejected": 1}
+    assert (
+        by[A]["counts"] == {"draft": 0, "submitted": 2, "approved": 1, "rejected": 0, "transferring": 0}
+        and by[A]["total"] == 3
+    )
+    assert by[B]["counts"] == {"draft": 1, "submitted": 2, "approved": 0, "rejected": 1, "transferring": 0}
     assert r.json["totals"]["total"] == 7
     days = r.json["per_day"]
     assert len(days) == 7 and days[-1]["date"] == now.astimezone(CHINA).date().isoformat()

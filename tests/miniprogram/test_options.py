@@ -54,4 +54,4 @@ async def test_openapi_documents_every_mini_program_endpoint_with_the_enums(http
     upload = paths["/api/v1/me/documents/{kind}"]["post"]
     assert "file" in upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert schemas["DocumentKind"]["enum"][:2] == ["id_front", "id_back"]
-    assert schemas["RecordStatus"]["enum"] == ["draft", "submitted", "approved", "rejected"]
+    assert schemas["RecordStatus"]["enum"] == ["draft", "submitted", "approved", "rejected", "transferring"]

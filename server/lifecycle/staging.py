@@ -1,0 +1,49 @@
+"""Files a person uploads before the application that uses them (one request per file, as
+wx.uploadFile sends them): kept on the account under a slot until the application takes them.
+
+A staged file is sniffed and cleaned like every document; staging another file in the same
+slot replaces (and deletes) the older one. The application consumes the slot with a
+conditional update naming the file, so a file staged meanwhile is not lost.
+"""
+
+from __future__ import annotations
+
+from server.db import utcnow
+from server.documents.service import DocumentService, document_view
+from server.documents.sniff import EXTENSIONS, require_type
+from server.errors import BadRequest
+from server.lifecycle.store import Doc, LifecycleStore
+
+
+async def stage(services, openid: str, slot: str, data: bytes) -> Doc:
+    """Keep an uploaded file in the caller's account slot; its document view."""
+    documents = services.get(DocumentService)
+    store = services.get(LifecycleStore)
+    if not data:
+        raise BadRequest("上传的文件为空，请重新选择文件", "empty_file")
+    if len(data) > services.settings.upload_max_bytes:
+        raise documents.too_large()
+    content_type = require_type(data)
+    cleaned = await documents.clean(data, content_type)
+    info = await services.files.put(
+        cleaned, f"{slot}.{EXTENSIONS[content_type]}", content_type, metadata={"openid": openid, "kind": slot}
+    )
+    entry = {**info, "uploaded_at": utcnow()}
+    before = await services.atomic.update(store.accounts, {"_id": openid}, {"$set": {slot: entry}}, before=True)
+    old = (before or {}).get(slot)
+    if old and old.get("file_id") != entry["file_id"]:
+        await services.files.delete(old["file_id"])
+    return document_view(slot, entry) | {"url": None}
+
+
+def staged_view(slot: str, entry: Doc | None) -> Doc | None:
+    """A staged file as the person sees it (no download URL)."""
+    return document_view(slot, entry) | {"url": None} if entry else None
+
+
+async def consume(services, openid: str, slot: str, entry: Doc) -> None:
+    """Empty the slot if it still holds this file (the application now owns it)."""
+    store = services.get(LifecycleStore)
+    await services.atomic.update(
+        store.accounts, {"_id": openid, f"{slot}.file_id": entry["file_id"]}, {"$set": {slot: None}}
+    )

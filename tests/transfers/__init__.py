@@ -1,0 +1,1 @@
+"""Tests of transfers (调转): the transfer sheet PDF."""
