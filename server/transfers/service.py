@@ -284,7 +284,7 @@ class TransferService:
         if record.get("status") not in ("draft", "rejected") or record.get("transfer_in"):
             raise Conflict("您的信息采集正在审核或办理中，请等待结果后再申请区外调入", "application_open")
         region = parsed["to_region"] or record.get("region_code")
-        if region != record.get("region_code"):
+        if record.get("region_code") and region != record.get("region_code"):
             message = "调入的区须与信息采集表中填写的所在区一致，请先修改所在区"
             raise Invalid([_problem("to_region", "region_mismatch", message)], message, "region_mismatch")
         for name in HELD_RECORD_GUARDS:
