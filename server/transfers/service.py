@@ -19,7 +19,7 @@ from bson import ObjectId
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.districts import deployment_districts, district_name
-from server.documents.service import DocumentService, document_view
+from server.documents.service import document_view
 from server.errors import Conflict, Invalid, NotFound, Unavailable
 from server.lifecycle import staging
 from server.lifecycle.archive import Archives, record_data
@@ -30,6 +30,7 @@ from server.records.fields import SECTIONS
 from server.records.store import RecordStore
 from server.staff.model import Staff
 from server.transfers import rules, sheets
+from server.transfers.printer import SheetPrinter
 from server.transfers.rules import (
     API_KINDS,
     NOTE_MAX,
@@ -336,8 +337,8 @@ class TransferService:
         return await self._sheet(app)
 
     async def _sheet(self, app: Doc) -> tuple[str, bytes]:
-        """(file name, PDF) of an approved transfer out's sheet, rendered off the IOLoop."""
-        from server.transfers.sheet import SheetFontMissing, render_sheet  # fpdf2: loaded when printing
+        """(file name, PDF) of an approved transfer out's sheet: the stored one, or rendered once."""
+        from server.transfers.sheet import SheetFontMissing  # fpdf2: loaded when printing
 
         if app.get("kind") != TRANSFER_OUT.name:
             raise not_found()
@@ -345,17 +346,21 @@ class TransferService:
         out = (archive or {}).get("transferred_out") or {}
         if app.get("status") != "approved" or archive is None or out.get("application_id") != app["_id"]:
             raise Conflict("调出申请审核通过后才能下载调转信息表", "sheet_not_ready")
+        number = out["sheet_no"]
+        held = await self.services.db[sheets.SHEETS].find_one({"_id": number}, {"pdf": 1})
+        if held and (held.get("pdf") or {}).get("file_id"):
+            return f"{number}.pdf", await self.services.files.read(held["pdf"]["file_id"])
         photo = None
         if (archive.get("photo") or {}).get("file_id"):
             photo = await self.services.files.read(archive["photo"]["file_id"])
-        content = sheets.sheet_content(self.services, app, archive, out["sheet_no"], photo)
-        pool = self.services.get(DocumentService).pool
+        content = sheets.sheet_content(self.services, app, archive, number, photo)
         try:
-            pdf = await pool.run(render_sheet, content, self.settings.pdf_font_paths)
+            pdf = await self.services.get(SheetPrinter).render(content)
         except SheetFontMissing as exc:
             log.error("transfer sheet: %s", exc)
             raise Unavailable("调转信息表暂时无法生成，请稍后重试或联系财政局", "sheet_unavailable") from exc
-        return f"{out['sheet_no']}.pdf", pdf
+        await sheets.keep_pdf(self.services, number, pdf)
+        return f"{number}.pdf", pdf
 
 
 def kinds_for_openapi() -> dict[str, str]:

@@ -2,7 +2,7 @@
 the other region verifies, and the PDF's content.
 
 `transfer_sheets` `_id` = sheet number: {application_id, archive_no, region_code, name,
-id_number_masked, to_region_name, issued_at}. The number is derived from the application
+id_number_masked, to_region_name, issued_at, pdf: {file_id} once rendered}. The number is derived from the application
 (so deriving the effect twice issues one sheet) and the code is an HMAC of the number with
 the deployment's secret key: nothing secret is stored, and a code cannot be guessed from
 the number.
@@ -86,6 +86,16 @@ async def verify(services, number: str, code: Any) -> Doc:
         "issued_at": held.get("issued_at"),
         "from_office": office,
     }
+
+
+async def keep_pdf(services, number: str, pdf: bytes) -> None:
+    """Store a rendered sheet once (a racing second rendering's file is dropped)."""
+    info = await services.files.put(pdf, f"{number}.pdf", "application/pdf", metadata={"kind": "transfer_sheet_pdf"})
+    kept = await services.atomic.update(
+        services.db[SHEETS], {"_id": number, "pdf": None}, {"$set": {"pdf": {"file_id": info["file_id"]}}}
+    )
+    if kept is None:
+        await services.files.delete(info["file_id"])
 
 
 def sheet_content(services, app: Doc, archive: Doc, number: str, photo: bytes | None) -> Doc:

@@ -60,7 +60,10 @@ async def test_transfer_out_makes_the_archive_read_only_and_issues_a_checkable_s
     number = out["sheet_no"]
     code = sheet_code(server.services.settings.secret_key, number)
     assert RARE in text and number in text and code in text and "福建省福州市鼓楼区" in text
-    assert (await rev_a.get(f"{APPS}/{tid}/sheet.pdf")).status == 200
+    stored = await server.services.db["transfer_sheets"].find_one({"_id": number})
+    assert stored["pdf"]["file_id"]  # rendered once (in a child process), then read from storage
+    staff_copy = await rev_a.get(f"{APPS}/{tid}/sheet.pdf")
+    assert staff_copy.status == 200 and staff_copy.body == pdf.body
     assert (await rev_b.get(f"{APPS}/{tid}/sheet.pdf")).status == 404
     stranger, _ = await approved_person("nosy", running=server)
     assert (await stranger.get(f"{TRANSFERS}/{tid}/sheet.pdf")).status == 404
