@@ -85,6 +85,26 @@ function regionName(code) {
   return d ? d.name : (code || "");
 }
 
+/* Transfers (调转): the three kinds, the far end of a transfer out or in, and who is awaited when
+   the caller's district has no step to take (the table's open states, per kind). */
+const TRANSFER_KINDS = ["transfer_within", "transfer_out", "transfer_in"];
+const OUTSIDE = "区外";
+const TRANSFER_WAITING = {
+  transfer_within: { submitted: ["调出地", "审核"], released: ["调入地", "接收"] },
+  transfer_out: { submitted: ["调出地", "审核"] },
+  transfer_in: { submitted: ["调入地", "审核"] },
+};
+function isTransfer(kind) { return TRANSFER_KINDS.includes(kind); }
+function kindLabel(kind) { return ((state.me && state.me.kinds[kind]) || {}).label || kind || ""; }
+
+/* A queue row's 调出地 → 调入地 (the caller knows the names of its own districts only). */
+function transferRoute(r) {
+  const here = r.region_name || r.region_code || "";
+  if (r.kind === "transfer_out") return here + " → " + OUTSIDE;
+  if (r.kind === "transfer_in") return OUTSIDE + " → " + here;
+  return here + " → " + regionName(r.to_region);
+}
+
 function fillSelect(select, options, value) {
   clear(select);
   for (const [v, label] of options) select.append(h("option", { value: v }, label));
@@ -201,6 +221,7 @@ async function openQueue() {
   exportParams.delete("q");
   exportParams.delete("kind");
   $("export-link").href = "/admin/api/export.xlsx" + (exportParams.toString() ? "?" + exportParams : "");
+  $("q-region-head").textContent = isTransfer(p.get("kind")) ? "调出地 → 调入地" : "所在区";
   p.set("page", state.queue.page);
   p.set("page_size", 20);
   const data = await api("GET", "/admin/api/applications?" + p);
@@ -210,7 +231,7 @@ async function openQueue() {
     body.append(h("tr", { "data-id": r.id },
       h("td", {}, recordLink(r.id, r.name || "（未填姓名）"), " ", r.rare_name ? rareBadge() : null),
       h("td", {}, r.id_number), h("td", {}, r.mobile), h("td", {}, r.unit_name),
-      h("td", {}, r.region_name), h("td", {}, badge(r.status, (r.kind !== "collection" ? r.kind_label + "·" : "") + r.status_label)),
+      h("td", { class: "region" }, isTransfer(r.kind) ? transferRoute(r) : r.region_name), h("td", {}, badge(r.status, (r.kind !== "collection" ? r.kind_label + "·" : "") + r.status_label)),
       h("td", {}, fmtTime(r.submitted_at)), h("td", {}, recordLink(r.id, "审核"))));
   }
   pager($("queue-pager"), data, (page) => { state.queue.page = page; openQueue().catch((e) => flash(e.message)); });
@@ -258,14 +279,58 @@ function showArchive(r) {
   $("spot-reason").value = "";
   if (!a) return;
   const list = clear($("r-versions"));
+  const t = r.transfer || {};
+  const names = { [t.from_region]: t.from_region_name, [t.to_region]: t.to_region_name };
+  const shown = (d, v) => v === null || v === undefined ? "—"
+    : d.field === "region_code" ? (names[v] || regionName(v)) : v;
   for (const v of a.versions) {
-    const diff = v.diff.map((d) => d.label + "：" + (d.old ?? "—") + " → " + (d.new ?? "—")).join("；");
-    list.append(h("li", {}, "第" + v.version + "版 " + fmtTime(v.at) + "（" + (v.kind === "collection" ? "信息采集" : "信息变更") +
+    const diff = v.diff.map((d) => d.label + "：" + shown(d, d.old) + " → " + shown(d, d.new)).join("；");
+    list.append(h("li", {}, "第" + v.version + "版 " + fmtTime(v.at) + "（" + kindLabel(v.kind) +
       "，" + (v.by === "self" ? "本人" : v.by) + "）" + (diff ? "：" + diff : "")));
   }
   for (const c of a.spot_checks || []) {
     list.append(h("li", { class: "muted" }, fmtTime(c.at) + " " + c.label + "（" + c.by + "）" + (c.reason ? "：" + c.reason : "")));
   }
+}
+
+function showTransfer(r) {
+  const t = r.transfer;
+  $("r-transfer-card").hidden = !t;
+  const dl = clear($("r-transfer"));
+  if (!t) return;
+  const row = (label, value, key) => dl.append(h("dt", {}, label), h("dd", { "data-key": key }, value || "—"));
+  row("类型", kindLabel(t.kind), "kind");
+  row("调出地 → 调入地", (t.from_region_name || OUTSIDE) + " → " + (t.to_region_name || OUTSIDE), "route");
+  row("原因", t.reason_label || t.reason, "reason");
+  row("说明", t.note, "note");
+  if (t.sheet_url) {
+    row("调转信息表", h("a", { href: t.sheet_url, download: "", id: "r-transfer-sheet" }, "下载调转信息表（PDF）"), "sheet");
+  }
+}
+
+/* Who an open transfer waits for when the caller's district has no step in this state ("" otherwise). */
+function waitingNote(r) {
+  const step = r.transfer && (TRANSFER_WAITING[r.kind] || {})[r.status];
+  if (!step) return "";
+  const [end, verb] = step;
+  const name = end === "调出地" ? r.transfer.from_region_name : r.transfer.to_region_name;
+  return "等待" + end + (name ? "（" + name + "）" : "") + "财政局" + verb;
+}
+
+/* The closing line of a decided application: a transfer's step in its own words. */
+function closedNote(r) {
+  if (!r.decision) return "该记录当前为“" + r.status_label + "”，不需要审核。";
+  const d = r.decision;
+  const step = [...r.history].reverse().find((e) => e.action === d.decision && e.by === d.by);
+  const said = isTransfer(r.kind) && step && step.label
+    ? step.label : "已" + (d.decision === "approve" ? "通过" : "退回");
+  return said + "（" + d.by + "，" + fmtTime(d.at) + "）" + (d.reason ? "：" + d.reason : "");
+}
+
+function historyLine(e) {
+  const who = e.by === "self" ? "本人" : e.by;
+  return [e.label || actionLabel(e.action || e.status), e.district, who, fmtTime(e.at)].filter(Boolean).join(" · ") +
+    (e.reason ? "：" + e.reason : "");
 }
 
 function showRecord(r) {
@@ -280,6 +345,7 @@ function showRecord(r) {
   $("r-rare").textContent = "含生僻字：" + r.rare_characters.join(" ");
   $("r-meta").textContent = r.kind_label + " · " + r.region_name + " · 版本 " + r.version +
     (r.submitted_at ? " · 提交于 " + fmtTime(r.submitted_at) : "");
+  showTransfer(r);
   showChange(r);
   showArchive(r);
 
@@ -309,10 +375,7 @@ function showRecord(r) {
   if (!r.documents.length) view.append(h("p", { class: "muted" }, "未上传证明材料"));
 
   const hist = clear($("r-history"));
-  for (const e of r.history) {
-    hist.append(h("li", {}, fmtTime(e.at) + " " + actionLabel(e.action || e.status) + "（" +
-      (e.by === "self" ? "本人" : e.by) + "）" + (e.reason ? "：" + e.reason : "")));
-  }
+  for (const e of r.history) hist.append(h("li", {}, historyLine(e)));
   const notices = clear($("r-notices"));
   const states = { pending: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败", skipped: "用户未订阅，仅站内消息" };
   for (const n of r.notices) {
@@ -332,10 +395,12 @@ function showRecord(r) {
     btn.addEventListener("click", () => decide(a.action, btn, a.needs_reason));
     buttons.append(btn);
   }
-  $("decision-closed").textContent = r.decision
-    ? "已" + (r.decision.decision === "approve" ? "通过" : "退回") + "（" + r.decision.by + "，" + fmtTime(r.decision.at) + "）" +
-      (r.decision.reason ? "：" + r.decision.reason : "")
-    : "该记录当前为“" + r.status_label + "”，不需要审核。";
+  const waiting = open ? "" : waitingNote(r);
+  $("decision-closed").textContent = waiting || closedNote(r);
+  $("decision-closed").classList.toggle("waiting", !!waiting);
+  const refuse = isTransfer(r.kind) ? "不同意" : "退回";  // a transfer is refused, not sent back for editing
+  $("reason-prompt").textContent = refuse + "原因（可多选）：";
+  $("reason-text").placeholder = isTransfer(r.kind) ? "不同意时请说明原因" : "退回时请说明需要修改的内容";
   $("decision-error").textContent = "";
   $("reason-text").value = "";
   for (const c of document.querySelectorAll("#reason-templates input")) c.checked = false;
@@ -360,13 +425,21 @@ async function loadRecordAudit(id) {
   const list = clear($("r-audit"));
   try {
     const data = await api("GET", "/admin/api/records/" + id + "/audit");
-    for (const e of data.items) list.append(h("li", {}, auditLine(e)));
+    for (const e of data.items) list.append(h("li", {}, auditLine(e, stepLabel(e))));
     if (!data.items.length) list.append(h("li", { class: "muted" }, "暂无"));
   } catch (e) { list.append(h("li", { class: "error" }, e.message)); }
 }
 
-function auditLine(e) {
-  return fmtTime(e.at) + " " + e.actor + " " + actionLabel(e.action) +
+/* An audit entry of the open record in its step's own words (an action's label differs by kind and step). */
+function stepLabel(e) {
+  const r = state.record;
+  const step = r && r.id === e.record_id &&
+    r.history.find((x) => x.action === e.action && x.from === e.before.status && x.status === e.after.status);
+  return step ? step.label : "";
+}
+
+function auditLine(e, label) {
+  return fmtTime(e.at) + " " + e.actor + " " + (label || actionLabel(e.action)) +
     (e.reason ? "：" + e.reason : "") + "（" + e.before.status + " v" + e.before.version + " → " +
     e.after.status + " v" + e.after.version + "）";
 }
@@ -462,6 +535,7 @@ async function openStats() {
   }
   body.append(h("tr", {}, h("th", {}, "合计"), statuses.map(([s]) => h("th", { class: "num" }, data.totals[s])),
     h("th", { class: "num" }, data.totals.total)));
+  showFlows(data.transfer_flows || []);
   const bars = clear($("stats-days"));
   const max = Math.max(1, ...data.per_day.map((d) => d.submitted));
   for (const d of data.per_day) {
@@ -469,6 +543,18 @@ async function openStats() {
     bar.style.height = (100 * d.submitted / max) + "%";
     bars.append(bar);
   }
+}
+
+function showFlows(flows) {
+  const body = clear($("stats-transfers").tBodies[0]);
+  for (const f of flows) {
+    const states = (state.me.kinds[f.kind] || {}).states || {};
+    const detail = Object.entries(f.counts).filter(([, n]) => n).map(([s, n]) => (states[s] || s) + " " + n).join("，");
+    body.append(h("tr", { "data-kind": f.kind }, h("td", {}, f.kind_label), h("td", {}, f.from_region_name),
+      h("td", {}, f.to_region_name), h("td", { class: "num" }, f.pending),
+      h("td", { class: "num" }, f.oldest_pending_days ?? "—"), h("td", { class: "num", title: detail }, f.total)));
+  }
+  if (!flows.length) body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "暂无调转申请")));
 }
 
 /* ---------- audit ---------- */

@@ -177,9 +177,9 @@ class Lifecycle:
         **step_extra: Any,
     ) -> Doc:
         """Take one step (guards, conditional write, effects); the application after it."""
-        t = self.transition(app, action, actor)
         if version is not None and app.get("version") != version:
-            raise changed(app)
+            raise changed(app)  # what the actor saw is gone: 409 before asking whose step it is now
+        t = self.transition(app, action, actor)
         for name in t.guards:
             await self.guards[name](app, body or {})
         now = at or utcnow()

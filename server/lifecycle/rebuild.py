@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from server.lifecycle.readmodel import ALL, audit_name, row, shows_archive, stamp, wanted
+from server.lifecycle.readmodel import audit_name, row, shows_archive, stamp, wanted
 from server.lifecycle.store import LifecycleStore, step_key
 from server.lists import bulk_load
 from server.notify.template import CHINA
@@ -65,7 +65,7 @@ async def rebuild_read_models(services) -> dict[str, int]:
     async for entry in services.db[audit.COLLECTION].find({}):
         key = f"{stamp(entry.get('at'))}|{entry['_id']}"
         audit_row = audit.public(entry)
-        for region in ([entry["region_code"]] if entry.get("region_code") else []) + [ALL]:
+        for region in audit.entry_regions(entry):
             lists[audit_name(region)][key] = audit_row
         entries += 1
     for name, rows in lists.items():

@@ -37,6 +37,7 @@ def entry_for(app: Doc, step: Doc, kind: Kind) -> Doc:
         "record_id": str(app["_id"]),
         "kind": kind.name,
         "region_code": app.get("region_code"),
+        "to_region": app.get("to_region"),  # a transfer's destination: its entries are listed there too
         "name": (data.get("profile") or {}).get("name") or "",
         "archive_no_tail": (app.get("archive_no") or "")[-4:],
         "actor": step.get("by"),
@@ -51,9 +52,14 @@ def entry_for(app: Doc, step: Doc, kind: Kind) -> Doc:
     }
 
 
-def lists_for(services, region: str | None) -> list[SortedList]:
-    """The district's and the city-wide audit lists."""
-    return [SortedList(services.db, services.atomic, audit_name(r)) for r in ([region] if region else []) + [ALL]]
+def entry_regions(entry: Doc) -> list[str]:
+    """The districts whose audit lists hold an entry (a transfer's two) and "*" (the city's)."""
+    return list(dict.fromkeys([r for r in (entry.get("region_code"), entry.get("to_region")) if r] + [ALL]))
+
+
+def lists_for(services, entry: Doc) -> list[SortedList]:
+    """The audit lists an entry belongs in."""
+    return [SortedList(services.db, services.atomic, audit_name(r)) for r in entry_regions(entry)]
 
 
 async def append(services, entry: Doc) -> None:
@@ -64,7 +70,7 @@ async def append(services, entry: Doc) -> None:
         pass
     row = {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}
     key = f"{stamp(entry.get('at'))}|{entry['_id']}"
-    await asyncio.gather(*[lst.put(key, row) for lst in lists_for(services, entry.get("region_code"))])
+    await asyncio.gather(*[lst.put(key, row) for lst in lists_for(services, entry)])
 
 
 async def record(services, app: Doc, step: Doc, kind: Kind) -> None:
@@ -84,7 +90,7 @@ async def list_entries(services, staff: Staff, record_id: str | None, page: int,
     if record_id:
         store = services.get(LifecycleStore)
         app = await store.application(record_id)
-        if app is None or not staff.can_see(app.get("region_code")):
+        if app is None or not any(staff.can_see(app.get(k)) for k in ("region_code", "to_region")):
             raise NotFound("记录不存在或无权查看", "record_not_found")
         coll = services.db[COLLECTION]
         archive = await store.archive_of(app)

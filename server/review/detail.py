@@ -102,7 +102,10 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
     kind = lifecycle.kind(doc)
     # a change or transfer is shown with its archive; a first collection with the archive it became
     archive = await store.archive(doc.get("archive_no")) if kind.name in ON_ARCHIVE else await store.archive_of(doc)
-    base = record_detail(services.settings, {**doc, **(archive.get("data") or {})} if archive else doc)
+    shown = {**doc, **(archive.get("data") or {})} if archive else doc
+    if kind.name in ON_ARCHIVE and archive and not doc.get("photo"):
+        shown["photo"] = archive.get("photo")  # the person's photo beside a change or transfer
+    base = record_detail(services.settings, shown)
     notices = await services.get(Outbox).many(notice_ids([doc]))
     base.update(
         {

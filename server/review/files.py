@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from server.errors import NotFound
+from server.lifecycle.readmodel import ON_ARCHIVE
+from server.lifecycle.store import LifecycleStore
 from server.review.access import visible_record
 from server.staff.model import Staff
 
@@ -16,6 +18,8 @@ async def open_file(services, staff: Staff, record_id: str, kind: str) -> tuple[
     """(info with content_type, size, filename; chunk iterator) of `photo` or a document kind."""
     doc = await visible_record(services, staff, record_id)
     entry = doc.get("photo") if kind == "photo" else (doc.get("documents") or {}).get(kind)
+    if kind == "photo" and not entry and doc.get("kind") in ON_ARCHIVE:  # a change or transfer: the archive's
+        entry = ((await services.get(LifecycleStore).archive(doc.get("archive_no"))) or {}).get("photo")
     if not isinstance(entry, dict) or not entry.get("file_id"):
         raise NotFound("该材料尚未上传", "file_not_found")
     info, chunks = await services.files.open(entry["file_id"])

@@ -44,6 +44,9 @@ async def test_origin_releases_destination_accepts_and_the_archive_moves(
     assert detail_b["actions"] == [] and detail_b["transfer"]["to_region"] == B
     detail_a = (await rev_a.get(f"{APPS}/{tid}")).json
     assert [a["label"] for a in detail_a["actions"]] == ["同意调出", "不同意调出"]
+    photo = await rev_b.get(detail_b["photo"]["url"])  # the archive's photo beside the transfer
+    assert photo.status == 200 and photo.headers["Content-Type"] == "image/jpeg"
+    assert (await rev_b.get(f"/admin/api/records/{tid}/audit")).status == 200
     assert detail_a["name"] == rec["profile"]["name"]  # the archive's fields
     r = await rev_b.decide(tid, "approve", detail_b["version"])
     assert r.status == 403 and r.error_code == "not_your_step", r.text
@@ -78,8 +81,12 @@ async def test_origin_releases_destination_accepts_and_the_archive_moves(
     assert str(rec["_id"]) not in await queue(rev_a, "collection", "approved")
     assert str(rec["_id"]) in await queue(rev_b, "collection", "approved")
     assert (await person.get(RECORD)).json["region_code"] == B
-    # the transfer itself stays visible to both districts (its history)
+    # the transfer itself stays visible to both districts (its history), and so do its audit entries
     assert (await rev_a.get(f"{APPS}/{tid}")).status == 200
+    for rev in (rev_a, rev_b):
+        audit = (await rev.get("/admin/api/audit?page_size=100")).json["items"]
+        steps = sorted((e["before"]["status"], e["after"]["status"]) for e in audit if e["record_id"] == tid)
+        assert steps == [("released", "accepted"), ("submitted", "released")], steps
 
     # every step told the person once: released, accepted
     notices = await notices_of(server.services, ObjectId(tid))
