@@ -143,3 +143,26 @@ async def test_the_chat_status_names_the_pending_step(chat, approved_person, sta
     await rev_a.decide(tid, "approve", v)
     reply = (await sender.ask("o-chat-mover", "查询进度")).content
     assert "海沧区" in reply and "接收" in reply, reply
+
+
+async def test_deriving_the_move_twice_moves_once(server, approved_person, staff_client):
+    """A crash after the accept step leaves its effects to the repair worker: deriving them again
+    (as the worker would) adds no second version and no second notice."""
+    from server.lifecycle.engine import Lifecycle
+    from server.transfers.effects import TransferEffects
+
+    rev_a = await reviewer(server, staff_client, "t5-rev-a", [A])
+    rev_b = await reviewer(server, staff_client, "t5-rev-b", [B])
+    person, rec = await approved_person("twice")
+    tid = (await apply(person, "within", B)).json["id"]
+    v = (await rev_a.get(f"{APPS}/{tid}")).json["version"]
+    await rev_a.decide(tid, "approve", v)
+    assert (await rev_b.decide(tid, "approve", v + 1)).status == 200
+    db = server.services.db
+    app = await db["applications"].find_one({"_id": ObjectId(tid)})
+    await TransferEffects(server.services).move_archive(app, app["history"][-1])
+    await db["applications"].update_one({"_id": app["_id"]}, {"$set": {"effects_done": 0}})
+    await server.services.get(Lifecycle).settle(app["_id"])
+    archive = await archive_of(server.services, rec)
+    assert archive["version"] == 2 and len(archive["versions"]) == 2 and archive["region_code"] == B
+    assert len(await notices_of(server.services, app["_id"])) == 2
