@@ -15,6 +15,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production"
+DEMO_WEBHOOK_TOKEN = "kjcj-demo-token"
+# Secrets production refuses when empty or a placeholder (a default, a demo value or an obvious stand-in).
+PRODUCTION_SECRETS = ("secret_key", "miniprogram_secret", "official_account_token")
+PLACEHOLDERS = {DEV_SECRET_KEY, DEMO_WEBHOOK_TOKEN, "demo-mp-secret", "demo-oa-secret"}
+_PLACEHOLDER_RE = re.compile(r"change.?me|placeholder|example|your.?(secret|token|key)|^(demo|dev|test)\b", re.I)
 CACHED_PDF_FONT = Path("fonts") / "BabelStoneHan.ttf"  # under CACHE_DIR; `python -m server.fonts` fetches it
 SYSTEM_PDF_FONT = Path("/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf")  # Debian's fonts-babelstone-han
 
@@ -45,7 +50,7 @@ class Settings:
     miniprogram_secret: str = ""
     official_account_appid: str = ""
     official_account_secret: str = ""
-    official_account_token: str = "kjcj-demo-token"
+    official_account_token: str = DEMO_WEBHOOK_TOKEN
     official_account_aes_key: str = ""
     official_account_aes_key_previous: str = ""
     official_account_message_mode: str = ""  # plaintext | compatible | safe; empty = safe when an AES key is set
@@ -64,6 +69,10 @@ class Settings:
     photo_queue: int = 8
     staff_cookie_secure: bool = False
     staff_session_hours: int = 12
+    staff_login_limit: int = 5  # failed logins per username and address before a lock (usual address) or slowing down
+    staff_login_lock_minutes: int = 15  # a lock at a usual address; counters restart after this long without attempts
+    staff_login_address_limit: int = 20  # failed staff logins per client address (any username) before slowing down
+    staff_login_max_delay_seconds: int = 300  # longest wait between attempts once slowed down (doubling from 1 s)
     subscribe_template_id: str = "demo-review-result-template"
     subscribe_field_map: str = "name=thing1,result=phrase2,reason=thing3,time=time4"
     subscribe_page: str = "pages/record/index"
@@ -77,6 +86,10 @@ class Settings:
     transfer_freeze: str = ""
     public_query_per_minute: int = 30  # public look-ups (transfer-sheet checks) per client address, per process
     notify_retry_seconds: float = 30.0  # first retry delay of a failed subscribe message (doubles, max 1 h)
+    id_conflicts_per_account_hour: int = 5  # ID numbers found registered to someone else, per account and hour
+    id_conflicts_per_address_hour: int = 20  # the same per client address (both counted in the database)
+    file_sweep_minutes: int = 60  # how often one of the processes sweeps orphaned files
+    orphan_file_minutes: int = 60  # an unreferenced file older than this is removed (longer than any upload)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -116,6 +129,14 @@ class Settings:
                 raise SettingsError("SECRET_KEY must be set in production")
             if not self.miniprogram_appid:
                 raise SettingsError("MINIPROGRAM_APPID must be set in production")
+            if not self.mongodb_uri:
+                raise SettingsError(
+                    "MONGODB_URI must be set in production (the embedded local database is for development)"
+                )
+            secrets = PRODUCTION_SECRETS + (("official_account_secret",) if self.official_account_appid else ())
+            for name in secrets:
+                if is_placeholder(getattr(self, name)):
+                    raise SettingsError(f"{name.upper()} must be set to a real secret in production, not a placeholder")
         if not re.match(r"^https?://", self.wechat_api_base):
             raise SettingsError("WECHAT_API_BASE must be an http(s) URL")
         for name in ("official_account_aes_key", "official_account_aes_key_previous"):
@@ -133,7 +154,15 @@ class Settings:
             "photo_height_px",
             "photo_dpi",
             "staff_session_hours",
+            "staff_login_limit",
+            "staff_login_lock_minutes",
+            "staff_login_address_limit",
+            "staff_login_max_delay_seconds",
             "public_query_per_minute",
+            "id_conflicts_per_account_hour",
+            "id_conflicts_per_address_hour",
+            "file_sweep_minutes",
+            "orphan_file_minutes",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive whole number")
@@ -199,6 +228,12 @@ class Settings:
     def uses_fake_wechat(self) -> bool:
         """No real mini-program configured: the local run starts the fake WeChat API."""
         return not self.miniprogram_appid
+
+
+def is_placeholder(value: str) -> bool:
+    """True for an empty secret, a shipped default or demo value, or an obvious stand-in."""
+    v = (value or "").strip()
+    return not v or v in PLACEHOLDERS or bool(_PLACEHOLDER_RE.search(v)) or len(set(v)) < 4
 
 
 def _convert(name: str, raw: str, typ) -> object:

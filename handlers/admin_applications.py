@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
 from handlers.admin_records import _PAGING, RID, TAGS, DecisionHandler, RecordDetailHandler
-from handlers.base import int_argument
+from handlers.base import MAX_PAGE_SIZE, int_argument
 from server.lifecycle.tables import KINDS, SPOT_CHECK_OUTCOMES, all_states
 from server.review import queue, spotcheck
 from server.transfers.service import TransferService
@@ -17,7 +17,7 @@ _FILTERS = [
         "description": "；".join(f"{k}：{v.label}" for k, v in KINDS.items()),
     },
     {"name": "status", "in": "query", "schema": {"type": "string", "enum": all_states()}},
-    {"name": "region", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6}$"}},
+    {"name": "region", "in": "query", "schema": {"$ref": "#/components/schemas/RecordDistricts"}},
     {
         "name": "q",
         "in": "query",
@@ -49,7 +49,7 @@ class ApplicationListHandler(StaffHandler):
                 arg("region", None),
                 arg("q", None),
                 int_argument(self, "page", 1, 1, 100000),
-                int_argument(self, "page_size", 20, 1, 1000),
+                int_argument(self, "page_size", 20, 1, MAX_PAGE_SIZE),
             )
         )
 

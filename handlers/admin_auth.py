@@ -18,7 +18,14 @@ class StaffLoginHandler(PublicHandler):
 
     openapi = {
         "post": {
-            "summary": "工作人员登录（连续5次失败锁定15分钟）",
+            "summary": "工作人员登录（失败次数按用户名与客户端地址计数：常用地址锁定，其他地址逐次延长等待）",
+            "description": (
+                "每次尝试在校验密码之前先占用计数名额：同一用户名在其常用地址（曾成功登录的地址）失败"
+                "STAFF_LOGIN_LIMIT 次后在该地址锁定 STAFF_LOGIN_LOCK_MINUTES 分钟（市级管理员可解锁）；"
+                "来自其他地址的失败达到同一次数后不锁定，而是每次须等待更久（1 秒起翻倍，最长 "
+                "STAFF_LOGIN_MAX_DELAY_SECONDS 秒）；同一客户端地址（任意用户名）失败 STAFF_LOGIN_ADDRESS_LIMIT "
+                "次后同样逐次延长等待。429 均带 Retry-After。"
+            ),
             "tags": TAGS,
             "requestBody": {
                 "required": True,
@@ -38,7 +45,12 @@ class StaffLoginHandler(PublicHandler):
             "responses": {
                 "200": {"description": "已登录；返回 xsrf_token，之后的写操作带 X-XSRF-Token 头"},
                 "401": {"description": "用户名或密码错误"},
-                "429": {"description": "账号已锁定"},
+                "429": {
+                    "description": (
+                        "account_locked（账号在此常用地址已锁定）、login_throttled（请等待后重试）或 "
+                        "login_busy（登录请求过多，未校验）；Retry-After 为等待秒数"
+                    )
+                },
             },
         }
     }
@@ -48,7 +60,7 @@ class StaffLoginHandler(PublicHandler):
             raise BadRequest("登录请求必须是 JSON", "json_required")  # a cross-site form cannot send JSON
         body = self.json_body()
         accounts = self.services.get(StaffAccounts)
-        doc = await accounts.authenticate(body.get("username"), body.get("password"))
+        doc = await accounts.authenticate(body.get("username"), body.get("password"), self.request.remote_ip)
         token, xsrf, expires = await self.services.get(StaffSessions).create(doc["_id"])
         set_session_cookies(self, token, xsrf, expires)
         self.write_json({**accounts.as_staff(doc).public(), "xsrf_token": xsrf, "expires_at": expires})

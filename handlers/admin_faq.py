@@ -8,6 +8,8 @@ from handlers.openapi import register_schema
 from server.chat.faq_admin import FaqAdmin
 
 TAGS = ["admin", "faq"]
+_NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+_NO_CONTROL_BUT_LINES = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
 TOPIC_ID = r"(?P<topic_id>[a-z][a-z0-9_]{1,39})"
 _JSON = "application/json"
 
@@ -17,11 +19,28 @@ register_schema(
         "type": "object",
         "properties": {
             "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$"},
-            "title": {"type": "string", "maxLength": 40},
-            "answer": {"type": "string", "maxLength": 600, "description": "可含 {hotline}、{photo_max_kb} 等占位符"},
-            "keywords": {"type": "array", "items": {"type": "string"}},
-            "synonyms": {"type": "array", "items": {"type": "string"}},
-            "examples": {"type": "array", "items": {"type": "string"}},
+            "title": {"type": "string", "maxLength": 40, "pattern": _NO_CONTROL},
+            "answer": {
+                "type": "string",
+                "maxLength": 600,
+                "pattern": _NO_CONTROL_BUT_LINES,
+                "description": "可含 {hotline}、{photo_max_kb} 等占位符；可换行，不能含其他控制字符",
+            },
+            "keywords": {
+                "type": "array",
+                "maxItems": 50,
+                "items": {"type": "string", "maxLength": 30, "pattern": _NO_CONTROL},
+            },
+            "synonyms": {
+                "type": "array",
+                "maxItems": 100,
+                "items": {"type": "string", "maxLength": 30, "pattern": _NO_CONTROL},
+            },
+            "examples": {
+                "type": "array",
+                "maxItems": 100,
+                "items": {"type": "string", "maxLength": 100, "pattern": _NO_CONTROL},
+            },
             "disabled": {"type": "boolean"},
             "source": {"type": "string", "enum": ["builtin", "staff"], "readOnly": True},
             "edited": {"type": "boolean", "readOnly": True},

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
-from handlers.base import int_argument
+from handlers.base import MAX_PAGE_SIZE, int_argument
 from server.lifecycle.tables import COLLECTION
 from server.review import audit, decisions, detail, files, queue, sample
 
 TAGS = ["admin"]
 RID = r"(?P<record_id>[0-9a-f]{24})"
 _PAGING = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-    {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+    {
+        "name": "page_size",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+    },
 ]
 _FILTERS = [
     {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(COLLECTION.states)}},
-    {"name": "region", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6}$"}},
+    {"name": "region", "in": "query", "schema": {"$ref": "#/components/schemas/RecordDistricts"}},
 ]
 
 
@@ -41,7 +45,7 @@ class RecordListHandler(StaffHandler):
 
     async def get(self) -> None:
         page = int_argument(self, "page", 1, 1, 100000)
-        page_size = int_argument(self, "page_size", 20, 1, 1000)
+        page_size = int_argument(self, "page_size", 20, 1, MAX_PAGE_SIZE)
         result = await queue.list_records(
             self.services,
             self.staff,
@@ -163,7 +167,7 @@ class RecordAuditHandler(StaffHandler):
                 self.staff,
                 record_id,
                 int_argument(self, "page", 1, 1, 100000),
-                int_argument(self, "page_size", 50, 1, 1000),
+                int_argument(self, "page_size", 50, 1, MAX_PAGE_SIZE),
             )
         )
 
@@ -186,7 +190,7 @@ class AuditListHandler(StaffHandler):
                 self.staff,
                 self.get_query_argument("record_id", None),
                 int_argument(self, "page", 1, 1, 100000),
-                int_argument(self, "page_size", 50, 1, 1000),
+                int_argument(self, "page_size", 50, 1, MAX_PAGE_SIZE),
             )
         )
 

@@ -45,7 +45,7 @@ class ExportHandler(StaffHandler):
             "tags": TAGS,
             "parameters": [
                 {"name": "status", "in": "query", "schema": {"type": "string"}},
-                {"name": "region", "in": "query", "schema": {"type": "string"}},
+                {"name": "region", "in": "query", "schema": {"$ref": "#/components/schemas/RecordDistricts"}},
             ],
             "responses": {
                 "200": {

@@ -126,9 +126,13 @@ class ApiHandler(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
 
     def json_body(self) -> dict:
-        """The request body as a JSON object, or a 400 with a stable code."""
+        """The request body as a JSON object, or a 400 with a stable code (an empty body is `{}`,
+        unless the handler's OpenAPI operation declares its body required: then 400 too)."""
         raw = self.request.body
         if not raw or not raw.strip():
+            operation = (getattr(self, "openapi", None) or {}).get(self.request.method.lower()) or {}
+            if (operation.get("requestBody") or {}).get("required"):
+                raise errors.BadRequest("请求内容不能为空，应为 JSON 对象", "body_required")
             return {}
         try:
             data = json.loads(raw, parse_constant=_reject_constant)
@@ -181,8 +185,17 @@ class ApiHandler(tornado.web.RequestHandler):
             return
         super().log_exception(typ, value, tb)
 
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this handler implements (the Allow header of a 405)."""
+        base = tornado.web.RequestHandler
+        return [
+            m for m in self.SUPPORTED_METHODS if getattr(type(self), m.lower(), None) is not getattr(base, m.lower())
+        ]
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as {"error": {"code", "message", ...}}."""
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         exc = kwargs.get("exc_info", (None, None, None))[1]
         body: dict[str, Any]
         if isinstance(exc, errors.AppError):
@@ -236,6 +249,9 @@ class NotFoundHandler(PublicHandler):
 
     def prepare(self) -> None:
         raise tornado.web.HTTPError(404)
+
+
+MAX_PAGE_SIZE = 100  # every staff list's page (the OpenAPI document declares the same maximum)
 
 
 def int_argument(handler: tornado.web.RequestHandler, name: str, default: int, low: int, high: int) -> int:

@@ -105,7 +105,7 @@ class ProofHandler(UploadHandler):
             "tags": ["mini-program"],
             "requestBody": UploadHandler.openapi["post"]["requestBody"],
             "responses": {
-                "201": {"description": "已保存，提交变更时使用", "content": json_schema_ref("Document")},
+                "201": {"description": "已保存，提交变更时使用", "content": json_schema_ref("StagedFile")},
                 **UNAUTHORIZED,
                 "409": {"description": "尚无档案", "content": _ERR},
                 "413": {"description": "超过大小限制", "content": _ERR},

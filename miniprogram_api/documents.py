@@ -9,6 +9,7 @@ from tornado.ioloop import IOLoop
 from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.documents import DOCUMENT_KINDS, DocumentService
+from server.documents.service import check_kind
 from server.documents.sniff import EXTENSIONS
 from server.errors import BadRequest
 
@@ -115,6 +116,7 @@ class UploadHandler(UserHandler):
     async def post(self, kind: str) -> None:
         if self._finished:
             return
+        check_kind(kind)  # an unknown kind is 404 whatever the body holds
         data = await self._file()
         self.write_json(await self.services.get(DocumentService).upload(self.user, kind, data), status=201)
 

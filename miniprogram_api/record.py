@@ -72,11 +72,17 @@ register_schema(
 )
 _LOCKED = {
     "409": {
-        "description": "已提交或已审核通过，不能修改（record_locked）；证件号码已被他人登记（archive_no_taken）",
+        "description": "已提交或已审核通过，不能修改（record_locked）；证件号码不能在本账号使用（archive_no_taken）",
         "content": json_schema_ref("Error"),
     }
 }
 _INVALID = {"422": {"description": "字段校验失败，error.fields 逐项列出", "content": json_schema_ref("Error")}}
+_TOO_MANY = {
+    "429": {
+        "description": "本账号或本网络地址近一小时内多次填写了不能使用的证件号码（id_number_checks_exceeded，Retry-After）",
+        "content": json_schema_ref("Error"),
+    }
+}
 
 
 class RecordHandler(UserHandler):
@@ -97,6 +103,7 @@ class RecordHandler(UserHandler):
                 **UNAUTHORIZED,
                 **_LOCKED,
                 **_INVALID,
+                **_TOO_MANY,
             },
         },
     }
@@ -107,7 +114,8 @@ class RecordHandler(UserHandler):
     async def patch(self) -> None:
         if len(self.request.body) > MAX_JSON_BYTES:
             raise TooLarge("提交的内容过大", "body_too_large")
-        self.write_json(await self.services.get(RecordService).patch(self.user, self.json_body()))
+        service = self.services.get(RecordService)
+        self.write_json(await service.patch(self.user, self.json_body(), address=self.request.remote_ip))
 
 
 class SubmitHandler(UserHandler):

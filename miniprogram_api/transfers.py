@@ -12,6 +12,22 @@ from server.transfers.service import TransferService, kinds_for_openapi
 _ERR = json_schema_ref("Error")
 _STATES = {s: label for k in TRANSFER_KINDS for s, label in KINDS[k].states.items()}
 register_schema(
+    "StagedFile",
+    {
+        "type": "object",
+        "description": "已上传、待申请时使用的材料",
+        "properties": {
+            "kind": {"type": "string"},
+            "label": {"type": "string"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "uploaded_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string", "nullable": True},
+        },
+    },
+)
+register_schema(
     "TransferRequest",
     {
         "type": "object",
@@ -28,7 +44,10 @@ register_schema(
                 "x-enum-labels": {r.code: f"{r.label}（证明：{r.proof}）" for r in REASONS.values()},
             },
             "note": {"type": "string", "maxLength": NOTE_MAX, "description": "补充说明"},
-            "to_region": {"type": "string", "description": "调入的区（区划代码）：区内调转必填；区外调入为所在区"},
+            "to_region": {
+                "allOf": [{"$ref": "#/components/schemas/RecordDistricts"}],
+                "description": "调入的区（区划代码）：区内调转必填；区外调入为所在区",
+            },
             "to_region_name": {"type": "string", "maxLength": REGION_TEXT_MAX, "description": "调出区外：调入的省市区"},
             "from_region_name": {"type": "string", "maxLength": REGION_TEXT_MAX, "description": "区外调入：原管理地区"},
             "commitment": {"type": "boolean", "description": "区外调入：同意《承诺书》"},
@@ -111,7 +130,7 @@ class TransferFileHandler(UploadHandler):
             ],
             "requestBody": UploadHandler.openapi["post"]["requestBody"],
             "responses": {
-                "201": {"description": "已保存，提交调转申请时使用", "content": json_schema_ref("Document")},
+                "201": {"description": "已保存，提交调转申请时使用", "content": json_schema_ref("StagedFile")},
                 **UNAUTHORIZED,
                 "413": {"description": "超过大小限制", "content": _ERR},
                 "415": {"description": "不是 JPG/PNG/PDF", "content": _ERR},

@@ -16,7 +16,7 @@ def _commands() -> dict:
     import server.commands as pkg
 
     return {
-        info.name: importlib.import_module(f"server.commands.{info.name}")
+        info.name.replace("_", "-"): importlib.import_module(f"server.commands.{info.name}")
         for info in pkgutil.iter_modules(pkg.__path__)
     }
 

@@ -24,6 +24,7 @@ from tornado.netutil import bind_sockets
 from server import db as dbmod
 from server.chat.faq_service import FaqService
 from server.chat.webhook import Webhook
+from server.filesweep import FileSweeper
 from server.lifecycle.engine import Lifecycle, LifecycleWorker
 from server.lifecycle.migrate import migrate_if_needed
 from server.logs import log_request
@@ -127,6 +128,8 @@ async def start(services: Services, background: bool) -> None:
         services.spawn(lambda: dbmod.sweep_forever(services.db), "expiry-sweep")
         services.spawn(lambda: sender.run_forever(), "notice-sender")
         services.spawn(lambda: worker.run_forever(), "lifecycle-repair")
+        sweeper = services.get(FileSweeper)
+        services.spawn(lambda: sweeper.run_forever(), "file-sweep")
     tune_gc()
 
 

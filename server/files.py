@@ -1,4 +1,8 @@
-"""The file store: GridFS with sha256, size and content type on every file."""
+"""The file store: GridFS with sha256, size and content type on every file.
+
+Besides storing and reading, it offers the sweep of orphaned files (server/filesweep.py) the raw
+views it needs: every file entry, every chunk set, and removal of chunks and entries by id.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from server.errors import NotFound
@@ -17,8 +22,13 @@ from server.errors import NotFound
 class FileStore:
     """Stores blobs in GridFS (bucket `files`)."""
 
+    BUCKET = "files"
+    CHUNKS_INDEX = [("files_id", 1), ("n", 1)]  # GridFS's own index on the chunks (created on first upload)
+
     def __init__(self, db: AsyncDatabase):
-        self.bucket = AsyncGridFSBucket(db, bucket_name="files")
+        self.bucket = AsyncGridFSBucket(db, bucket_name=self.BUCKET)
+        self.entries = db[f"{self.BUCKET}.files"]
+        self.chunks = db[f"{self.BUCKET}.chunks"]
 
     async def put(self, data: bytes, filename: str, content_type: str, metadata: dict | None = None) -> dict:
         """Store bytes; return {"file_id", "sha256", "size", "content_type"}."""
@@ -55,6 +65,33 @@ class FileStore:
             return await self.bucket.open_download_stream(_oid(file_id))
         except NoFile:
             raise NotFound("文件不存在", "file_not_found") from None
+
+    def listing(self, batch_size: int = 1000) -> AsyncCursor:
+        """Every file entry's `_id` and `uploadDate` (set when its upload finished), streamed."""
+        return self.entries.find({}, {"_id": 1, "uploadDate": 1}, batch_size=batch_size)
+
+    async def chunk_sets(self, index_only: bool, batch_size: int = 1000) -> AsyncCursor:
+        """The `files_id` of every chunk set (its first chunk, n = 0), streamed. `index_only` reads
+        GridFS's chunk index alone (a covered query on MongoDB; FerretDB reads the chunks)."""
+        cursor = self.chunks.find({"n": 0}, {"_id": 0, "files_id": 1}, batch_size=batch_size)
+        if index_only and "files_id_1_n_1" in await self.chunks.index_information():
+            cursor = cursor.hint(self.CHUNKS_INDEX)
+        return cursor
+
+    async def entry(self, file_id: ObjectId) -> dict | None:
+        """A file entry's `_id`, `length` and `uploadDate`, or None."""
+        return await self.entries.find_one({"_id": file_id}, {"length": 1, "uploadDate": 1})
+
+    async def remove_chunks(self, file_ids: list[ObjectId]) -> int:
+        """Delete every chunk of these files; how many chunks."""
+        if not file_ids:
+            return 0
+        return (await self.chunks.delete_many({"files_id": {"$in": file_ids}})).deleted_count
+
+    async def remove_entry(self, file_id: ObjectId) -> bool:
+        """Delete a file entry (its chunks first, with `remove_chunks`: a crash then leaves an entry
+        without chunks, which the next sweep removes, not chunks without an entry)."""
+        return (await self.entries.delete_one({"_id": file_id})).deleted_count == 1
 
     async def delete(self, file_id) -> None:
         """Delete a file; a missing one is fine."""

@@ -1,4 +1,4 @@
-"""JSON log lines, one per request, with ID and phone numbers masked."""
+"""JSON log lines, one per request, with ID and phone numbers, openids and staff searches masked (server/masking.py)."""
 
 from __future__ import annotations
 

@@ -1,18 +1,31 @@
-"""A per-key request limit for public endpoints (fixed windows, in this process's memory).
+"""Per-key limits: `RateLimit` in this process's memory, `SharedLimit` in the database.
 
-Bounded: at most `max_keys` keys are remembered (the oldest window is dropped first), so a
-flood of addresses cannot grow the process. Several processes each count their own share,
-which loosens the limit by the process count; the endpoints that use it answer only what
-is not secret without a code that cannot be guessed in any number of tries.
+`RateLimit` (fixed windows) guards public endpoints. Bounded: at most `max_keys` keys are
+remembered (the oldest window is dropped first), so a flood of addresses cannot grow the
+process. Several processes each count their own share, which loosens the limit by the process
+count; the endpoints that use it answer only what is not secret without a code that cannot be
+guessed in any number of tries.
+
+`SharedLimit` counts in one document per key and window (`rate_limits`, `_id` =
+"<name>:<window>:<hash of the key>", an atomic `$inc` through `services.atomic.update`), so
+every process shares one count. A slot is taken *before* the guarded work and given back when
+the work turns out not to count, so concurrent requests cannot all pass a check that none of
+them has counted yet. Its documents expire with their window (the expiry sweep).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import math
 import time
 from collections import OrderedDict
 
+from server.db import declare_indexes
 from server.errors import TooManyRequests
+
+SHARED_COLLECTION = "rate_limits"
+declare_indexes(SHARED_COLLECTION, expiring=True)
 
 
 class RateLimit:
@@ -41,3 +54,54 @@ class PublicLimits:
 
     def __init__(self, services):
         self.sheet_checks = RateLimit(services.settings.public_query_per_minute, 60.0)
+
+
+class SharedLimit:
+    """At most `limit` counted events per key in each fixed `window` (seconds), shared by all processes.
+
+    `take(key)` reserves one slot (TooManyRequests with Retry-After when the window is full);
+    `give_back(slot)` returns it when the guarded work did not count after all.
+    """
+
+    def __init__(
+        self,
+        services,
+        name: str,
+        limit: int,
+        window: float,
+        message: str | None = None,
+        code: str | None = None,
+        clock=time.time,
+    ):
+        self.atomic = services.atomic
+        self.collection = services.db[SHARED_COLLECTION]
+        self.name, self.limit, self.window = name, limit, window
+        self.message, self.code, self.clock = message, code, clock
+
+    def slot_id(self, key: str, now: float) -> str:
+        """The counter document of `key` in the window holding `now` (the key itself is not stored)."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return f"{self.name}:{int(now // self.window)}:{digest}"
+
+    async def take(self, key: str) -> str:
+        """Count one event for `key`; the slot's id, or TooManyRequests when the window is full."""
+        now = self.clock()
+        slot = self.slot_id(key, now)
+        ends = (int(now // self.window) + 1) * self.window
+        doc = await self.atomic.update(
+            self.collection,
+            {"_id": slot},
+            {
+                "$inc": {"n": 1},
+                "$setOnInsert": {"expires_at": dt.datetime.fromtimestamp(ends + 60, dt.UTC)},
+            },
+            upsert=True,
+        )
+        if doc is not None and int(doc.get("n") or 0) > self.limit:
+            await self.give_back(slot)
+            raise TooManyRequests(self.message, self.code, retry_after=max(1, math.ceil(ends - now)))
+        return slot
+
+    async def give_back(self, slot: str) -> None:
+        """Return a slot taken by `take` (the event did not count)."""
+        await self.atomic.update(self.collection, {"_id": slot}, {"$inc": {"n": -1}})

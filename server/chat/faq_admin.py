@@ -21,6 +21,9 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 TOPIC_ID = re.compile(r"[a-z][a-z0-9_]{1,39}")
 TEXT_LIMITS = {"title": 40, "answer": 600}
 LIST_LIMITS = {"keywords": (50, 30), "synonyms": (100, 30), "examples": (100, 100)}  # (items, chars each)
+# NUL and other control characters (C0, DEL, C1) are refused; an answer may hold line breaks
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+LIST_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @lru_cache(maxsize=1)
@@ -56,6 +59,8 @@ def validate(body: dict, create: bool) -> dict:
             bad(name, "required", "必填")
         elif len(value.strip()) > limit:
             bad(name, "too_long", f"不能超过{limit}个字")
+        elif CONTROL.search(value) or (name == "title" and LIST_CONTROL.search(value)):
+            bad(name, "control_character", "不能包含控制字符")
         else:
             changes[name] = value.strip()
     for name, (max_items, max_chars) in LIST_LIMITS.items():
@@ -66,7 +71,9 @@ def validate(body: dict, create: bool) -> dict:
             bad(name, "not_a_list", "必须是文字列表")
             continue
         items = list(dict.fromkeys(v.strip() for v in value if v.strip()))
-        if len(items) > max_items:
+        if any(LIST_CONTROL.search(v) for v in items):
+            bad(name, "control_character", "不能包含控制字符（含换行）")
+        elif len(items) > max_items:
             bad(name, "too_many", f"最多{max_items}项")
         elif any(len(v) > max_chars for v in items):
             bad(name, "too_long", f"每项不能超过{max_chars}个字")

@@ -17,7 +17,7 @@ from server.records.store import RecordStore, record_fields, require_editable
 
 log = logging.getLogger("kjcj.documents")
 
-WORKERS = 2  # threads re-encoding images / scanning PDFs
+WORKERS = 2  # threads re-encoding images / scanning PDFs (their memory together: budget.POOL_BYTES)
 MAX_IN_FLIGHT = 16  # uploads being processed at once before answering 503
 
 
@@ -87,7 +87,11 @@ class DocumentService:
         return document_view(kind, entry)
 
     async def clean(self, data: bytes, content_type: str) -> bytes:
-        """Re-encode an image / check a PDF in a worker thread."""
+        """Re-encode an image / check a PDF in a worker thread: the bytes to store, or a 4xx.
+
+        Also used for change proofs and transfer files (server/lifecycle/staging.py). A job
+        waits in its thread for its share of the process-wide memory budget (503 after 30 s).
+        """
         if content_type == PDF:
             await self.pool.run(check_pdf, data)
             return data

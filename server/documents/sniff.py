@@ -36,12 +36,17 @@ _OTHERS: tuple[tuple[int, bytes, str], ...] = (
 
 
 def sniff(data: bytes) -> str | None:
-    """`image/jpeg`, `image/png` or `application/pdf` when the bytes say so, else None."""
+    """`image/jpeg`, `image/png` or `application/pdf` when the bytes say so, else None.
+
+    A PDF header a little after the start is still called a PDF (the PDF checks then refuse
+    it), unless the start is recognisably another format: an HTML page or a GIF with
+    `%PDF-` inside is that page or that GIF.
+    """
     if data[:3] == b"\xff\xd8\xff":
         return JPEG
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return PNG
-    if b"%PDF-" in data[:1024]:
+    if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and describe(data) is None):
         return PDF
     return None
 

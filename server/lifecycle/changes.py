@@ -120,13 +120,13 @@ class ChangeService:
             "changes": [change_view(a) for a in reversed(apps)],
             "rules": rules(),
             "open": str(archive["open_change"]) if archive and archive.get("open_change") else None,
-            "staged_proof": staging.staged_view(PROOF_KIND, staged),
+            "staged_proof": staging.staged_view(PROOF_KIND, staged, PROOF_LABEL),
         }
 
     async def stage_proof(self, user: SessionUser, data: bytes) -> dict:
         """Keep an uploaded proof document for the caller's next change (replacing an older one)."""
         await self._archive(user)
-        return await staging.stage(self.services, user.openid, PROOF_KIND, data)
+        return await staging.stage(self.services, user.openid, PROOF_KIND, data, PROOF_LABEL)
 
     def _diff(self, archive: Doc, body: Any) -> tuple[list[DiffRow], str]:
         """([{field, old, new}], reason) from a request body, or Invalid."""

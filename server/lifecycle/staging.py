@@ -15,7 +15,7 @@ from server.errors import BadRequest
 from server.lifecycle.store import Doc, LifecycleStore
 
 
-async def stage(services, openid: str, slot: str, data: bytes) -> Doc:
+async def stage(services, openid: str, slot: str, data: bytes, label: str = "") -> Doc:
     """Keep an uploaded file in the caller's account slot; its document view."""
     documents = services.get(DocumentService)
     store = services.get(LifecycleStore)
@@ -33,12 +33,14 @@ async def stage(services, openid: str, slot: str, data: bytes) -> Doc:
     old = (before or {}).get(slot)
     if old and old.get("file_id") != entry["file_id"]:
         await services.files.delete(old["file_id"])
-    return document_view(slot, entry) | {"url": None}
+    return document_view(slot, entry) | {"url": None, **({"label": label} if label else {})}
 
 
-def staged_view(slot: str, entry: Doc | None) -> Doc | None:
+def staged_view(slot: str, entry: Doc | None, label: str = "") -> Doc | None:
     """A staged file as the person sees it (no download URL)."""
-    return document_view(slot, entry) | {"url": None} if entry else None
+    if not entry:
+        return None
+    return document_view(slot, entry) | {"url": None, **({"label": label} if label else {})}
 
 
 async def consume(services, openid: str, slot: str, entry: Doc) -> None:

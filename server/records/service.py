@@ -146,8 +146,11 @@ class RecordService:
         """The caller's record."""
         return await self.full_view(await self.store.load(user.record_id, user.openid))
 
-    async def patch(self, user: SessionUser, body: dict) -> dict:
-        """Validate and save any subset of sections/fields (a draft); 422 lists every bad field."""
+    async def patch(self, user: SessionUser, body: dict, address: str | None = None) -> dict:
+        """Validate and save any subset of sections/fields (a draft); 422 lists every bad field.
+
+        `address` is the client's address: a new ID number's claim is rate-limited per account
+        and per address (see server/records/store.py)."""
         body = adapt_enum_labels(body)
         for _ in range(WRITE_RETRIES):
             doc = await self.store.load(user.record_id, user.openid)
@@ -159,17 +162,21 @@ class RecordService:
             if not normalised:
                 return await self.full_view(doc)
             merged = apply_patch(current, normalised)
-            updated = await self._write_patch(doc, merged, list(normalised))
+            updated = await self._write_patch(doc, merged, list(normalised), address)
             if updated is not None:
                 if {"profile", "contact", "employment", "region_code"} & set(normalised):
                     await self.services.get(Lifecycle).readmodels.sync(updated["_id"])  # the list rows show these
                 return await self.full_view(updated)
         raise Conflict("保存过于频繁，请稍后重试", "version_conflict")
 
-    async def _write_patch(self, doc: dict, merged: dict, keys: list[str]) -> dict | None:
+    async def _write_patch(self, doc: dict, merged: dict, keys: list[str], address: str | None) -> dict | None:
         """Write the merged fields, claiming/releasing the archive number; None on a lost race."""
         old_no, new_no = doc.get("archive_no"), archive_no(merged)
-        claimed = bool(new_no and new_no != old_no and await self.store.claim_archive_no(new_no, doc["_id"]))
+        claimed = bool(
+            new_no
+            and new_no != old_no
+            and await self.store.claim_archive_no(new_no, doc["_id"], openid=doc["openid"], address=address)
+        )
         name = (merged.get("profile") or {}).get("name")
         sets = {key: merged.get(key) for key in keys}
         sets.update(archive_no=new_no, rare_name=bool(name and is_rare(name)))

@@ -5,12 +5,21 @@ One account per mini-program openid (`accounts`, `_id` = openid) names its first
 Every write bumps `version`; conditional writes go through `services.atomic.update`. Reads
 name one document by `_id` and check the owner in Python. An archive number is claimed by a
 unique-key insert into `archive_numbers` (`_id` = number, `record_id`).
+
+A person's claim is also the only way to learn whether an ID number is registered, so
+`claim_archive_no` with the claimant's openid is rate-limited (`ClaimLimits`): per account and
+per client address, the claims that find the number taken are counted in the database (all
+processes), a slot taken before looking so concurrent claims cannot slip past the count. Past
+the limit every claim of a new number is refused (429) before looking, so the refusal itself
+tells nothing. The 409 neither names nor confirms the holder, and points the real owner to
+account recovery (账号找回) or the district bureau.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import asynccontextmanager
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
@@ -21,6 +30,7 @@ from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import LifecycleStore
 from server.lifecycle.tables import COLLECTION
 from server.masking import mask_id_number
+from server.ratelimit import SharedLimit
 from server.records.fields import SECTIONS
 
 log = logging.getLogger("kjcj.records")
@@ -32,13 +42,52 @@ WRITE_RETRIES = 5  # versioned writes retried after a concurrent edit of the sam
 STALE_CLAIM = dt.timedelta(minutes=2)
 
 
+TAKEN = "archive_no_taken"
+CLAIM_WINDOW = 3600.0  # seconds: the limits below are per hour
+
+
 def archive_taken() -> Conflict:
-    """The 409 for an archive number that belongs to another record."""
+    """The 409 for an archive number another record holds (or is claiming right now): it does not
+    say whose, and sends the real owner to account recovery."""
     return Conflict(
-        "该证件号码已登记过会计人员信息（档案号重复），同一人只能登记一份。如有疑问请联系所在区财政局。",
-        "archive_no_taken",
+        "该证件号码不能在本账号使用：同一证件号码只能登记一份，它可能已登记于其他微信账号。"
+        "如确为您本人的证件号码，请申请账号找回，或携本人身份证件联系所在区财政局。",
+        TAKEN,
         field="profile.id_number",
     )
+
+
+class ClaimLimits:
+    """How often one account and one client address may find an ID number taken (per hour)."""
+
+    MESSAGE = "证件号码核对过于频繁，请稍后再试。如确为您本人的证件号码却无法登记，请申请账号找回，或联系所在区财政局。"
+    CODE = "id_number_checks_exceeded"
+
+    def __init__(self, services):
+        s = services.settings
+        self.per_account = SharedLimit(
+            services, "id-taken-account", s.id_conflicts_per_account_hour, CLAIM_WINDOW, self.MESSAGE, self.CODE
+        )
+        self.per_address = SharedLimit(
+            services, "id-taken-address", s.id_conflicts_per_address_hour, CLAIM_WINDOW, self.MESSAGE, self.CODE
+        )
+
+    @asynccontextmanager
+    async def lookup(self, openid: str, address: str | None):
+        """Hold a slot of each limit for one claim; the slots are kept only when it finds the number taken."""
+        slots: list[tuple[SharedLimit, str]] = []
+        try:
+            slots.append((self.per_account, await self.per_account.take(openid)))
+            if address:
+                slots.append((self.per_address, await self.per_address.take(address)))
+            yield
+        except Conflict as exc:
+            if exc.code == TAKEN:
+                slots.clear()  # counted: the slots stay taken
+            raise
+        finally:
+            for limit, slot in slots:
+                await limit.give_back(slot)
 
 
 def new_record(openid: str, unionid: str | None) -> dict:
@@ -70,6 +119,7 @@ class RecordStore:
         self.records = self.lifecycle_store.applications
         self.accounts = self.lifecycle_store.accounts
         self.claims = services.db["archive_numbers"]
+        self.limits = services.get(ClaimLimits)
 
     async def ensure(self, openid: str, unionid: str | None) -> dict:
         """The record of this openid, created as a draft on first login."""
@@ -152,8 +202,20 @@ class RecordStore:
             await files.delete(old["file_id"])
         return doc
 
-    async def claim_archive_no(self, number: str, record_id: ObjectId) -> bool:
-        """Claim an archive number for a record; True when newly claimed, Conflict when taken."""
+    async def claim_archive_no(
+        self, number: str, record_id: ObjectId, openid: str | None = None, address: str | None = None
+    ) -> bool:
+        """Claim an archive number for a record; True when newly claimed, Conflict when taken.
+
+        With the claimant's `openid` (a person entering a number; `address` their client address)
+        the claim is rate-limited (TooManyRequests, see `ClaimLimits`)."""
+        if openid is None:
+            return await self._claim(number, record_id)
+        async with self.limits.lookup(openid, address):
+            return await self._claim(number, record_id)
+
+    async def _claim(self, number: str, record_id: ObjectId) -> bool:
+        """The claim itself (unique-key insert; a stale claim of a crashed write is taken over)."""
         now = utcnow()
         try:
             await self.claims.insert_one({"_id": number, "record_id": record_id, "claimed_at": now})

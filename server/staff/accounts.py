@@ -1,29 +1,24 @@
-"""Staff accounts: add, disable, enable, reset password, and log in with a lockout."""
+"""Staff accounts: add, disable, enable, reset password, and log in (attempt limits: guard.py)."""
 
 from __future__ import annotations
 
 import builtins
-import datetime as dt
 import logging
 import re
-from typing import NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
-from server.db import declare_indexes, utcnow
+from server.db import utcnow
 from server.districts import deployment_districts
-from server.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
+from server.errors import Busy, Conflict, Forbidden, Invalid, NotFound
+from server.staff.guard import LoginGuard, busy
 from server.staff.model import CITY_ADMIN, ROLES, Staff, staff_of
 from server.staff.passwords import check_policy, hash_password, verify_password
 from server.staff.sessions import StaffSessions
 
 log = logging.getLogger("kjcj.staff")
 
-MAX_FAILURES = 5
-LOCK_FOR = dt.timedelta(minutes=15)
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
-
-declare_indexes("staff_login_failures", expiring=True)
 
 
 def normalize_username(raw: object) -> str:
@@ -38,7 +33,6 @@ class StaffAccounts:
         self.services = services
         self.settings = services.settings
         self.staff = services.db["staff"]
-        self.failures = services.db["staff_login_failures"]
         self.atomic = services.atomic
 
     # --- administration (CLI) ---
@@ -133,7 +127,7 @@ class StaffAccounts:
         )
         if doc is None:
             raise NotFound("没有这个账号", "staff_not_found")
-        await self.failures.delete_one({"_id": name})
+        await self.services.get(LoginGuard).clear(name)
         await self.services.get(StaffSessions).revoke_user(name)
         log.info("staff account %s password reset", name)
         return doc
@@ -158,8 +152,14 @@ class StaffAccounts:
         """The effective Staff of an account document (districts the deployment still serves)."""
         return staff_of(doc, deployment_districts(self.settings), session_id)
 
-    async def authenticate(self, username: object, password: object) -> dict:
-        """The account for a correct username and password; counts failures and locks after 5."""
+    async def authenticate(self, username: object, password: object, address: str | None = None) -> dict:
+        """The account for a correct username and password, from client `address`.
+
+        The attempt is claimed (server/staff/guard.py) before the password is checked: 401 for
+        a wrong password, 429 once the username is locked at this usual address or slowed down
+        from other addresses, or the address itself is slowed down; never a check beyond the
+        limits, however many attempts arrive at once.
+        """
         name = normalize_username(username)
         if not name or not isinstance(password, str) or not password:
             raise Invalid(
@@ -174,44 +174,18 @@ class StaffAccounts:
                 "credentials_required",
             )
         key = name[:64]
-        now = utcnow()
-        record = await self.failures.find_one({"_id": key})
-        if record and record.get("locked_until") and record["locked_until"] > now:
-            raise self._locked(record["locked_until"], now)
         doc = await self.staff.find_one({"_id": key}) if USERNAME_RE.fullmatch(key) else None
-        ok = await verify_password(doc["password_hash"] if doc else None, password[:256])
+        guard = self.services.get(LoginGuard)
+        attempt = await guard.begin(key, doc, address)
+        try:
+            ok = await verify_password(doc["password_hash"] if doc else None, password[:256])
+        except Busy as exc:  # the check never ran: not counted, answered 429
+            await attempt.unchecked()
+            raise busy(exc.retry_after) from None
         if not ok or doc is None:
-            await self._failed(key, now)
+            raise await attempt.failed()
+        await attempt.succeeded()
         if doc.get("disabled"):
             raise Forbidden("该账号已停用，请联系管理员", "account_disabled")
-        await self.failures.delete_one({"_id": key})
+        await guard.remember(doc, address)
         return doc
-
-    async def _failed(self, key: str, now: dt.datetime) -> NoReturn:
-        """Count one failure (per username, existing or not); lock on the fifth."""
-        await self.failures.delete_one({"_id": key, "expires_at": {"$lt": now}})  # a stale counter restarts
-        doc = await self.atomic.update(
-            self.failures,
-            {"_id": key},
-            {"$inc": {"count": 1}, "$set": {"last_at": now, "expires_at": now + LOCK_FOR}},
-            upsert=True,
-        )
-        count = doc["count"] if doc else 1
-        if count >= MAX_FAILURES:
-            until = now + LOCK_FOR
-            await self.atomic.update(
-                self.failures, {"_id": key}, {"$set": {"locked_until": until, "count": 0, "expires_at": until}}
-            )
-            log.warning("staff login locked for %s after %d failures", key, count)
-            raise self._locked(until, now)
-        left = MAX_FAILURES - count
-        raise Unauthorized(f"用户名或密码错误，再失败{left}次账号将被锁定15分钟", "bad_credentials", attempts_left=left)
-
-    @staticmethod
-    def _locked(until: dt.datetime, now: dt.datetime) -> Locked:
-        minutes = max(1, int((until - now).total_seconds() + 59) // 60)
-        return Locked(
-            f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试",
-            "account_locked",
-            retry_after_seconds=int((until - now).total_seconds()),
-        )

@@ -152,7 +152,7 @@ class TransferService:
         return {
             "transfers": [self.view(a) for a in reversed(apps)],
             "open": str(open_app["_id"]) if open_app else None,
-            "staged": {slot: staging.staged_view(slot, account.get(slot)) for slot in SLOTS},
+            "staged": {slot: staging.staged_view(slot, account.get(slot), SLOT_LABELS[slot]) for slot in SLOTS},
             "archive": {
                 "archive_no_tail": archive["_id"][-4:],
                 "region_code": archive.get("region_code"),
@@ -176,25 +176,28 @@ class TransferService:
                 [_problem("slot", "invalid", f"slot 只能是 {'、'.join(SLOTS)}")], "材料类型不正确", "invalid_slot"
             )
         await self.records.load(user.record_id, user.openid)
-        return await staging.stage(self.services, user.openid, slot, data)
+        return await staging.stage(self.services, user.openid, slot, data, SLOT_LABELS[slot])
 
     def _parse(self, body: Any) -> Doc:
         """The request's fields, checked (Invalid naming every bad one)."""
         if not isinstance(body, dict):
             raise Invalid([_problem("", "invalid_type", "请求内容应为JSON对象")])
         problems = [_problem(k, "unknown_field", "不支持的字段") for k in body if k not in BODY_FIELDS]
-        api_kind = body.get("kind")
+        api_kind = body.get("kind") if isinstance(body.get("kind"), str) else None
         if api_kind not in API_KINDS:
             problems.append(
                 _problem("kind", "invalid", "调转类型只能是 within（区内调转）、out（调出区外）、in（区外调入）")
             )
-        reason = body.get("reason")
+        reason = body.get("reason") if isinstance(body.get("reason"), str) else None
         if reason not in REASONS:
             labels = "、".join(f"{r.code}（{r.label}）" for r in REASONS.values())
             problems.append(_problem("reason", "invalid", f"调转原因只能是 {labels}"))
         note = _text(body, "note", NOTE_MAX, problems)
         to_region = body.get("to_region")
         to_name = from_name = ""
+        if to_region is not None and not isinstance(to_region, str):
+            problems.append(_problem("to_region", "invalid", "调入地区代码应为6位数字文字"))
+            to_region = None
         if api_kind in ("within", "in") and to_region is not None and to_region not in self.districts.codes:
             problems.append(_problem("to_region", "invalid", "调入地区代码不正确"))
         if api_kind == "within" and to_region is None:

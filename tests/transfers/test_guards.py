@@ -52,6 +52,9 @@ async def test_the_proof_follows_the_reason_and_bad_bodies_change_nothing(server
         ({"kind": "out", "reason": "study"}, "to_region_name"),
         ({"kind": "out", "reason": "study", "to_region_name": 7}, "to_region_name"),
         ({"kind": "within", "to_region": B, "reason": "study", "admin": True}, "admin"),
+        ({"kind": {}, "to_region": B, "reason": "study"}, "kind"),  # unhashable values: 422, not 500
+        ({"kind": "in", "to_region": B, "reason": {}}, "reason"),
+        ({"kind": "within", "to_region": {}, "reason": "study"}, "to_region"),
     ]:
         r = await person.post(TRANSFERS, json=body)
         assert r.status == 422, (body, r.text)
