@@ -133,6 +133,10 @@ async def test_disabling_and_re_enabling_a_topic(chat, staff):
         ({**NEW_TOPIC, "answer": "长" * 601}, 422, "validation_failed"),
         ({**NEW_TOPIC, "keywords": "社保"}, 422, "validation_failed"),
         ({**NEW_TOPIC, "colour": "red"}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "keywords": ["社保\x00"]}, 422, "validation_failed"),  # NUL and control characters
+        ({**NEW_TOPIC, "examples": ["怎么\x1b[31m办"]}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "title": "标题\n换行"}, 422, "validation_failed"),
+        ({**NEW_TOPIC, "answer": "答案\x07"}, 422, "validation_failed"),
     ],
 )
 async def test_invalid_topics_are_refused(chat, staff, body, status, code):
