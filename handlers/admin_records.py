@@ -108,10 +108,10 @@ class RecordFileHandler(StaffHandler):
 
     async def get(self, record_id: str, kind: str) -> None:
         info, chunks = await files.open_file(self.services, self.staff, record_id, kind)
-        # Not sandboxed: the admin page shows PDFs in a same-origin frame.
-        await self.stream_file(
-            info["content_type"], info["size"], info["filename"], chunks, inline=info["inline"], sandbox=False
-        )
+        # Sandboxed like every stored file: images show inline, a PDF is downloaded and read outside
+        # the page (a browser's PDF viewer does not run in a sandboxed document).
+        inline = info["inline"] and info["content_type"].startswith("image/")
+        await self.stream_file(info["content_type"], info["size"], info["filename"], chunks, inline=inline)
 
 
 class DecisionHandler(StaffHandler):

@@ -86,7 +86,10 @@ class UploadHandler(UserHandler):
                 "409": {"description": "已提交或已审核通过，不能修改", "content": _ERR},
                 "413": {"description": "超过大小限制（file_too_large）", "content": _ERR},
                 "415": {"description": "不是 JPG/PNG/PDF（unsupported_file_type）", "content": _ERR},
-                "422": {"description": "文件损坏、PDF 加密或含脚本", "content": _ERR},
+                "422": {
+                    "description": "文件损坏（file_corrupt）、像素过多（image_too_many_pixels）、PDF 加密、含脚本/链接/附件等活动内容、文件头前有内容（pdf_content_before_header）或过于复杂（pdf_too_complex）",
+                    "content": _ERR,
+                },
             },
         }
     }

@@ -412,13 +412,15 @@ function showDoc(d, btn) {
   btn.classList.add("active");
   const view = clear($("r-doc-view"));
   delete view.dataset.loaded;
-  if ((d.content_type || "").startsWith("image/")) view.append(h("img", { src: d.url, alt: d.label }));
-  else {
-    const frame = h("iframe", { src: d.url, title: d.label });
-    frame.addEventListener("load", () => { view.dataset.loaded = "1"; });
-    view.append(frame);
+  if ((d.content_type || "").startsWith("image/")) {
+    view.append(h("img", { src: d.url, alt: d.label }));
+    view.append(h("p", {}, h("a", { href: d.url, target: "_blank", rel: "noopener" }, "在新窗口打开")));
+  } else {
+    // stored files are served sandboxed: a PDF is downloaded and opened outside the page
+    view.append(h("p", { class: "muted" }, "PDF 文件，请下载后查看（" + Math.ceil((d.size || 0) / 1024) + " KB）"));
+    view.append(h("p", {}, h("a", { href: d.url, download: "" }, "下载 " + d.label)));
   }
-  view.append(h("p", {}, h("a", { href: d.url, target: "_blank", rel: "noopener" }, "在新窗口打开")));
+  view.dataset.loaded = "1";
 }
 
 async function loadRecordAudit(id) {

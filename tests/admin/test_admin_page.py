@@ -82,7 +82,7 @@ async def test_reviewer_rejects_a_record_in_the_browser_and_the_inbox_shows_why(
             assert "生僻字" in await page.inner_text("#r-rare")
             await page.wait_for_function("document.querySelector('#r-photo img')?.naturalWidth > 0")
             await page.wait_for_selector("#r-doc-view[data-loaded]")
-            await page.wait_for_timeout(800)  # let the PDF viewer paint (for the screenshot only)
+            assert "请下载后查看" in await page.inner_text("#r-doc-view")  # a sandboxed PDF is downloaded
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "admin-record.png"), full_page=False)
 
