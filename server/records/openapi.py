@@ -13,11 +13,21 @@ _FORMATS: dict[str, dict[str, Any]] = {
     "text": {"type": "string"},
     "name": {"type": "string", "description": "姓名，支持生僻字（含CJK扩展B–H）及间隔符“·”"},
     "pinyin": {"type": "string", "pattern": "^[A-Za-zÜü]+( [A-Za-zÜü]+)*$"},
-    "date": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    "date": {
+        "type": "string",
+        "format": "date",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "YYYY-MM-DD；不能晚于今天，且须符合先后关系（如出生日期早于毕业、取得资格日期）",
+    },
     "bool": {"type": "boolean"},
     "id_number": {"type": "string", "description": "居民身份证/港澳台居民居住证（18位，GB 11643校验）或护照号码"},
     "uscc": {"type": "string", "description": "统一社会信用代码（GB 32100）", "minLength": 18},
-    "mobile": {"type": "string", "description": "中国大陆手机号，可带+86、空格或连字符"},
+    "mobile": {
+        "type": "string",
+        # the canonical forms; the server also reads full-width digits and brackets (NFKC) as these
+        "pattern": "^(\\+86|0086|86)?[ -]?1[3-9][0-9]([ -]?[0-9]){8}$",
+        "description": "中国大陆手机号（1开头的11位，第二位3–9），可带+86/0086、空格或连字符",
+    },
     "email": {"type": "string", "format": "email"},
     "certificate_no": {"type": "string", "minLength": 4},
     "region": {"type": "string", "pattern": "^[0-9]{6}$"},
