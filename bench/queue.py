@@ -10,19 +10,35 @@ their history, the archive, account, unionid key, archive-number claim, the appr
 and audit entry; Chinese names, ~2 % with rare characters, valid ID numbers, five sections,
 fake GridFS file references) and N/5 open applications (80 % submitted first collections of
 new people, 20 % submitted changes of approved archives), plus the per-day submission counts;
-the read-model lists (queues, name characters, audit) are written with server.lists.bulk_load
-from the rows and keys of server.lifecycle.readmodel.row()/wanted() (and audit.entry_for).
+and transfers (调转, about 3 % of N; --no-transfers leaves them out, the city as before them):
+2.4 % of N transfers within (区内调转) of archives without an open change, spread over the
+districts and states (submitted 10 %, released 8 %, accepted 52 %, refused 10 %, declined 8 %,
+withdrawn 12 %), 0.4 % transfers out (调出区外: submitted 20 %, approved 60 % with the archive
+已调出 and its transfer sheet, rejected 10 %, withdrawn 10 %) and 0.2 % transfers in (区外调入:
+submitted, each holding a new person's filled record), each in its archive's `changes` (and
+`open_change` while open), an accepted one as the archive's move (a version whose district
+is the destination), with the notices and audit entries of their steps; plus 4 x 21 fresh
+open transfers within for the timed decisions. The read-model lists (queues, name characters,
+audit) are written with server.lists.bulk_load from the rows and keys of
+server.lifecycle.readmodel.row()/wanted() (and audit.entry_for).
 
 Then the real server runs in its own process (server.app.serve, background tasks on, demo
 staff off, the fake WeChat of server/wechat/fake.py on loopback in this process), a city
 administrator and the reviewer of the largest district are created (StaffAccounts.ensure),
 and every endpoint is timed over real HTTP with aiohttp, sequentially, after a warm-up:
 p50/p95 over --reps requests, against the same run's GET /healthz (the ratio column).
+Transfers, for the reviewer and the city admin: the origin's queue (kind=transfer_within&
+status=submitted), the destination's (status=released), transfer_out and transfer_in (every
+state), a transfer's detail, the stats' transfer flows alone (server.transfers.flows.flows in
+this process, no target: its share of GET stats), a release and an accept decision (the archive
+moves and its collection's rows change districts; 1 + 20 fresh transfers each), and the
+accountant's GET /api/v1/me/transfers.
 Afterwards: the resident memory of the server and of FerretDB, and their CPU while idle for
 15 s (from /proc/<pid>/stat).
 
-Targets: p95 < 300 ms for staff lists, statistics, sample, audit, detail and a decision;
-p95 < 100 ms for the accountant's calls; idle CPU < 5 % for the server and for FerretDB.
+Targets: p95 < 300 ms for staff lists, statistics, sample, audit, detail and a decision (a
+transfer's release and accept too); p95 < 100 ms for the accountant's calls (GET me/transfers
+too); idle CPU < 5 % for the server and for FerretDB.
 Exit status 1 if any is missed.
 """
 
@@ -91,6 +107,41 @@ if __name__ != "queue":
     IDLE_SECONDS = 15.0
     START_TIMEOUT = 240.0
     PAGE_SIZE = 20
+    # Transfers (调转): shares of N and how their states spread (weights); decisions timed per actor and step.
+    TRANSFER_SHARES = {"transfer_within": 0.024, "transfer_out": 0.004, "transfer_in": 0.002}
+    WITHIN_STATES = {"submitted": 10, "released": 8, "accepted": 52, "refused": 10, "declined": 8, "withdrawn": 12}
+    OUT_STATES = {"submitted": 20, "approved": 60, "rejected": 10, "withdrawn": 10}
+    TRANSFER_KINDS = ("transfer_within", "transfer_out", "transfer_in")
+    TRANSFER_DECISIONS = 20  # timed, plus one warm-up, each on its own fresh application
+    # the reviewer steps leading to each state (action, from, to); a withdrawal is the applicant's
+    TRANSFER_PATHS = {
+        "transfer_within": {
+            "submitted": [],
+            "released": [("approve", "submitted", "released")],
+            "accepted": [("approve", "submitted", "released"), ("approve", "released", "accepted")],
+            "refused": [("reject", "submitted", "refused")],
+            "declined": [("approve", "submitted", "released"), ("reject", "released", "declined")],
+            "withdrawn": [("withdraw", "submitted", "withdrawn")],
+        },
+        "transfer_out": {
+            "submitted": [],
+            "approved": [("approve", "submitted", "approved")],
+            "rejected": [("reject", "submitted", "rejected")],
+            "withdrawn": [("withdraw", "submitted", "withdrawn")],
+        },
+    }
+    OUTSIDE_PLACES = [
+        "福建省福州市鼓楼区",
+        "福建省泉州市丰泽区",
+        "福建省漳州市芗城区",
+        "广东省深圳市南山区",
+        "上海市浦东新区",
+        "浙江省杭州市西湖区",
+        "江西省南昌市东湖区",
+        "北京市海淀区",
+    ]
+    TRANSFER_NOTES = ("", "", "", "新单位在调入区", "随配偶工作调动", "已在调入区购房定居", "入学深造期间")
+    REFUSE_REASONS = ("证明材料不清晰，请重新上传", "劳动合同未加盖单位公章", "调入单位信息与证明材料不一致")
 
     # Surnames roughly as frequent as in Fujian (陈 and 林 first), a few compound ones: "name:weight".
     SURNAME_TABLE = (
@@ -304,13 +355,21 @@ def pinyin(name: str) -> str:
 class Seed:
     """Builds the city's documents batch by batch, inserts them, and gathers the list entries."""
 
-    def __init__(self, db, n: int, districts: dict, reviewer: str, seed: int = 7):
+    def __init__(self, db, n: int, districts: dict, reviewer: str, seed: int = 7, transfers: bool = True):
         from server.db import utcnow
 
         self.db = db
         self.n = n
         self.codes = [d["code"] for d in districts["districts"]]
         self.offices = {d["code"]: d["office"] for d in districts["districts"]}
+        self.names = {d["code"]: d["name"] for d in districts["districts"]}
+        self.transfers = transfers
+        self.trng = random.Random(seed + 2)  # the transfers' own: the people are the same with or without them
+        self.plan: dict[int, tuple[str, str]] = {}  # approved person index -> (transfer kind, state)
+        self.reserve: dict[str, int] = {}  # fresh open transfers still to seed for the timed decisions
+        self.transfer_counts: dict[tuple[str, str], int] = defaultdict(int)
+        self.transfer_seconds = {"build": 0.0, "insert": 0.0}
+        self.transfer_entries = 0  # list entries of the transfers (and of the records transfers in hold)
         self.people = People(seed, self.codes)
         self.rng = random.Random(seed + 1)
         self.now = utcnow()
@@ -535,6 +594,7 @@ class Seed:
     async def people_batch(self, count: int, status: str, with_change: set[int], first: int) -> None:
         """`count` people of one status (approved people may have an open change)."""
         docs: dict[str, list] = defaultdict(list)
+        tdocs: dict[str, list] = defaultdict(list)  # the transfers' documents (inserted and timed apart)
         for k in range(count):
             if status == "approved":
                 submitted = self.now - dt.timedelta(seconds=self.rng.uniform(86400, 365 * 86400))
@@ -550,6 +610,10 @@ class Seed:
                     docs["applications"].append(change)
                     if app["region_code"] == self.codes[0]:
                         self.handles.setdefault("changed", []).append(i)
+                elif self.transfers:
+                    started = time.perf_counter()
+                    self.transfer_of(first + k, i, app, archive, tdocs)
+                    self.transfer_seconds["build"] += time.perf_counter() - started
                 docs["archives"].append(archive)
                 docs["notices"].append(self.notice_of(app))
                 docs["audit_log"].append(self.audit_of(app))
@@ -564,6 +628,296 @@ class Seed:
             self.remember(app, i)
         for collection, items in docs.items():
             await self.insert(collection, items)
+        started = time.perf_counter()
+        for collection, items in tdocs.items():
+            await self.insert(collection, items)
+        self.transfer_seconds["insert"] += time.perf_counter() - started
+
+    # -- transfers (调转) --------------------------------------------------------------------
+
+    def plan_transfers(self, with_change: set[int]) -> None:
+        """Which approved people have a transfer within or out, in which state (about 2.8 % of N, on
+        archives without an open change), and how many fresh open ones the timed decisions need."""
+        if not self.transfers:
+            return
+        rng = self.trng
+        n_within = round(self.n * TRANSFER_SHARES["transfer_within"])
+        n_out = round(self.n * TRANSFER_SHARES["transfer_out"])
+        states = [("transfer_within", s) for s in spread(n_within, WITHIN_STATES)]
+        states += [("transfer_out", s) for s in spread(n_out, OUT_STATES)]
+        rng.shuffle(states)
+        eligible = [i for i in range(self.n) if i not in with_change]
+        self.plan = dict(zip(rng.sample(eligible, min(len(states), len(eligible))), states))
+        keys = ("release_reviewer", "accept_reviewer", "release_city", "accept_city")
+        self.reserve = dict.fromkeys(keys, TRANSFER_DECISIONS + 1)
+
+    def other_region(self, *but: str) -> str:
+        """A district (weighted by size) other than the given ones."""
+        while True:
+            code = self.trng.choices(self.codes, self.people.region_weights)[0]
+            if code not in but:
+                return code
+
+    def transfer_of(self, index: int, i: int, app: dict, archive: dict, docs: dict) -> None:
+        """The planned transfer of approved person `index` (or a fresh open one for the timed
+        decisions): the application, its place in the archive, notices, audit entries, list rows."""
+        d0, region = self.codes[0], archive["region_code"]
+        spec, reserved = self.plan.get(index), None
+        r = self.reserve
+        if spec is None:
+            if region == d0 and r.get("release_reviewer"):
+                reserved = "release_reviewer"  # the reviewer's district releases
+            elif region != d0 and r.get("accept_reviewer"):
+                reserved = "accept_reviewer"  # the reviewer's district accepts
+            elif region != d0 and r.get("release_city"):
+                reserved = "release_city"
+            elif region != d0 and r.get("accept_city"):
+                reserved = "accept_city"
+            else:
+                return
+            r[reserved] -= 1
+            spec = ("transfer_within", "submitted" if reserved.startswith("release") else "released")
+        kind, state = spec
+        if kind == "transfer_within" and state == "accepted":
+            origin, to = self.other_region(region), region  # the archive has moved here already
+        elif reserved == "accept_reviewer":
+            origin, to = region, d0
+        else:
+            origin, to = region, (self.other_region(region, d0) if reserved else self.other_region(region))
+        tapp = self.transfer_doc(kind, state, app, archive, origin, to if kind == "transfer_within" else None)
+        self.transfer_counts[(kind, state)] += 1
+        docs["applications"].append(tapp)
+        self.transfer_extras(tapp, archive, docs)
+        self.list_app(tapp, archive)
+        self.transfer_entries += len(tapp["listed"])
+        h, tid = self.handles, str(tapp["_id"])
+        if reserved:
+            h.setdefault(reserved, []).append((tid, tapp["version"]))
+        elif kind == "transfer_within" and state in ("submitted", "released") and d0 in (origin, to):
+            h.setdefault("transfer_detail", tid)
+        elif kind == "transfer_within" and state == "accepted":
+            h.setdefault("transfer_person", i)
+
+    def transfer_file(self, content_type: str, at: dt.datetime) -> dict:
+        return {
+            "file_id": ObjectId(),
+            "sha256": f"{self.trng.getrandbits(256):064x}",
+            "size": self.trng.randrange(80_000, 900_000),
+            "content_type": content_type,
+            "uploaded_at": at,
+        }
+
+    def transfer_doc(self, kind: str, state: str, app: dict, archive: dict, origin: str, to: str | None) -> dict:
+        """A transfer within or out of an archive as TransferService.submit and the decisions leave it."""
+        from server.lifecycle.store import new_step
+        from server.lifecycle.tables import KINDS
+        from server.transfers.rules import REASONS
+
+        rng = self.trng
+        path = TRANSFER_PATHS[kind][state]
+        created, latest = archive["created_at"], self.now - dt.timedelta(minutes=2)
+        if state in KINDS[kind].open_states:
+            at = self.now - dt.timedelta(seconds=rng.uniform(300, 30 * 86400))
+        else:
+            at = self.now - dt.timedelta(seconds=rng.uniform(3 * 3600, 330 * 86400))
+        at = min(max(at, created + dt.timedelta(minutes=10)), latest)
+        reason = rng.choice(list(REASONS.values()))
+        app_id = ObjectId()
+        history = [new_step(1, "submit", None, "submitted", "self", "applicant", at, v=1)]
+        decision = decided = None
+        t = at
+        for n, (action, before, after) in enumerate(path, start=2):
+            t = min(t + dt.timedelta(seconds=rng.uniform(3600, 5 * 86400)), max(t, latest))
+            if action == "withdraw":
+                history.append(new_step(n, action, before, after, "self", "applicant", t, v=n))
+                continue
+            why = rng.choice(REFUSE_REASONS) if action == "reject" else ""
+            history.append(
+                new_step(n, action, before, after, self.reviewer, "reviewer", t, v=n, reason=why, staff_role="reviewer")
+            )
+            decided = t
+            decision = {
+                "decision": action,
+                "reason": why,
+                "note": why,
+                "reason_codes": [],
+                "by": self.reviewer,
+                "role": "reviewer",
+                "at": t,
+                "version": n,
+            }
+        doc = {
+            "_id": app_id,
+            "kind": kind,
+            "openid": app["openid"],
+            "record_id": app["_id"],
+            "payload": {
+                "reason": reason.code,
+                "reason_label": reason.label,
+                "note": rng.choice(TRANSFER_NOTES),
+                "to_region_name": self.names[to] if to else rng.choice(OUTSIDE_PLACES),
+                "from_region_name": "",
+            },
+            "documents": {"transfer_proof": self.transfer_file("image/jpeg", at - dt.timedelta(minutes=5))},
+            "submitted_at": at,
+            "decided_at": decided,
+            "decision": decision,
+            "archive_no": archive["_id"],
+            "region_code": origin,
+            **({"to_region": to} if to else {}),
+            "status": state,
+            "version": len(history),
+            "history": history,
+            "effects_done": len(history),
+            "created_at": at,
+            "updated_at": t,
+        }
+        return doc
+
+    def transfer_extras(self, tapp: dict, archive: dict, docs: dict) -> None:
+        """What the transfer's steps left: the archive's reservation, changes and versions (a transfer
+        within accepted: the move; out approved: 已调出 and its sheet), notices and audit entries."""
+        from server.lifecycle.readmodel import audit_name, stamp
+        from server.lifecycle.store import step_key
+        from server.lifecycle.tables import KINDS
+        from server.masking import mask_id_number
+        from server.notify.notices import render
+        from server.review.audit import entry_for
+        from server.transfers.sheets import SHEETS, sheet_number
+
+        kind = KINDS[tapp["kind"]]
+        archive["changes"].append(tapp["_id"])
+        if tapp["status"] in kind.open_states:
+            archive["open_change"] = tapp["_id"]
+        last = tapp["history"][-1]
+        if tapp["status"] in ("accepted", "approved"):
+            version = archive["version"] + 1
+            diff = []
+            if tapp["kind"] == "transfer_within":
+                diff = [{"field": "region_code", "old": tapp["region_code"], "new": tapp["to_region"]}]
+            else:
+                number = sheet_number(tapp, last["at"])
+                archive["transferred_out"] = {
+                    "at": last["at"],
+                    "application_id": tapp["_id"],
+                    "to_region_name": tapp["payload"]["to_region_name"],
+                    "sheet_no": number,
+                }
+                profile = archive["data"]["profile"]
+                docs[SHEETS].append(
+                    {
+                        "_id": number,
+                        "application_id": tapp["_id"],
+                        "archive_no": archive["_id"],
+                        "region_code": tapp["region_code"],
+                        "name": profile["name"],
+                        "id_number_masked": mask_id_number(profile["id_number"]),
+                        "to_region_name": tapp["payload"]["to_region_name"],
+                        "issued_at": last["at"],
+                    }
+                )
+            archive["versions"].append(
+                {
+                    "version": version,
+                    "at": last["at"],
+                    "by": last["by"],
+                    "application_id": tapp["_id"],
+                    "kind": tapp["kind"],
+                    "diff": diff,
+                }
+            )
+            archive["applied"].append(step_key(tapp["_id"], last["n"]))
+            archive.update(version=version, updated_at=max(archive["updated_at"], last["at"]))
+        name = archive["data"]["profile"]["name"]
+        for step in tapp["history"][1:]:
+            t = kind.transition(step["from"], step["action"])
+            key = step_key(tapp["_id"], step["n"])
+            if t.notice:
+                notice = render(
+                    t.notice,
+                    key,
+                    tapp["openid"],
+                    tapp["_id"],
+                    step.get("reason", ""),
+                    name,
+                    self.offices[tapp["region_code"]],
+                    step["at"],
+                )
+                sent = step["at"] + dt.timedelta(seconds=self.trng.uniform(1, 5))
+                notice["delivery"].update(state="sent", attempts=1, sent_at=sent, lease_owner=None)
+                docs["notices"].append(notice)
+            if step["role"] != "applicant":
+                entry = entry_for(tapp, step, kind)
+                docs["audit_log"].append(entry)
+                row = {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}
+                for region in audit_regions(entry):
+                    self.entries[audit_name(region)].append((f"{stamp(entry['at'])}|{entry['_id']}", row))
+                    self.transfer_entries += 1
+
+    async def transfers_in(self, count: int) -> None:
+        """`count` new people whose filled record is held by a submitted transfer in (区外调入)."""
+        from server.lifecycle.store import new_step
+        from server.records.fields import SECTIONS
+        from server.transfers.rules import REASONS
+
+        docs: dict[str, list] = defaultdict(list)
+        for _ in range(count):
+            started = time.perf_counter()
+            submitted = self.now - dt.timedelta(seconds=self.rng.uniform(300, 30 * 86400))
+            record, i = self.collection("submitted", submitted)
+            region, app_id, v = record["region_code"], ObjectId(), record["version"]
+            record["history"][1] = new_step(2, "hold", "draft", "transferring", "system", "system", submitted, v=v)
+            record.update(status="transferring", submitted_at=None, transfer_in=app_id, transfers_in=[app_id])
+            reason = self.trng.choice(list(REASONS.values()))
+            tapp = {
+                "_id": app_id,
+                "kind": "transfer_in",
+                "openid": record["openid"],
+                "record_id": record["_id"],
+                "payload": {
+                    "reason": reason.code,
+                    "reason_label": reason.label,
+                    "note": self.trng.choice(TRANSFER_NOTES),
+                    "to_region_name": self.names[region],
+                    "from_region_name": self.trng.choice(OUTSIDE_PLACES),
+                },
+                "documents": {
+                    "transfer_proof": self.transfer_file("image/jpeg", submitted - dt.timedelta(minutes=6)),
+                    "transfer_sheet": self.transfer_file("application/pdf", submitted - dt.timedelta(minutes=4)),
+                },
+                "submitted_at": submitted,
+                "decided_at": None,
+                "decision": None,
+                **{k: record[k] for k in SECTIONS},
+                "region_code": region,
+                "to_region": region,
+                "archive_no": record["archive_no"],
+                "photo": record["photo"],
+                "rare_name": record["rare_name"],
+                "status": "submitted",
+                "version": 1,
+                "history": [new_step(1, "submit", None, "submitted", "self", "applicant", submitted, v=1)],
+                "effects_done": 1,
+                "created_at": submitted,
+                "updated_at": submitted,
+            }
+            self.transfer_counts[("transfer_in", "submitted")] += 1
+            self.list_app(record, None)
+            self.list_app(tapp, None)
+            self.transfer_entries += len(record["listed"]) + len(tapp["listed"])
+            docs["applications"] += [record, tapp]
+            docs["accounts"].append(
+                {"_id": record["openid"], "record_id": record["_id"], "created_at": record["created_at"]}
+            )
+            docs["account_keys"].append({"_id": f"u:{record['unionid']}", "openid": record["openid"]})
+            docs["archive_numbers"].append(
+                {"_id": record["archive_no"], "record_id": record["_id"], "claimed_at": record["created_at"]}
+            )
+            self.transfer_seconds["build"] += time.perf_counter() - started
+        started = time.perf_counter()
+        for collection, items in docs.items():
+            await self.insert(collection, items)
+        self.transfer_seconds["insert"] += time.perf_counter() - started
 
     def remember(self, app: dict, i: int) -> None:
         """Keep a few people of the reviewer's district for the timed requests."""
@@ -586,10 +940,14 @@ class Seed:
         changes = round(open_n * 0.2)
         new_submitted = open_n - changes
         with_change = set(self.rng.sample(range(self.n), changes))
+        self.plan_transfers(with_change)
         for first in range(0, self.n, BATCH):
             await self.people_batch(min(BATCH, self.n - first), "approved", with_change, first)
         for first in range(0, new_submitted, BATCH):
             await self.people_batch(min(BATCH, new_submitted - first), "submitted", set(), first)
+        transfers_in = round(self.n * TRANSFER_SHARES["transfer_in"]) if self.transfers else 0
+        for first in range(0, transfers_in, BATCH):
+            await self.transfers_in(min(BATCH, transfers_in - first))
         await self.insert("daily_submissions", list(self.daily.values()))
         await self.db[META].replace_one(
             {"_id": MARKER},
@@ -622,8 +980,33 @@ class Seed:
             "changes": changes,
             "reviewer_submitted": len(self.entries.get(f"apps|collection|submitted|{self.codes[0]}", [])),
         }
+        for kind in TRANSFER_KINDS:  # the transfer queues' sizes, city-wide and in the reviewer's district
+            for state in ("*", "submitted", "released"):
+                for region in ("*", self.codes[0]):
+                    self.expected[f"apps|{kind}|{state}|{region}"] = len(
+                        self.entries.get(f"apps|{kind}|{state}|{region}", [])
+                    )
         self.entries.clear()
         return timings
+
+
+def audit_regions(entry: dict) -> list[str]:
+    """The audit lists' districts of an entry: server.review.audit.entry_regions where the server has it
+    (a transfer's entries in both its districts), else its district and the city's."""
+    from server.review import audit
+
+    regions = getattr(audit, "entry_regions", None)
+    return regions(entry) if regions else [r for r in (entry.get("region_code"),) if r] + ["*"]
+
+
+def spread(count: int, weights: dict[str, float]) -> list[str]:
+    """`count` states in proportion to their weights (largest remainders), in table order."""
+    total = sum(weights.values())
+    exact = {s: count * w / total for s, w in weights.items()}
+    out = {s: int(v) for s, v in exact.items()}
+    for s in sorted(exact, key=lambda s: out[s] - exact[s])[: count - sum(out.values())]:
+        out[s] += 1
+    return [s for s, k in out.items() for _ in range(k)]
 
 
 def is_rare_name(name: str) -> bool:
@@ -875,8 +1258,9 @@ class Results:
         return lines, missed
 
 
-async def measure(url: str, size: int, seed: Seed, reps: int, warmup: int) -> Results:
-    """Every timed request of one size."""
+async def measure(url: str, size: int, seed: Seed, reps: int, warmup: int, inproc=None) -> Results:
+    """Every timed request of one size (`inproc`: db, atomic and settings for timing the stats'
+    transfer flows in this process)."""
     res = Results(reps, warmup)
     d0 = seed.codes[0]
     h = seed.handles
@@ -917,6 +1301,15 @@ async def measure(url: str, size: int, seed: Seed, reps: int, warmup: int) -> Re
             found = await c.call("GET", f"/admin/api/records?q={h['submitted_id_number']}")
             if found["total"] != 1:
                 print(f"  !! {who}: the ID number search found {found['total']} records", flush=True)
+            if seed.transfers:
+                await measure_transfer_reads(res, seed, who, c)
+            if inproc is not None:
+                staff = inproc.staff[who]
+                await res.time(
+                    f"{who}: stats' transfer_flows alone (in-process flows())",
+                    None,
+                    lambda k, staff=staff: transfer_flows(inproc, staff),
+                )
 
         # the accountant (mini-program API)
         run = uuid.uuid4().hex[:6]
@@ -953,6 +1346,20 @@ async def measure(url: str, size: int, seed: Seed, reps: int, warmup: int) -> Re
         await res.time(
             "accountant: GET me/messages", ACCOUNTANT_TARGET_MS, lambda k: me.call("GET", "/api/v1/me/messages")
         )
+        if "transfer_person" in h:
+            mover = Client(url)
+            clients.append(mover)
+            await mover.accountant_login(f"p{h['transfer_person']}")
+            got = await mover.call("GET", "/api/v1/me/transfers")
+            if not got.get("transfers") or not got.get("archive"):
+                print("  !! the accountant with a transfer sees no transfer or no archive", flush=True)
+            await res.time(
+                "accountant: GET me/transfers (archive, accepted transfer)",
+                ACCOUNTANT_TARGET_MS,
+                lambda k: mover.call("GET", "/api/v1/me/transfers"),
+            )
+        if seed.transfers:
+            await measure_transfer_decisions(res, seed, city, rev)
 
         # decisions: the reviewer approves 20 (+ warm-up) different submitted records, oldest first
         n_decisions = 20
@@ -979,6 +1386,81 @@ async def measure(url: str, size: int, seed: Seed, reps: int, warmup: int) -> Re
         for c in clients:
             await c.close()
     return res
+
+
+async def measure_transfer_reads(res: Results, seed: Seed, who: str, c: Client) -> None:
+    """The transfer queues (origin's, destination's, out, in) and a transfer's detail, with a check
+    that each queue's total is what was seeded in the caller's districts."""
+    region = "*" if who == "city admin" else seed.codes[0]
+    rows = [
+        ("transfer_within", "submitted", "origin's queue"),
+        ("transfer_within", "released", "destination's queue"),
+        ("transfer_out", None, "every state"),
+        ("transfer_in", None, "every state"),
+    ]
+    for kind, state, what in rows:
+        path = f"/admin/api/applications?kind={kind}" + (f"&status={state}" if state else "")
+        got = (await c.call("GET", path))["total"]
+        want = seed.expected.get(f"apps|{kind}|{state or '*'}|{region}")
+        if got != want:
+            print(f"  !! {who}: {path} total {got}, seeded {want}", flush=True)
+        label = f"applications ?kind={kind}" + (f"&status={state}" if state else "") + f" ({what}, {got})"
+        await res.time(f"{who}: {label}", STAFF_TARGET_MS, lambda k, path=path: c.call("GET", path))
+    tid = seed.handles.get("transfer_detail")
+    if tid:
+        await res.time(
+            f"{who}: applications/{{id}} (transfer_within, detail)",
+            STAFF_TARGET_MS,
+            lambda k: c.call("GET", f"/admin/api/applications/{tid}"),
+        )
+
+
+async def measure_transfer_decisions(res: Results, seed: Seed, city: Client, rev: Client) -> None:
+    """Release (origin approves a submitted transfer within) and accept (destination approves a
+    released one: the archive moves, the collection's rows move districts), by the reviewer and the
+    city admin, each on its own fresh application (1 warm-up + TRANSFER_DECISIONS timed)."""
+    h = seed.handles
+    steps = [
+        ("reviewer", rev, "release_reviewer", "release (origin approves)"),
+        ("reviewer", rev, "accept_reviewer", "accept (destination approves, archive moves)"),
+        ("city admin", city, "release_city", "release (origin approves)"),
+        ("city admin", city, "accept_city", "accept (destination approves, archive moves)"),
+    ]
+    for who, c, key, what in steps:
+        items = h.get(key) or []
+        if len(items) < 2:
+            print(f"  !! {who}: only {len(items)} fresh transfers for {what}: not timed", flush=True)
+            continue
+
+        async def decide(k: int, c=c, items=items) -> None:
+            tid, version = items[k]
+            await c.call(
+                "POST",
+                f"/admin/api/applications/{tid}/decision",
+                {"decision": "approve", "version": version, "reason": "", "reason_codes": []},
+            )
+
+        await res.time(
+            f"{who}: POST applications/{{id}}/decision transfer_within {what}",
+            STAFF_TARGET_MS,
+            decide,
+            reps=min(TRANSFER_DECISIONS, len(items) - 1),
+            warmup=1,
+        )
+        # the last one decided is where the table says it goes
+        tid = items[min(TRANSFER_DECISIONS, len(items) - 1)][0]
+        after = await c.call("GET", f"/admin/api/applications/{tid}")
+        want = "released" if key.startswith("release") else "accepted"
+        moved = (after.get("archive") or {}).get("region_code") == after["transfer"]["to_region"]
+        if after.get("status") != want or (want == "accepted" and not moved):
+            print(f"  !! {who}: after {what}: status {after.get('status')}, archive moved: {moved}", flush=True)
+
+
+async def transfer_flows(inproc, staff) -> None:
+    """server.transfers.flows.flows alone, against the same database (for the stats' share)."""
+    from server.transfers.flows import flows
+
+    await flows(inproc, staff)
 
 
 # ---------------------------------------------------------------------------- one size
@@ -1019,7 +1501,7 @@ async def run_size(n: int, args, fake_url: str) -> bool:
         districts_file.write_text(json.dumps(districts, ensure_ascii=False, indent=1), encoding="utf-8")
         client = connect(uri)
         db = client[db_name]
-        seed = Seed(db, n, districts, REVIEWER)
+        seed = Seed(db, n, districts, REVIEWER, transfers=not args.no_transfers)
         digest = source_digest()
         started = time.perf_counter()
         phases = await seed.run()
@@ -1037,6 +1519,26 @@ async def run_size(n: int, args, fake_url: str) -> bool:
             f"made-up codes of the city): first collections per district {regions[0]} (reviewer's, "
             f"{seed.codes[0]}) .. {regions[-1]}; reviewer's submitted queue {seed.expected['reviewer_submitted']}"
         )
+        if seed.transfers:
+            by_kind: dict[str, list[str]] = defaultdict(list)
+            for (kind, state), k in seed.transfer_counts.items():
+                by_kind[kind].append(f"{state} {k}")
+            total = sum(seed.transfer_counts.values())
+            print(
+                f"  transfers: {total} ({total / n * 100:.1f} % of N; "
+                + "; ".join(f"{kind}: {', '.join(v)}" for kind, v in by_kind.items())
+                + "), of which fresh open ones for the timed decisions: "
+                + ", ".join(f"{key} {len(seed.handles.get(key) or [])}" for key in seed.reserve)
+            )
+            share = seed.transfer_entries / max(1, seed.counts["list entries"])
+            print(
+                f"  transfers' share of the seeding: building {seed.transfer_seconds['build']:.1f} s, inserting "
+                f"{seed.transfer_seconds['insert']:.1f} s (both within 'documents'); {seed.transfer_entries} list "
+                f"entries of {seed.counts['list entries']} ({share * 100:.1f} %, ~{share * phases['lists']:.1f} s of "
+                f"the lists' {phases['lists']:.1f} s if in proportion)"
+            )
+        else:
+            print("  transfers: none (--no-transfers)")
 
         if source_digest() != digest:
             print("  !! the server's sources changed while seeding: the server may not read what was written")
@@ -1049,8 +1551,9 @@ async def run_size(n: int, args, fake_url: str) -> bool:
         )
         ours = (server.proc.pid, fpid, os.getpid())
         busy0, ours0, wall0 = machine_busy_seconds(), sum(map(cpu_seconds, ours)), time.monotonic()
+        inproc = in_process(db, districts_file, seed.codes)
         try:
-            res = await measure(server.url, n, seed, args.reps, args.warmup)
+            res = await measure(server.url, n, seed, args.reps, args.warmup, inproc)
         except Failed:
             print("the server's log ends with:\n" + server.log_path.read_text(errors="replace")[-3000:], flush=True)
             raise
@@ -1119,6 +1622,22 @@ async def run_size(n: int, args, fake_url: str) -> bool:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def in_process(db, districts_file: Path, codes: list[str]):
+    """What server.transfers.flows.flows reads (db, atomic, settings), plus the two bench staff."""
+    from types import SimpleNamespace
+
+    from server.atomic import Atomic
+    from server.staff.model import Staff
+    from settings import Settings
+
+    settings = Settings.from_env({}, environment="development", districts_file=str(districts_file))
+    staff = {
+        "city admin": Staff(CITY_ADMIN, "city_admin", tuple(codes)),
+        "reviewer": Staff(REVIEWER, "reviewer", (codes[0],)),
+    }
+    return SimpleNamespace(db=db, atomic=Atomic(db, serialize=True), settings=settings, staff=staff)
+
+
 async def amain(args) -> int:
     from server.wechat.fake import FakeWeChat
 
@@ -1142,6 +1661,11 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=30, help="timed requests per endpoint (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests before each endpoint (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    parser.add_argument(
+        "--no-transfers",
+        action="store_true",
+        help="seed no transfers (and skip their timings): the city as before transfers, for comparison",
+    )
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if any(n < 100 for n in args.sizes):

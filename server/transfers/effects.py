@@ -15,6 +15,7 @@ table expects.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 
@@ -87,16 +88,21 @@ class TransferEffects:
         archive = await self.store.archive(app.get("archive_no"))
         if archive is None or archive.get("region_code") != to:
             return  # a later transfer moved it on: that one's effect moves the applications
-        # the first collection and the changes follow the archive (their rows move queues)
-        for app_id in [archive.get("record_id"), *(archive.get("changes") or [])]:
+        # the first collection and the changes follow the archive (their rows move queues), at once:
+        # each re-sync locks its own lists (measured: one after the other they were ~3/4 of an accept)
+
+        async def follow(app_id) -> None:
             other = await self.store.application(app_id, {"kind": 1, "region_code": 1})
             if other is None or other.get("kind") not in ("collection", "change"):
-                continue
+                return
             if other.get("region_code") != to:
                 await self.services.atomic.update(
                     self.store.applications, {"_id": other["_id"]}, {"$set": {"region_code": to}}
                 )
             await self.readmodels.sync(other["_id"])
+
+        ids = dict.fromkeys([archive.get("record_id"), *(archive.get("changes") or [])])
+        await asyncio.gather(*[follow(i) for i in ids if i is not None])
 
     async def transfer_out(self, app: Doc, step: Doc) -> None:
         archive = await self.store.archive(app.get("archive_no"))
