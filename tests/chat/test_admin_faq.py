@@ -72,6 +72,38 @@ async def test_misses_are_listed_with_counts_most_frequent_first(chat, staff):
     assert (await admin.send("DELETE", f"/admin/api/faq/misses/{items[1]['id']}")).status == 404
 
 
+async def test_misses_stored_before_the_list_are_listed_once_in_order(chat, staff):
+    """A deployment's misses in the old shape (documents only) appear in the staff list, once."""
+    import datetime as dt
+
+    from server.db import utcnow
+
+    server, sender = await chat()
+    now = utcnow()
+    old = [
+        {
+            "_id": f"old{i:017d}",
+            "question": f"旧问题{i}",
+            "sample": f"旧问题{i}",
+            "count": c,
+            "candidates": [],
+            "first_at": now,
+            "last_at": now - dt.timedelta(minutes=i),
+        }
+        for i, c in enumerate([2, 9, 2, 5])
+    ]
+    await server.services.db["chat_misses"].insert_many(old)
+    admin = await staff(server)
+    first = (await admin.get("/admin/api/faq/misses")).json
+    assert [i["question"] for i in first["items"]] == ["旧问题1", "旧问题3", "旧问题0", "旧问题2"]
+    assert first["total"] == 4
+    question, _ = miss_question()
+    await sender.ask("o-old", question)  # a new miss after the listing joins the same list
+    again = (await admin.get("/admin/api/faq/misses")).json
+    assert again["total"] == 5 and [i["question"] for i in again["items"]][:2] == ["旧问题1", "旧问题3"]
+    assert await server.services.db["meta"].count_documents({"_id": "faq_misses_listed_v1"}) == 1
+
+
 async def test_an_added_topic_reaches_another_instance_without_a_restart(
     chat, make_server, chat_settings, http_factory, staff
 ):
