@@ -929,6 +929,29 @@ class Seed:
         elif "submitted_id_number" not in h:
             h["submitted_id_number"] = app["archive_no"]
 
+    async def faq_misses(self, n: int) -> None:
+        """n distinct questions the FAQ could not answer (chat_misses), listed as the server lists them."""
+        from server.chat import misses
+
+        counts = [max(1, int(self.rng.paretovariate(1.2))) for _ in range(n)]
+        docs = [
+            {
+                "_id": f"m{i:019d}",
+                "question": f"问题{i}关于{self.rng.choice('继续教育调转照片证书单位密码')}怎么办",
+                "sample": f"问题{i}",
+                "count": counts[i],
+                "candidates": [],
+                "out_of_scope": False,
+                "first_at": self.now - dt.timedelta(days=30),
+                "last_at": self.now - dt.timedelta(minutes=i),
+            }
+            for i in range(n)
+        ]
+        await self.insert(misses.COLLECTION, docs)
+        self.entries[misses.LIST] = [(misses.list_key(d), misses.list_row(d)) for d in docs]
+        await self.db["meta"].replace_one({"_id": misses.MARKER}, {"_id": misses.MARKER, "rows": n}, upsert=True)
+        self.counts["FAQ misses (distinct questions)"] = n
+
     async def run(self) -> dict:
         """Seed everything; {phase: seconds}."""
         from server.lifecycle.migrate import MARKER, META
@@ -949,6 +972,7 @@ class Seed:
         for first in range(0, transfers_in, BATCH):
             await self.transfers_in(min(BATCH, transfers_in - first))
         await self.insert("daily_submissions", list(self.daily.values()))
+        await self.faq_misses(self.n // 5)
         await self.db[META].replace_one(
             {"_id": MARKER},
             {"_id": MARKER, "done_at": self.now, "records": 0, "migrated": 0, "skipped": 0},
@@ -1296,6 +1320,9 @@ async def measure(url: str, size: int, seed: Seed, reps: int, warmup: int, inpro
                 ("audit", "/admin/api/audit"),
                 ("records/{id} (approved, detail)", f"/admin/api/records/{approved_id}"),
             ]
+            if who == "city admin":  # the FAQ is the city's
+                rows.append(("faq/misses (most frequent first)", "/admin/api/faq/misses"))
+                rows.append(("faq/misses?offset=10000", "/admin/api/faq/misses?offset=10000"))
             for name, path in rows:
                 await res.time(f"{who}: {name}", STAFF_TARGET_MS, lambda k, c=c, path=path: c.call("GET", path))
             found = await c.call("GET", f"/admin/api/records?q={h['submitted_id_number']}")
