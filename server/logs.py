@@ -1,4 +1,5 @@
-"""JSON log lines, one per request, with ID and phone numbers, openids and staff searches masked (server/masking.py)."""
+"""JSON log lines, one per request, with ID and phone numbers, openids, staff searches and webhook signatures masked
+(server/masking.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,24 @@ import logging
 import sys
 import time
 
-from server.masking import mask_text
+from server.masking import mask_uri
 
 
 class JsonFormatter(logging.Formatter):
-    """Every record as one JSON object; the message is masked."""
+    """Every record as one JSON object; the message is masked (a URI in it too: `mask_uri`)."""
 
     def format(self, record: logging.LogRecord) -> str:
         out = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": mask_text(record.getMessage()),
+            "msg": mask_uri(record.getMessage()),
         }
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             out.update(extra)
         if record.exc_info:
-            out["exc"] = mask_text(self.formatException(record.exc_info))
+            out["exc"] = mask_uri(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -43,7 +44,7 @@ access_log = logging.getLogger("kjcj.access")
 
 
 def log_request(handler) -> None:
-    """Tornado's `log_function`: one masked JSON line per request."""
+    """Tornado's `log_function`: one masked JSON line per request (server/masking.py `mask_uri`)."""
     status = handler.get_status()
     level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
     if not access_log.isEnabledFor(level):
@@ -51,7 +52,7 @@ def log_request(handler) -> None:
     req = handler.request
     fields = {
         "method": req.method,
-        "path": mask_text(req.uri or ""),
+        "path": mask_uri(req.uri or ""),  # the path and masked parameters, never a whole query string
         "status": status,
         "ms": round(req.request_time() * 1000, 1),
         "ip": req.remote_ip,

@@ -12,6 +12,10 @@ _MOBILE_RE = re.compile(r"(?<!\d)((?:\+?86)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 # Query parameters whose values are personal or secret: WeChat's openid/unionid (the webhook's URL),
 # staff searches by name or number (`q` on the admin lists), a transfer sheet's check code.
 _PARAM_RE = re.compile(r"([?&](openid|unionid|q|code)=)([^&#\s\"']*)", re.IGNORECASE)
+# Query parameters that authenticate one request (WeChat's webhook signatures and their inputs,
+# the echo challenge, an access token): a request log shows that they were there, never their values.
+SECRET_PARAMS = ("signature", "msg_signature", "timestamp", "nonce", "echostr", "access_token")
+_SECRET_PARAM_RE = re.compile(rf"([?&](?:{'|'.join(SECRET_PARAMS)})=)[^&#\s\"']+", re.IGNORECASE)
 
 
 def mask_id_number(value: str | None) -> str:
@@ -66,3 +70,17 @@ def mask_text(text: str) -> str:
     text = _PARAM_RE.sub(_mask_param, text)
     text = _ID_RE.sub(lambda m: m.group(1) + "*" * (len(m.group(0)) - 10) + m.group(0)[-4:], text)
     return _MOBILE_RE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+def mask_secrets(text: str) -> str:
+    """Replace the value of every SECRET_PARAMS query parameter in free text by "****"."""
+    return _SECRET_PARAM_RE.sub(r"\1****", text)
+
+
+def mask_uri(uri: str) -> str:
+    """A request URI as a log line shows it: the path and its query parameters, each masked.
+
+    The values of SECRET_PARAMS become "****"; openid, unionid, q and code are masked as in
+    `mask_text`, and so is any ID or mobile number left in the path or another parameter.
+    """
+    return mask_text(mask_secrets(uri))

@@ -1,7 +1,7 @@
 /* 会计人员信息采集 · 审核管理: a small vanilla-JS page over /admin/api/ (no external resources). */
 "use strict";
 
-const state = { me: null, queue: { page: 1 }, audit: { page: 1 }, record: null };
+const state = { me: null, queue: { page: 1 }, audit: { page: 1 }, record: null, docTab: null };
 
 /* ---------- helpers ---------- */
 
@@ -176,6 +176,21 @@ $("f-kind").addEventListener("change", () => fillStatuses("submitted"));
 
 function actionLabel(action) { return (state.me && state.me.actions[action]) || action; }
 
+/* A state as staff read it: the kind's own label (/admin/api/me `kinds`), else the first collection's. */
+function stateLabel(kind, status) {
+  if (!status) return "—";  // the step that created the application
+  const kinds = (state.me && state.me.kinds) || {};
+  const own = (kinds[kind] || {}).states || {};
+  return own[status] || ((kinds.collection || {}).states || {})[status] || status;
+}
+
+/* An audit entry's state change in words, e.g. "待审核 → 已退回" (the internal versions are not shown). */
+function stateChange(e) {
+  const before = stateLabel(e.kind, e.before && e.before.status);
+  const after = stateLabel(e.kind, e.after && e.after.status);
+  return before === after ? after : before + " → " + after;
+}
+
 /* ---------- login ---------- */
 
 $("login-form").addEventListener("submit", async (ev) => {
@@ -343,7 +358,7 @@ function showRecord(r) {
   st.className = "badge " + r.status;
   $("r-rare").hidden = !r.rare_name;
   $("r-rare").textContent = "含生僻字：" + r.rare_characters.join(" ");
-  $("r-meta").textContent = r.kind_label + " · " + r.region_name + " · 版本 " + r.version +
+  $("r-meta").textContent = r.kind_label + " · " + r.region_name +
     (r.submitted_at ? " · 提交于 " + fmtTime(r.submitted_at) : "");
   showTransfer(r);
   showChange(r);
@@ -356,21 +371,17 @@ function showRecord(r) {
     sections.append(h("div", { class: "card" }, h("h2", {}, s.label), dl));
   }
 
-  const photo = clear($("r-photo"));
-  if (r.photo) {
-    photo.append(h("img", { src: r.photo.url, alt: "证件照片" }));
-    const checks = (r.photo.checks || []).map((c) => typeof c === "string" ? c : (c.message || c.code || ""));
-    if (checks.length) photo.append(h("div", { class: "checks muted" }, checks.join("；")));
-  } else {
-    photo.append(h("p", { class: "muted" }, "未上传照片"));
-  }
+  showPhoto(r);
 
+  // the document the reviewer was looking at stays selected when the record is shown again (after a decision)
   const tabs = clear($("r-doc-tabs"));
   const view = clear($("r-doc-view"));
+  const kept = state.docTab && state.docTab.id === r.id ? state.docTab.kind : null;
+  const selected = Math.max(0, r.documents.findIndex((d) => d.kind === kept));
   r.documents.forEach((d, i) => {
-    const btn = h("button", { type: "button", onclick: () => showDoc(d, btn) }, d.label);
+    const btn = h("button", { type: "button", "data-kind": d.kind, onclick: () => showDoc(d, btn) }, d.label);
     tabs.append(btn);
-    if (i === 0) showDoc(d, btn);
+    if (i === selected) showDoc(d, btn);
   });
   if (!r.documents.length) view.append(h("p", { class: "muted" }, "未上传证明材料"));
 
@@ -407,9 +418,43 @@ function showRecord(r) {
   resetConfirm();
 }
 
+const CHECK_RESULTS = { pass: "通过", fixed: "已自动处理", fail: "未通过" };
+
+/* The photo (click to enlarge) and its checks, one per line. */
+function showPhoto(r) {
+  const photo = clear($("r-photo"));
+  if (!r.photo) {
+    photo.append(h("p", { class: "muted" }, "未上传照片"));
+    return;
+  }
+  photo.append(h("button", { type: "button", class: "zoom", id: "r-photo-zoom", title: "点击查看大图",
+    onclick: () => openPhoto(r.photo.url) }, h("img", { src: r.photo.url, alt: "证件照片（点击查看大图）" })));
+  const checks = (r.photo.checks || []).map((c) => typeof c === "string" ? { message: c } : c);
+  if (!checks.length) return;
+  photo.append(h("ul", { class: "checks" }, checks.map((c) => h("li", { class: c.result || "", "data-check": c.check || "" },
+    c.result ? h("span", { class: "result" }, CHECK_RESULTS[c.result] || c.result) : null,
+    c.message || c.check || ""))));
+}
+
+function openPhoto(url) {
+  $("photo-overlay-img").src = url;
+  $("photo-overlay").hidden = false;
+  $("photo-overlay-close").focus();
+}
+
+function closePhoto() {
+  $("photo-overlay").hidden = true;
+  const zoom = $("r-photo-zoom");
+  if (zoom) zoom.focus();
+}
+
+$("photo-overlay").addEventListener("click", closePhoto);
+document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && !$("photo-overlay").hidden) closePhoto(); });
+
 function showDoc(d, btn) {
   for (const b of document.querySelectorAll("#r-doc-tabs button")) b.classList.remove("active");
   btn.classList.add("active");
+  state.docTab = { id: state.record && state.record.id, kind: d.kind };
   const view = clear($("r-doc-view"));
   delete view.dataset.loaded;
   if ((d.content_type || "").startsWith("image/")) {
@@ -441,9 +486,8 @@ function stepLabel(e) {
 }
 
 function auditLine(e, label) {
-  return fmtTime(e.at) + " " + e.actor + " " + (label || actionLabel(e.action)) +
-    (e.reason ? "：" + e.reason : "") + "（" + e.before.status + " v" + e.before.version + " → " +
-    e.after.status + " v" + e.after.version + "）";
+  return fmtTime(e.at) + " " + (e.actor === "self" ? "本人" : e.actor) + " " + (label || actionLabel(e.action)) +
+    (e.reason ? "：" + e.reason : "") + "（" + stateChange(e) + "）";
 }
 
 let confirmTimer = null;
@@ -566,9 +610,10 @@ async function openAudit() {
   const data = await api("GET", "/admin/api/audit?page=" + state.audit.page + "&page_size=50");
   const body = clear($("audit-table").tBodies[0]);
   for (const e of data.items) {
-    body.append(h("tr", {}, h("td", {}, fmtTime(e.at)), h("td", {}, e.actor), h("td", {}, e.name || ""),
+    body.append(h("tr", {}, h("td", {}, fmtTime(e.at)), h("td", {}, e.actor === "self" ? "本人" : e.actor),
+      h("td", {}, e.name || ""),
       h("td", {}, regionName(e.region_code)), h("td", {}, actionLabel(e.action)),
-      h("td", {}, e.reason || ""), h("td", {}, e.before.status + " → " + e.after.status),
+      h("td", {}, e.reason || ""), h("td", {}, stateChange(e)),
       h("td", {}, recordLink(e.record_id, "查看"))));
   }
   if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "暂无审核记录")));

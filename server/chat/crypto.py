@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 import string
+import struct
 import time
 from dataclasses import dataclass
 
@@ -19,7 +22,10 @@ from wechatpy.crypto import PrpCrypto
 
 from settings import Settings, SettingsError
 
+log = logging.getLogger("kjcj.chat.crypto")
+
 MODES = ("plaintext", "compatible", "safe")
+_APPID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ALPHABET = string.ascii_letters + string.digits
 ENCRYPTED_REPLY = (
     "<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
@@ -95,7 +101,29 @@ class MessageCrypto:
                 return cipher.decrypt(encrypted, self.appid), index
             except Exception:  # wrong key: garbage padding, length, UTF-8 or app id
                 continue
+        log.warning("encrypted chat message not decrypted: %s", self._why_not(encrypted))
         raise DecryptError("no key decrypts this message")
+
+    def _why_not(self, encrypted: str) -> str:
+        """Why `decrypt` failed, for the log: a key decrypts it but for another app id, or no key does."""
+        for cipher in self.ciphers:
+            try:
+                plain = cipher.cipher.decrypt(base64.b64decode(encrypted))
+                content = plain[16 : -plain[-1]]
+                length = struct.unpack(">I", content[:4])[0]
+                xml, sender = content[4 : 4 + length].decode("utf-8"), content[4 + length :].decode("ascii")
+            except Exception:
+                continue
+            if xml.lstrip().startswith("<xml") and _APPID_RE.fullmatch(sender) and sender != self.appid:
+                return (
+                    f"it is addressed to app id {sender!r} but this server expects {self.appid!r} "
+                    f"(OFFICIAL_ACCOUNT_APPID; 'demo-oa-appid' when unset): set OFFICIAL_ACCOUNT_APPID to the official "
+                    f"account's app id"
+                )
+        return (
+            "no configured key decrypts it: OFFICIAL_ACCOUNT_AES_KEY (or OFFICIAL_ACCOUNT_AES_KEY_PREVIOUS) "
+            "is not the official account's current EncodingAESKey, or the payload is not a WeChat message"
+        )
 
     def encrypt_reply(
         self, xml: str, key_index: int = 0, timestamp: str | None = None, nonce: str | None = None

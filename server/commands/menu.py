@@ -1,4 +1,7 @@
-"""`python -m server menu push|show`: send the official account's menu (config/menu.json)."""
+"""`python -m server menu push|show`: send the official account's menu (config/menu.json).
+
+Without OFFICIAL_ACCOUNT_APPID (demo mode) `push` sends the menu to the fake WeChat API, not to WeChat.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from server.chat.faq_store import FaqStore
 from server.chat.menu import MenuError, faq_keys, load_menu
 from server.wechat import menu as wxmenu
 from server.wechat.errors import WeChatError
+from server.wechat.fake import FakeWeChat
+from server.wechat.transport import WeChatTransport
 
 
 def add_parser(subparsers) -> None:
@@ -35,10 +40,35 @@ async def run(args, services) -> int:
     if args.action == "show":
         print(json.dumps(menu, ensure_ascii=False, indent=2))
         return 0
+    if not services.settings.official_account_appid:
+        return await _push_to_the_fake(services, menu)
     try:
         await wxmenu.create(services.official_account, menu)
     except WeChatError as exc:
         print(f"WeChat refused the menu: errcode {exc.errcode} {exc.errmsg}")
         return 1
     print(f"menu pushed to {services.official_account.appid}: {len(menu['button'])} buttons")
+    return 0
+
+
+async def _push_to_the_fake(services, menu: dict) -> int:
+    """Demo mode (no OFFICIAL_ACCOUNT_APPID): send the menu to a fake WeChat API on loopback, never to WeChat."""
+    fake = await FakeWeChat().start()
+    oa = services.official_account
+    transport = WeChatTransport(
+        fake.url, oa.appid, oa.secret, services.db, services.atomic, services.settings.wechat_api_timeout
+    )
+    try:
+        await wxmenu.create(transport, menu)
+    except WeChatError as exc:
+        print(f"the fake WeChat API refused the menu: errcode {exc.errcode} {exc.errmsg}")
+        return 1
+    finally:
+        await transport.close()
+        await fake.stop()
+    print(
+        f"OFFICIAL_ACCOUNT_APPID is unset (demo mode): the menu ({len(menu['button'])} buttons) went to a fake "
+        "WeChat API on loopback, nothing was sent to WeChat; set OFFICIAL_ACCOUNT_APPID and "
+        "OFFICIAL_ACCOUNT_SECRET to push it to the official account"
+    )
     return 0

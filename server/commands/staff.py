@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import shlex
 import sys
+import termios
 
 from server.errors import AppError
 from server.staff.accounts import StaffAccounts
@@ -33,12 +36,35 @@ def add_parser(subparsers) -> None:
     sub.add_parser("list", help="list accounts")
 
 
+def no_terminal() -> SystemExit:
+    """The one-line refusal when a password is to be prompted for but there is no terminal."""
+    again = shlex.join(["python", "-m", "server", *sys.argv[1:], "--password-stdin"])
+    return SystemExit(f"没有终端可输入密码：请加 --password-stdin，从标准输入传入密码，例如 echo '新密码' | {again}")
+
+
+def has_terminal() -> bool:
+    """True when a hidden prompt can be shown: standard input is a terminal, or /dev/tty opens."""
+    if sys.stdin.isatty():
+        return True
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
+
+
 def read_password(from_stdin: bool) -> str:
-    """The new password: one stdin line, or a hidden prompt asked twice."""
+    """The new password: one stdin line, or a hidden prompt asked twice (only on a terminal)."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("密码：")
-    if getpass.getpass("再次输入密码：") != first:
+    if not has_terminal():  # cron, CI, a service: getpass would fail with termios.error or EOFError
+        raise no_terminal()
+    try:
+        first = getpass.getpass("密码：")
+        again = getpass.getpass("再次输入密码：")
+    except (EOFError, OSError, termios.error):
+        raise no_terminal() from None
+    if again != first:
         raise SystemExit("两次输入的密码不一致")
     return first
 

@@ -102,6 +102,9 @@ DEFAULT_REASON = {
     "transfer_in_accepted": "区外调入审核通过",
 }
 
+# Stops and pauses a reason may end with (Chinese and ASCII), and trailing white space.
+CLOSING_PUNCTUATION = "。．.！!？?；;，,、 \t\r\n\u3000"
+
 
 def render(
     key: str, notice_id: str, openid: str | None, application_id, reason: str, name: str, office: str, at: dt.datetime
@@ -109,6 +112,8 @@ def render(
     """A pending notice from its template (see the module doc for the shape)."""
     kind, result, title, body = TEMPLATES[key]
     reason = reason or DEFAULT_REASON.get(key, "")
+    # the templates end the reason with their own "。": a reviewer's closing stop would double it
+    sentence = reason.rstrip(CLOSING_PUNCTUATION) or reason
     return {
         "_id": notice_id,
         "id": notice_id,
@@ -117,7 +122,7 @@ def render(
         "kind": kind,
         "template": key,
         "title": title,
-        "body": body.format(office=office or "财政局", reason=reason),
+        "body": body.format(office=office or "财政局", reason=sentence),
         "data": {"result": result, "reason": reason, "name": name, "time": at},
         "created_at": at,
         "read_at": None,

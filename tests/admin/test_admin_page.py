@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,130 @@ async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_
     assert me["archive"]["version"] == 2
     archive = await s.db["archives"].find_one({"_id": rec["archive_no"]})
     assert {"field": "contact.mobile", "old": "13812345678", "new": "13987654321"} in archive["versions"][-1]["diff"]
+
+
+async def submit_with_demo_files(http, name: str) -> str:
+    """A first collection submitted through the real endpoints with `make demo-files`' photo and scans."""
+    from server.demo_files import files
+    from tests.miniprogram.conftest import form, valid_body
+
+    samples = files()
+    login = await http.post("/api/v1/auth/login", json={"code": f"demo:{name}"})
+    token = login.json["token"]
+    r = await http.patch("/api/v1/me/record", token=token, json=valid_body(name="陈小华"))
+    assert r.status == 200, r.text
+    for missing in r.json["missing"]:
+        if missing["field"].startswith("documents."):
+            kind = missing["field"].split(".", 1)[1]
+            up = await http.post(
+                f"/api/v1/me/documents/{kind}", token=token, data=form(samples["scan.jpg"], "scan.jpg")
+            )
+            assert up.status == 201, up.text
+    r = await http.post("/api/v1/me/photo", token=token, data=form(samples["photo.jpg"], "photo.jpg"))
+    assert r.status == 201, r.text
+    r = await http.post("/api/v1/me/record/submit", token=token, json={"commitment": True})
+    assert r.status == 200, r.text
+    return r.json["id"]
+
+
+async def loaded(page, selector: str) -> None:
+    """Wait until an image has loaded (evaluated as a function: the page's CSP forbids eval-based polling)."""
+    await page.locator(selector).evaluate(
+        "img => img.complete && img.naturalWidth > 0 || new Promise((ok) => img.addEventListener('load', ok))"
+    )
+
+
+async def in_view(page, selector: str) -> bool:
+    """True when the element is wholly inside the viewport without scrolling."""
+    box = await page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return (
+        bool(box)
+        and box["y"] >= 0
+        and box["x"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and (box["x"] + box["width"] <= size["width"])
+    )
+
+
+async def test_a_reviewer_on_a_1280x720_screen(server, http):
+    """Decision buttons in view, the photo enlarges, checks listed, states in Chinese, the tab kept."""
+    from playwright.async_api import async_playwright
+
+    s = server.services
+    await add_staff(s, "reviewer-a", regions=[A])
+    record_id = await submit_with_demo_files(http, "laptop")
+    problems: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.on(
+                "response",
+                lambda resp: (
+                    problems.append(f"{resp.status} {resp.url}") if resp.status >= 400 and resp.status != 401 else None
+                ),
+            )
+            await page.goto(server.url + "/admin/")
+            await page.fill("#login-username", "reviewer-a")
+            await page.fill("#login-password", "correct-horse-42")
+            await page.click("#login-submit")
+            await page.locator(f"#queue-table tr[data-id='{record_id}'] a", has_text="审核").click()
+            await page.wait_for_selector("#view-record:not([hidden])")
+            await loaded(page, "#r-photo img")
+            await page.wait_for_selector("#r-doc-view[data-loaded]")
+            await page.wait_for_selector("#r-audit li")
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "admin-1280x720.png"), full_page=False)
+
+            # the decision buttons are on screen without scrolling
+            assert await in_view(page, "#approve-btn") and await in_view(page, "#reject-btn")
+            # the photo checks are a list, one check a line
+            checks = page.locator("#r-photo ul.checks li")
+            assert await checks.count() == 9
+            assert "检测到一张人脸" in await page.inner_text("#r-photo li[data-check='face_count']")
+            # no internal versions, states in Chinese
+            assert "版本" not in await page.inner_text("#r-meta")
+
+            # the photo enlarges (click), and closes again (Esc)
+            thumb = await page.locator("#r-photo img").bounding_box()
+            await page.click("#r-photo-zoom")
+            await page.wait_for_selector("#photo-overlay:not([hidden])")
+            await loaded(page, "#photo-overlay-img")
+            big = await page.locator("#photo-overlay-img").bounding_box()
+            assert big["height"] >= 2 * thumb["height"] and big["height"] <= 720
+            await page.screenshot(path=str(ARTIFACTS / "admin-1280x720-photo.png"), full_page=False)
+            await page.keyboard.press("Escape")
+            await page.wait_for_selector("#photo-overlay", state="hidden")
+
+            # the reviewer looks at the second document, rejects: the same document stays on screen
+            second = page.locator("#r-doc-tabs button").nth(1)
+            kind, label = await second.get_attribute("data-kind"), await second.inner_text()
+            await second.click()
+            await page.locator("#reason-templates label", has_text="证件不清晰").click()
+            await page.fill("#reason-text", "身份证反面看不清。")
+            await page.click("#reject-btn")
+            await page.click("#reject-btn")
+            await page.wait_for_selector("#r-status:text('已退回')")
+            active = page.locator("#r-doc-tabs button.active")
+            assert await active.get_attribute("data-kind") == kind and await active.inner_text() == label
+            assert kind in (await page.get_attribute("#r-doc-view img", "src") or "")
+            await page.wait_for_selector("#r-audit li:has-text('待审核 → 已退回')")
+            history = await page.inner_text("#r-history") + await page.inner_text("#r-audit")
+            assert "版本" not in history and "rejected" not in history and "submitted" not in history
+            assert not re.search(r"\bv\d", history)
+            await page.screenshot(path=str(ARTIFACTS / "admin-1280x720-rejected.png"), full_page=False)
+            await page.screenshot(path=str(ARTIFACTS / "admin-1280x720-rejected-full.png"), full_page=True)
+
+            await page.click("#nav a[data-view='audit']")
+            await page.wait_for_selector("#audit-table tbody tr")
+            audit_page = await page.inner_text("#audit-table")
+            assert "待审核 → 已退回" in audit_page and "rejected" not in audit_page
+        finally:
+            await browser.close()
+    assert not problems, problems
+
+    login = await http.post("/api/v1/auth/login", json={"code": "demo:laptop"})
+    [message] = (await http.get("/api/v1/me/messages", token=login.json["token"])).json["messages"]
+    assert "身份证反面看不清。请按要求" in message["body"] and "。。" not in message["body"]
