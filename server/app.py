@@ -14,6 +14,7 @@ import gc
 import importlib
 import logging
 import pkgutil
+import socket
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -22,6 +23,7 @@ import tornado.web
 from tornado.netutil import bind_sockets
 
 from server import db as dbmod
+from server.campaigns import Campaigns
 from server.chat.faq_service import FaqService
 from server.chat.webhook import Webhook
 from server.filesweep import FileSweeper
@@ -30,6 +32,7 @@ from server.lifecycle.migrate import migrate_if_needed
 from server.logs import log_request
 from server.notify.sender import NoticeSender
 from server.records.service import RecordService
+from server.recovery.effects import RecoveryEffects
 from server.services import Services
 from server.staff.demo import seed_demo_staff
 from server.transfers.effects import TransferEffects
@@ -103,6 +106,8 @@ def wire(services: Services) -> None:
     lifecycle = services.get(Lifecycle)
     services.get(RecordService).register_guards(lifecycle)
     services.get(TransferService).register_guards(lifecycle)
+    services.get(Campaigns).register_guards(lifecycle)
+    services.get(RecoveryEffects).register(lifecycle)
     services.get(TransferEffects).register(lifecycle)
     lifecycle.on_notice(services.get(NoticeSender).poke)
 
@@ -155,17 +160,35 @@ class RunningServer:
             await self.services.close()
 
 
-async def serve(settings: Settings, port: int | None = None, background: bool = True) -> RunningServer:
-    """Build and start one server process's worth of app (port 0 = a free one)."""
-    modules = route_modules()  # imported first: they declare their indexes
-    services = await create_services(settings)
-    app = make_app(services, modules)
-    await start(services, background)
-    for module in modules:
-        hook = getattr(module, "on_startup", None)
-        if hook:
-            await hook(services, background=background)
-    sockets = bind_sockets(settings.port if port is None else port, settings.host)
+async def serve(
+    settings: Settings, port: int | None = None, background: bool = True, sockets: list[socket.socket] | None = None
+) -> RunningServer:
+    """Build and start one server process's worth of app (port 0 = a free one).
+
+    The port is bound first (a busy port fails before anything starts), unless `sockets` are given:
+    listening sockets bound by the caller (`python -m server`), possibly shared with other processes.
+    """
+    own = sockets is None
+    if sockets is None:
+        sockets = bind_sockets(settings.port if port is None else port, settings.host)
+    try:
+        modules = route_modules()  # imported first: they declare their indexes
+        services = await create_services(settings)
+        try:
+            app = make_app(services, modules)
+            await start(services, background)
+            for module in modules:
+                hook = getattr(module, "on_startup", None)
+                if hook:
+                    await hook(services, background=background)
+        except BaseException:
+            await services.close()
+            raise
+    except BaseException:
+        if own:
+            for sock in sockets:
+                sock.close()
+        raise
     http = tornado.httpserver.HTTPServer(
         app, xheaders=settings.proxy_headers, max_body_size=settings.upload_max_bytes + 1024 * 1024
     )

@@ -104,6 +104,12 @@ class SessionService:
         if session["expires_at"] <= utcnow():
             await self.sessions.delete_one({"_id": session["_id"]})
             raise Unauthorized("登录已过期，请重新登录", "token_expired")
+        # valid only while the account still points at the record the session was opened for:
+        # an account recovery moves the record to another account and ends these sessions at once
+        account = await self.records.accounts.find_one({"_id": session["openid"]}, {"record_id": 1})
+        if account is None or account.get("record_id") != session["record_id"]:
+            await self.sessions.delete_one({"_id": session["_id"]})
+            raise Unauthorized("登录状态已失效，请重新登录", "session_revoked")
         return SessionUser(session["openid"], session["record_id"], session["_id"])
 
     async def logout(self, user: SessionUser) -> None:

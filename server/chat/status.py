@@ -46,7 +46,11 @@ def _day(value) -> str:
 def _words(app: dict) -> dict[str, str]:
     """The texts of an application's kind, by state (a change document may predate `kind`)."""
     kind = app.get("kind") or "change"
-    return texts.STATUS_CHANGE if kind == "change" else texts.STATUS_TRANSFER.get(kind, {})
+    if kind == "change":
+        return texts.STATUS_CHANGE
+    if kind == "recovery":
+        return texts.STATUS_RECOVERY
+    return texts.STATUS_TRANSFER.get(kind, {})
 
 
 def _fields(app: dict) -> dict[str, str]:

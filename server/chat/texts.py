@@ -62,6 +62,12 @@ STATUS_CHANGE = {
     "rejected": "您最近一次信息变更未通过审核（{decided}），原因：{reason}。档案保持原样。",
     "withdrawn": "您最近一次信息变更申请已撤回，档案保持原样。",
 }
+STATUS_RECOVERY = {
+    "submitted": "您的账号找回申请已于 {submitted} 提交，正在由档案所在区财政局核实身份。",
+    "approved": "您的账号找回已于 {decided} 审核通过，档案已转到当前微信账号。",
+    "rejected": "您的账号找回申请未通过（{decided}），原因：{reason}。",
+    "withdrawn": "您最近一次账号找回申请已撤回。",
+}
 STATUS_TRANSFER = {
     "transfer_within": {
         "submitted": "您的区内调转申请（调往{to}）已于 {submitted} 提交，正在等待原管理地区财政局审核。",

@@ -48,7 +48,7 @@ def audit_name(region: str) -> str:
 
 
 # kinds whose rows show the archive they act on (a transfer in carries the person's fields itself)
-ON_ARCHIVE = frozenset({"change", "transfer_within", "transfer_out"})
+ON_ARCHIVE = frozenset({"change", "transfer_within", "transfer_out", "recovery"})
 
 
 def person(app: Doc, archive: Doc | None) -> Doc:

@@ -93,9 +93,9 @@ COLLECTION = Kind(
     table=(
         Transition("", "create", "draft", "applicant", "开始填写"),
         Transition("draft", "submit", "submitted", "applicant", "提交",
-                   guards=("commitment", "complete", "eligible")),
+                   guards=("collection_window", "commitment", "complete", "eligible")),
         Transition("rejected", "submit", "submitted", "applicant", "重新提交",
-                   guards=("commitment", "complete", "eligible")),
+                   guards=("collection_window", "commitment", "complete", "eligible")),
         Transition("submitted", "approve", "approved", "reviewer", "通过",
                    effect="create_archive", notice="collection_approved"),
         Transition("submitted", "reject", "rejected", "reviewer", "退回",
@@ -186,9 +186,29 @@ TRANSFER_IN = Kind(
     ),
 )
 
+# Account recovery (账号找回): from a new WeChat account, the person proves who they are (both sides
+# of the ID document and a photo holding it); the archive's district compares them with the
+# archive and approves: the archive moves to the new account and the old one is shut out.
+RECOVERY = Kind(
+    name="recovery", label="账号找回",
+    states={"submitted": "待审核", "approved": "已找回", "rejected": "已退回", "withdrawn": "已撤回"},
+    open_states=frozenset({"submitted"}),
+    editable_states=frozenset(),
+    table=(
+        Transition("", "submit", "submitted", "applicant", "申请找回"),
+        Transition("submitted", "withdraw", "withdrawn", "applicant", "撤回", effect="release_recovery"),
+        Transition("submitted", "approve", "approved", "reviewer", "同意找回",
+                   effect="rebind_account", notice="recovery_approved"),
+        Transition("submitted", "reject", "rejected", "reviewer", "不同意找回",
+                   effect="release_recovery", notice="recovery_rejected", needs_reason=True),
+    ),
+)
+
 # fmt: on
 
-KINDS: dict[str, Kind] = {k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN)}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN, RECOVERY)
+}
 TRANSFER_KINDS = (TRANSFER_WITHIN.name, TRANSFER_OUT.name, TRANSFER_IN.name)
 
 # Spot-check outcomes (抽查) are staff acts on an archive, not an application of their own:

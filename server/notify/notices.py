@@ -91,8 +91,28 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
         "区外调入申请未通过",
         "{office}不同意您的区外调入申请。原因：{reason}。已填写的信息仍然保留，请按要求补充材料后重新申请。",
     ),
+    "recovery_approved": (
+        "recovery_result",
+        "找回成功",
+        "账号找回成功",
+        "{office}已核实您的身份，您的会计人员档案已转到当前微信账号，原微信账号已不能再查看或办理。",
+    ),
+    "recovery_rejected": (
+        "recovery_result",
+        "找回未通过",
+        "账号找回未通过",
+        "您的账号找回申请未通过。原因：{reason}。请按要求重新申请，或联系所在区财政局。",
+    ),
+    "recovery_moved_away": (
+        "recovery_result",
+        "档案已转移",
+        "会计人员档案已转到其他微信账号",
+        "经财政局核实身份，您的会计人员档案已转到本人的另一个微信账号，本账号已不能再查看或办理。如非本人操作，请立即联系所在区财政局。",
+    ),
 }
 MESSAGE_KINDS = sorted({t[0] for t in TEMPLATES.values()})
+# templates sent by an effect or a job rather than named by a table row
+SENT_BY_JOBS = {"recovery_moved_away"}
 DEFAULT_REASON = {
     "collection_approved": "信息审核通过",
     "change_approved": "变更审核通过",
@@ -100,6 +120,8 @@ DEFAULT_REASON = {
     "transfer_accepted": "调入地已接收，调转完成",
     "transfer_out_approved": "已调出，请下载调转信息表",
     "transfer_in_accepted": "区外调入审核通过",
+    "recovery_approved": "身份核实通过，档案已转到本账号",
+    "recovery_moved_away": "档案已转到本人的另一个微信账号",
 }
 
 # Stops and pauses a reason may end with (Chinese and ASCII), and trailing white space.

@@ -285,7 +285,15 @@ class InboxService:
     async def _ids(self, user: SessionUser) -> list[str]:
         doc = await self.store.load(user.record_id, user.openid)
         store = self.services.get(LifecycleStore)
-        return notice_ids(await store.applications_of(await store.archive_of(doc), doc))
+        apps = await store.applications_of(await store.archive_of(doc), doc)
+        account = await store.account(user.openid) or {}
+        known = {a["_id"] for a in apps}
+        for app_id in account.get("recoveries") or []:  # the account's own recoveries (any record)
+            if app_id not in known:
+                app = await store.application(app_id)
+                if app is not None:
+                    apps.append(app)
+        return notice_ids(apps) + list(account.get("notices") or [])  # + notices kept on the account
 
     async def list(self, user: SessionUser) -> dict:
         """Every message of the caller, newest first."""

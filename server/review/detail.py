@@ -17,7 +17,14 @@ from server.records.options import DOCUMENT_KINDS, option_label
 from server.review.access import rare_name
 from server.staff.model import Staff
 
-EXTRA_LABELS = {PROOF_KIND: PROOF_LABEL, "transfer_proof": "调转证明材料", "transfer_sheet": "原地区调转信息表"}
+EXTRA_LABELS = {
+    PROOF_KIND: PROOF_LABEL,
+    "transfer_proof": "调转证明材料",
+    "transfer_sheet": "原地区调转信息表",
+    "recovery_id_front": "找回申请：证件人像面",
+    "recovery_id_back": "找回申请：证件国徽面",
+    "recovery_selfie": "找回申请：本人手持证件照片",
+}
 HIDDEN = {"openid": 0, "unionid": 0, "chat_openid": 0}
 
 
@@ -123,6 +130,8 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
     base["history"] = [history_entry(services.settings, kind, doc, h) for h in doc.get("history") or []]
     if kind.name in TRANSFER_KINDS:
         base["transfer"] = transfer_view(services.settings, kind, doc)
+    if kind.name == "recovery":
+        base["recovery"] = recovery_view(doc, archive)
     if kind.name == "change":
         base["change"] = {
             "rows": change_rows(doc, archive),
@@ -157,6 +166,30 @@ def transfer_view(settings, kind: Kind, doc: dict) -> dict:
         "reason_label": payload.get("reason_label") or "",
         "note": payload.get("note") or "",
         "sheet_url": f"/admin/api/applications/{doc['_id']}/sheet.pdf" if approved_out else None,
+    }
+
+
+def _mask_openid(openid: str) -> str:
+    return f"{openid[:4]}****{openid[-4:]}" if len(openid) > 8 else "****"
+
+
+def recovery_view(doc: dict, archive: dict | None) -> dict:
+    """A recovery beside the archive: what the applicant claims and sent (the `documents`), and
+    the archive's photo and ID documents to compare them with."""
+    payload = doc.get("payload") or {}
+    record_id = str((archive or {}).get("record_id") or "")
+    stored = (archive or {}).get("documents") or {}
+    return {
+        "claimed_name": payload.get("name") or "",
+        "claimed_id_number": payload.get("id_number") or "",
+        "note": payload.get("note") or "",
+        "archive_photo_url": file_url(record_id, "photo") if record_id and (archive or {}).get("photo") else None,
+        "archive_documents": [
+            {"kind": k, "label": DOCUMENT_KINDS.get(k, k), "url": file_url(record_id, k)}
+            for k in stored
+            if k.startswith(("id_", "passport_", "permit_")) and isinstance(stored[k], dict)
+        ],
+        "old_account": _mask_openid(doc.get("old_openid") or ""),
     }
 
 

@@ -128,3 +128,12 @@ async def test_status_by_chat_finds_the_transfer_in_of_a_held_or_returned_record
     await apps.update_one({"_id": record["_id"]}, {"$set": {"status": "draft", "transfer_in": None}})
     reply = (await sender.ask("demo-chat-kai", "查询进度")).content
     assert "尚未提交" in reply and "区外调入申请未通过" in reply and "证明材料不清晰" in reply
+
+
+def test_every_recovery_state_has_words_that_format():
+    from server.lifecycle.tables import RECOVERY
+
+    assert set(texts.STATUS_RECOVERY) == set(RECOVERY.states)
+    for state in RECOVERY.states:
+        said = describe_application({"kind": "recovery", "status": state, "decision": {"reason": "照片不清晰"}})
+        assert said and "{" not in said, state
