@@ -8,6 +8,7 @@ from faq.kb import render
 BUILT_IN = {
     "rare_characters",
     "password_reset",
+    "account_recovery",
     "transfer",
     "photo_spec",
     "login",
