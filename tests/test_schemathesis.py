@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
