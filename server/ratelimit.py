@@ -54,6 +54,11 @@ class PublicLimits:
 
     def __init__(self, services):
         self.sheet_checks = RateLimit(services.settings.public_query_per_minute, 60.0)
+        # The public query (server/publicquery.py). Whether a name and an ID number have completed
+        # collection is an oracle: counted in the database, so N processes do not allow N times as
+        # many guesses. The published lists show only masked rows: counted in this process.
+        self.status_queries = SharedLimit(services, "public-status", services.settings.public_query_per_minute, 60.0)
+        self.list_pages = RateLimit(services.settings.public_query_per_minute, 60.0)
 
 
 class SharedLimit:
