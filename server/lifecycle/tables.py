@@ -206,9 +206,7 @@ RECOVERY = Kind(
 
 # fmt: on
 
-KINDS: dict[str, Kind] = {
-    k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN, RECOVERY)
-}
+KINDS: dict[str, Kind] = {k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN, RECOVERY)}
 TRANSFER_KINDS = (TRANSFER_WITHIN.name, TRANSFER_OUT.name, TRANSFER_IN.name)
 
 # Spot-check outcomes (抽查) are staff acts on an archive, not an application of their own:
