@@ -23,6 +23,7 @@ import tornado.web
 from tornado.netutil import bind_sockets
 
 from server import db as dbmod
+from server.announcements import AnnouncementPusher
 from server.campaigns import Campaigns
 from server.chat.faq_service import FaqService
 from server.chat.webhook import Webhook
@@ -135,6 +136,8 @@ async def start(services: Services, background: bool) -> None:
         services.spawn(lambda: worker.run_forever(), "lifecycle-repair")
         sweeper = services.get(FileSweeper)
         services.spawn(lambda: sweeper.run_forever(), "file-sweep")
+        pusher = services.get(AnnouncementPusher)
+        services.spawn(lambda: pusher.run_forever(), "announcement-push")
     tune_gc()
 
 

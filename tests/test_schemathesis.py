@@ -51,6 +51,7 @@ async def schemathesis(
     args += ["--phases", "coverage,fuzzing", "--request-timeout", "20"]
     proc = await asyncio.create_subprocess_exec(
         *args,
+        cwd=tempfile.gettempdir(),  # its cache folder (.schemathesis/) is written in the working directory
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={"NO_COLOR": "1", "PATH": "", "ST_BEARER": "", "ST_STAFF_COOKIE": "", **auth},

@@ -1,7 +1,8 @@
 /* 会计人员信息采集 · 审核管理: a small vanilla-JS page over /admin/api/ (no external resources). */
 "use strict";
 
-const state = { me: null, queue: { page: 1 }, audit: { page: 1 }, record: null, docTab: null };
+const state = { me: null, queue: { page: 1 }, audit: { page: 1 }, ann: { page: 1, editing: null }, record: null,
+                docTab: null };
 
 /* ---------- helpers ---------- */
 
@@ -113,7 +114,7 @@ function fillSelect(select, options, value) {
 
 /* ---------- views ---------- */
 
-const VIEWS = ["login", "queue", "record", "sample", "stats", "audit"];
+const VIEWS = ["login", "queue", "record", "sample", "stats", "audit", "announcements"];
 
 function show(view) {
   for (const v of VIEWS) $("view-" + v).hidden = v !== view;
@@ -146,6 +147,7 @@ async function route() {
     else if (hash === "#/sample") show("sample");
     else if (hash === "#/stats") await openStats();
     else if (hash === "#/audit") await openAudit();
+    else if (hash === "#/announcements") await openAnnouncements();
     else await openQueue();
   } catch (e) {
     if (e.status !== 401) flash(e.message);
@@ -161,6 +163,9 @@ function setupMe() {
   fillSelect($("s-region"), regions, "");
   fillSelect($("f-kind"), Object.entries(me.kinds).map(([k, v]) => [k, v.label]), "collection");
   fillStatuses("submitted");
+  fillSelect($("ann-scope"), (me.role === "city_admin" ? [["city", "全市"]] : [])
+    .concat(me.districts.map((d) => [d.code, d.name])), "");
+  fillSelect($("ann-state"), [["", "全部"]].concat(Object.entries(ANN_STATES)), "");
   const box = clear($("reason-templates"));
   for (const reason of me.reject_reasons) {
     box.append(h("label", {}, h("input", { type: "checkbox", value: reason, name: "reason_code" }), reason));
@@ -174,11 +179,12 @@ function fillStatuses(value) {
 
 $("f-kind").addEventListener("change", () => fillStatuses("submitted"));
 
-function actionLabel(action) { return (state.me && state.me.actions[action]) || action; }
+function actionLabel(action) { return ANN_ACTIONS[action] || (state.me && state.me.actions[action]) || action; }
 
 /* A state as staff read it: the kind's own label (/admin/api/me `kinds`), else the first collection's. */
 function stateLabel(kind, status) {
   if (!status) return "—";  // the step that created the application
+  if (kind === "announcement") return ANN_RECORD_STATES[status] || status;
   const kinds = (state.me && state.me.kinds) || {};
   const own = (kinds[kind] || {}).states || {};
   return own[status] || ((kinds.collection || {}).states || {})[status] || status;
@@ -614,10 +620,160 @@ async function openAudit() {
       h("td", {}, e.name || ""),
       h("td", {}, regionName(e.region_code)), h("td", {}, actionLabel(e.action)),
       h("td", {}, e.reason || ""), h("td", {}, stateChange(e)),
-      h("td", {}, recordLink(e.record_id, "查看"))));
+      h("td", {}, e.kind === "announcement" ? h("a", { href: "#/announcements" }, "查看") : recordLink(e.record_id, "查看"))));
   }
   if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "暂无审核记录")));
   pager($("audit-pager"), data, (page) => { state.audit.page = page; openAudit().catch((e) => flash(e.message)); });
+}
+
+/* ---------- announcements (公告) ---------- */
+
+const ANN_STATES = { current: "发布中", scheduled: "待发布", expired: "已过期", withdrawn: "已撤回" };
+const ANN_RECORD_STATES = { published: "已发布", withdrawn: "已撤回" };
+const ANN_ACTIONS = { announcement_published: "发布公告", announcement_edited: "修改公告",
+                      announcement_withdrawn: "撤回公告" };
+const ANN_FIELDS = ["title", "body", "scope", "publish_at", "expire_at", "pinned", "push"];
+
+/* <input type="datetime-local"> values are China time; the API takes and gives times with their offset. */
+function toLocalInput(iso) {
+  return new Date(new Date(iso).getTime() + 8 * 3600e3).toISOString().slice(0, 16);
+}
+function fromLocalInput(value) { return value ? value + ":00+08:00" : ""; }
+
+async function openAnnouncements() {
+  show("announcements");
+  const p = new URLSearchParams({ page: state.ann.page, page_size: 20 });
+  if ($("ann-state").value) p.set("state", $("ann-state").value);
+  const data = await api("GET", "/admin/api/announcements?" + p);
+  const body = clear($("ann-table").tBodies[0]);
+  for (const a of data.items) {
+    const actions = h("div", { class: "actions" });
+    if (a.editable) {
+      actions.append(h("button", { type: "button", class: "ann-edit", onclick: () => editAnnouncement(a) }, "修改"));
+      const btn = h("button", { type: "button", class: "danger ann-withdraw" }, "撤回");
+      btn.addEventListener("click", () => withdrawAnnouncement(a, btn));
+      actions.append(btn);
+    }
+    const push = a.push ? a.push_state_label + (a.push_recipients !== null ? "（" + a.push_recipients + " 人）" : "") : "—";
+    body.append(h("tr", { "data-id": a.id },
+      h("td", { class: "title" }, a.pinned ? h("span", { class: "badge warn" }, "置顶") : null, " ", h("b", {}, a.title),
+        h("div", { class: "body" }, a.body)),
+      h("td", {}, a.scope_name), h("td", {}, fmtTime(a.publish_at)), h("td", {}, fmtTime(a.expire_at)),
+      h("td", {}, badge(a.state, a.state_label)), h("td", {}, push), h("td", {}, a.created_by || ""),
+      h("td", {}, actions)));
+  }
+  if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "暂无公告")));
+  pager($("ann-pager"), data, (page) => { state.ann.page = page; openAnnouncements().catch((e) => flash(e.message)); });
+}
+
+function annErrors(list) {
+  for (const el of document.querySelectorAll("#ann-form [data-error]")) el.textContent = "";
+  $("ann-error").textContent = "";
+  for (const f of list || []) {
+    const el = document.querySelector("#ann-form [data-error='" + f.field + "']");
+    if (el) el.textContent = f.message;
+    else $("ann-error").textContent = f.field + "：" + f.message;
+  }
+}
+
+function annPushAllowed() {
+  const a = state.ann.editing;
+  const started = a && !["none", "pending"].includes(a.push_state);
+  const allowed = $("ann-scope").value === "city" && !started;
+  $("ann-push").disabled = !allowed;
+  if (!allowed && !started) $("ann-push").checked = false;
+  $("ann-push-label").classList.toggle("disabled", !allowed);
+}
+
+function annCount() { $("ann-body-count").textContent = $("ann-body").value.length + " / 2000"; }
+
+function openAnnouncementForm(a) {
+  state.ann.editing = a;
+  annErrors([]);
+  $("ann-form").hidden = false;
+  $("ann-form-title").textContent = a ? "修改公告" : "发布公告";
+  $("ann-save").textContent = a ? "保存修改" : "发布";
+  const now = new Date().toISOString();
+  $("ann-title").value = a ? a.title : "";
+  $("ann-body").value = a ? a.body : "";
+  $("ann-scope").value = a ? a.scope : $("ann-scope").options[0].value;
+  $("ann-scope").disabled = false;
+  $("ann-publish").value = toLocalInput(a ? a.publish_at : now);
+  $("ann-expire").value = toLocalInput(a ? a.expire_at : new Date(Date.now() + 30 * 86400e3).toISOString());
+  $("ann-pinned").checked = a ? a.pinned : false;
+  $("ann-push").checked = a ? a.push : false;
+  annPushAllowed();
+  annCount();
+  $("ann-title").focus();
+}
+
+function editAnnouncement(a) { openAnnouncementForm(a); $("ann-form").scrollIntoView({ block: "start" }); }
+
+function annValues() {
+  return {
+    title: $("ann-title").value, body: $("ann-body").value, scope: $("ann-scope").value,
+    publish_at: fromLocalInput($("ann-publish").value), expire_at: fromLocalInput($("ann-expire").value),
+    pinned: $("ann-pinned").checked, push: $("ann-push").checked,
+  };
+}
+
+$("ann-new").addEventListener("click", () => openAnnouncementForm(null));
+$("ann-cancel").addEventListener("click", () => { $("ann-form").hidden = true; state.ann.editing = null; });
+$("ann-scope").addEventListener("change", annPushAllowed);
+$("ann-body").addEventListener("input", annCount);
+$("ann-state").addEventListener("change", () => { state.ann.page = 1; openAnnouncements().catch((e) => flash(e.message)); });
+
+$("ann-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  annErrors([]);
+  const a = state.ann.editing;
+  const values = annValues();
+  const local = [];
+  if (!values.title.trim()) local.push({ field: "title", message: "请填写标题" });
+  if (!values.body.trim()) local.push({ field: "body", message: "请填写正文" });
+  if (!values.expire_at) local.push({ field: "expire_at", message: "请选择截止时间" });
+  if (local.length) { annErrors(local); return; }
+  let payload = values;
+  if (a) {  // an edit sends what changed (the stored times stay as they are unless edited)
+    const before = { title: a.title, body: a.body, scope: a.scope, publish_at: fromLocalInput(toLocalInput(a.publish_at)),
+                     expire_at: fromLocalInput(toLocalInput(a.expire_at)), pinned: a.pinned, push: a.push };
+    payload = { version: a.version };
+    for (const f of ANN_FIELDS) if (values[f] !== before[f]) payload[f] = values[f];
+  } else if (!values.publish_at) {
+    delete payload.publish_at;
+  }
+  $("ann-save").disabled = true;
+  try {
+    await api(a ? "PATCH" : "POST", "/admin/api/announcements" + (a ? "/" + a.id : ""), payload);
+    flash(a ? "公告已修改" : "公告已发布", true);
+    $("ann-form").hidden = true;
+    state.ann.editing = null;
+    state.ann.page = 1;
+    await openAnnouncements();
+  } catch (e) {
+    if (e.status === 422) annErrors(e.body.error.fields);
+    else $("ann-error").textContent = e.message;
+  } finally {
+    $("ann-save").disabled = false;
+  }
+});
+
+async function withdrawAnnouncement(a, btn) {
+  if (!btn.classList.contains("confirming")) {  // second click confirms
+    btn.classList.add("confirming");
+    btn.textContent = "确认撤回";
+    setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = "撤回"; }, 6000);
+    return;
+  }
+  btn.disabled = true;
+  try {
+    await api("DELETE", "/admin/api/announcements/" + a.id);
+    flash("公告已撤回", true);
+    await openAnnouncements();
+  } catch (e) {
+    flash(e.message);
+    btn.disabled = false;
+  }
 }
 
 window.addEventListener("hashchange", route);

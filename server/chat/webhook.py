@@ -13,6 +13,7 @@ from typing import NamedTuple
 from server.chat.crypto import DecryptError, MessageCrypto
 from server.chat.dedupe import Dedupe, message_key
 from server.chat.inbound import HostileXml, parse_fields, to_message
+from server.chat.last_seen import LastSeen
 from server.chat.replies import SUCCESS, text_reply
 from server.chat.router import ChatRouter
 from server.errors import BadRequest, Forbidden
@@ -38,6 +39,7 @@ class Webhook:
         self.crypto = MessageCrypto.from_settings(services.settings, services.official_account.appid)
         self.dedupe = services.get(Dedupe)
         self.router = services.get(ChatRouter)
+        self.last_seen = services.get(LastSeen)
 
     def _verify(self, q: Query) -> None:
         """403 unless `signature` is WeChat's."""
@@ -88,6 +90,7 @@ class Webhook:
     async def respond(self, fields: dict) -> str | None:
         """The reply text for a message (None = "success"); a retried message gets the same one."""
         key = message_key(fields)
+        self.last_seen.note(fields)  # the 48-hour window of customer-service messages (nothing awaited)
         try:
             outcome = await self.router.plan(to_message(fields))
         except Exception:

@@ -3,7 +3,9 @@
 A code `demo:<name>` logs in as openid `demo-openid-<name>` (unionid `demo-unionid-<name>`); any
 other code is 40029. The official-account follower `demo-chat-<name>` has the same unionid.
 Everything received is recorded and can be read from Python (`FakeWeChat`) or over HTTP
-(`GET /_fake/state`). Failures can be queued per path to test retries.
+(`GET /_fake/state`). Failures can be queued per path to test retries. Customer-service
+messages (`/cgi-bin/message/custom/send`) follow WeChat's rules for the openids listed in
+`silent` (no interaction within 48 h: 45015) and `unfollowed` (43004).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class FakeWeChat:
         self.token_calls: Counter[str] = Counter()  # path -> number of token requests
         self.tokens: dict[str, float] = {}  # valid token -> expiry (epoch seconds)
         self.subscribe_messages: list[dict] = []
+        self.custom_messages: list[dict] = []  # customer-service messages accepted
+        self.silent: set[str] = set()  # followers outside the 48-hour window: 45015
+        self.unfollowed: set[str] = set()  # openids that no longer follow the account: 43004
         self.menus: list[dict] = []
         self.unionids: dict[str, str] = {}  # official-account openid -> unionid (user/info)
         self.user_info_calls = 0
@@ -66,6 +71,7 @@ class FakeWeChat:
                 (r"/cgi-bin/stable_token", _StableToken, kw),
                 (r"/cgi-bin/token", _Token, kw),
                 (r"/cgi-bin/message/subscribe/send", _SubscribeSend, kw),
+                (r"/cgi-bin/message/custom/send", _CustomSend, kw),
                 (r"/cgi-bin/menu/create", _MenuCreate, kw),
                 (r"/cgi-bin/user/info", _UserInfo, kw),
                 (r"/_fake/state", _State, kw),
@@ -173,6 +179,32 @@ class _SubscribeSend(_Base):
         self.reply({"errcode": 0, "errmsg": "ok", "msgid": len(self.fake.subscribe_messages)})
 
 
+class _CustomSend(_Base):
+    """A customer-service message (客服消息) to an official-account follower; text messages only."""
+
+    def post(self):
+        if self.injected_failure() or not self.token_ok():
+            return
+        body = self.body_json()
+        touser = body.get("touser")
+        text = body.get("text")
+        if not isinstance(touser, str) or not touser or body.get("msgtype") != "text" or not isinstance(text, dict):
+            self.reply({"errcode": 40008, "errmsg": "invalid message type"})
+            return
+        content = text.get("content")
+        if not isinstance(content, str) or not content or len(content.encode()) > 2048:
+            self.reply({"errcode": 44003, "errmsg": "empty or oversized content"})
+            return
+        if touser in self.fake.unfollowed:
+            self.reply({"errcode": 43004, "errmsg": "require subscribe"})
+            return
+        if touser in self.fake.silent:
+            self.reply({"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"})
+            return
+        self.fake.custom_messages.append(body)
+        self.reply({"errcode": 0, "errmsg": "ok"})
+
+
 class _MenuCreate(_Base):
     def post(self):
         if self.injected_failure() or not self.token_ok():
@@ -208,6 +240,7 @@ class _State(_Base):
             {
                 "token_calls": dict(self.fake.token_calls),
                 "subscribe_messages": self.fake.subscribe_messages,
+                "custom_messages": self.fake.custom_messages,
                 "menus": self.fake.menus,
             }
         )

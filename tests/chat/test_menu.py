@@ -29,12 +29,21 @@ def test_the_menu_file_has_the_mini_program_faq_and_self_service_buttons(setting
         "pagepath": "pages/home/index",
         "url": "https://example.gov.cn/kjcj",
     }
-    assert [(b["name"], b["type"], b["key"]) for b in top[1]["sub_button"]] == [
+    assert [(b["name"], b["type"], b.get("key")) for b in top[1]["sub_button"]] == [
         ("生僻字", "click", "FAQ:rare_characters"),
         ("忘记密码", "click", "FAQ:password_reset"),
         ("调转", "click", "FAQ:transfer"),
         ("照片要求", "click", "FAQ:photo_spec"),
+        ("通知公告", "miniprogram", None),
     ]
+    # the announcements (GET /api/v1/announcements: city-wide ones and the person's district's)
+    assert top[1]["sub_button"][4] == {
+        "type": "miniprogram",
+        "name": "通知公告",
+        "appid": "wx-mini-123",
+        "pagepath": "pages/announcements/index",
+        "url": "https://example.gov.cn/kjcj",
+    }
     assert top[2]["type"] == "click" and top[2]["key"].startswith("HELP:")
     engine = build_engine([])
     assert all(engine.topic(key) for key in faq_keys(menu))
