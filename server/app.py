@@ -127,6 +127,7 @@ async def start(services: Services, background: bool) -> None:
     await migrate_if_needed(services)
     await seed_demo_staff(services)
     await services.get(FaqService).start(background)
+    await services.get(Campaigns).windows()  # the FAQ's collection-period sentence from the start
     services.get(Webhook)
     if background:
         sender = services.get(NoticeSender)
@@ -138,6 +139,8 @@ async def start(services: Services, background: bool) -> None:
         services.spawn(lambda: sweeper.run_forever(), "file-sweep")
         pusher = services.get(AnnouncementPusher)
         services.spawn(lambda: pusher.run_forever(), "announcement-push")
+        campaigns = services.get(Campaigns)
+        services.spawn(lambda: campaigns.run_forever(), "campaigns")
     tune_gc()
 
 

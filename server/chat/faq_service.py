@@ -4,7 +4,8 @@ Building an engine (jieba dictionary, index) runs in an executor; matching is
 sub-millisecond and runs inline. Engines are cached per process by the content of the
 staff entries, so several app instances in one process (tests) share one build.
 Rendered answers and the matches of short questions are cached per engine (settings are
-read once; a reload starts with empty caches).
+read once; a reload starts with empty caches). Values that are not settings (the collection
+period) are pushed in with `set_context`, which drops the rendered answers.
 """
 
 from __future__ import annotations
@@ -118,6 +119,16 @@ class FaqService:
     def answer(self, topic_id: str) -> str | None:
         """The rendered answer of an active topic, or None."""
         return self.snapshot.answer(topic_id) if self.snapshot else None
+
+    def set_context(self, name: str, value: str) -> None:
+        """Set one answer placeholder at run time (a value that is not a setting, e.g. the campaign
+        dates: `server/campaigns` pushes it from its cache); rendered answers are dropped when it
+        changed (the matches stay: placeholders play no part in matching)."""
+        if self.context.get(name) == value:
+            return
+        self.context[name] = value
+        if self.snapshot is not None:
+            self.snapshot.answers = {}
 
     def title(self, topic_id: str) -> str | None:
         """The title of an active topic, or None."""

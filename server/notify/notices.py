@@ -109,10 +109,17 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
         "会计人员档案已转到其他微信账号",
         "经财政局核实身份，您的会计人员档案已转到本人的另一个微信账号，本账号已不能再查看或办理。如非本人操作，请立即联系所在区财政局。",
     ),
+    # Sent by the campaign reminder job (server/campaigns/reminders.py): {reason} is the last day.
+    "collection_reminder": (
+        "collection_reminder",
+        "即将截止",
+        "会计人员信息采集即将截止",
+        "本期会计人员信息采集即将截止，截止日期：{reason}。您的信息尚未提交审核，请尽快在小程序中填写完整并提交。",
+    ),
 }
 MESSAGE_KINDS = sorted({t[0] for t in TEMPLATES.values()})
 # templates sent by an effect or a job rather than named by a table row
-SENT_BY_JOBS = {"recovery_moved_away"}
+SENT_BY_JOBS = {"recovery_moved_away", "collection_reminder"}
 DEFAULT_REASON = {
     "collection_approved": "信息审核通过",
     "change_approved": "变更审核通过",
@@ -122,6 +129,7 @@ DEFAULT_REASON = {
     "transfer_in_accepted": "区外调入审核通过",
     "recovery_approved": "身份核实通过，档案已转到本账号",
     "recovery_moved_away": "档案已转到本人的另一个微信账号",
+    "collection_reminder": "以当地财政部门通知为准",
 }
 
 # Stops and pauses a reason may end with (Chinese and ASCII), and trailing white space.

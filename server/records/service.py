@@ -15,6 +15,7 @@ from typing import Any
 
 from faq.normalize import to_simplified
 from server.accounts.sessions import SessionUser
+from server.campaigns import Campaigns
 from server.db import utcnow
 from server.districts import deployment_districts
 from server.documents.service import document_view
@@ -140,7 +141,9 @@ class RecordService:
         archive = await store.archive_of(doc)
         apps = await store.applications_of(archive, doc)
         inbox = await self.services.get(Outbox).inbox(doc["openid"], notice_ids(apps))
-        return self.view(doc, archive, [a for a in apps if a.get("kind") == "change"], inbox["unread"])
+        out = self.view(doc, archive, [a for a in apps if a.get("kind") == "change"], inbox["unread"])
+        out["late"] = await self.services.get(Campaigns).late_of(doc)  # submitted after a window (mark_late)
+        return out
 
     async def get(self, user: SessionUser) -> dict:
         """The caller's record."""

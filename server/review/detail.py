@@ -3,6 +3,7 @@ photo, documents, history, notices, the archive's versions and the actions the t
 
 from __future__ import annotations
 
+from server.campaigns import Campaigns
 from server.districts import district_name
 from server.lifecycle.archive import archive_view, changes_of
 from server.lifecycle.changes import PROOF_KIND, PROOF_LABEL
@@ -132,6 +133,8 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
         base["transfer"] = transfer_view(services.settings, kind, doc)
     if kind.name == "recovery":
         base["recovery"] = recovery_view(doc, archive)
+    if kind.name == "collection":
+        base["late"] = await services.get(Campaigns).late_of(doc)  # 逾期提交 under the campaign windows
     if kind.name == "change":
         base["change"] = {
             "rows": change_rows(doc, archive),

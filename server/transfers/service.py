@@ -17,6 +17,7 @@ from typing import Any
 from bson import ObjectId
 
 from server.accounts.sessions import SessionUser
+from server.campaigns import Campaigns
 from server.db import utcnow
 from server.districts import deployment_districts, district_name
 from server.documents.service import document_view
@@ -77,8 +78,13 @@ class TransferService:
         self.districts = deployment_districts(services.settings)
 
     def register_guards(self, lifecycle: Lifecycle) -> None:
+
+        campaigns = self.services.get(Campaigns)
+
         async def transfer_allowed(app: Doc, body: dict) -> None:
-            rules.check_not_frozen(self.settings.transfer_freeze, utcnow())
+            now = utcnow()
+            rules.check_not_frozen(self.settings.transfer_freeze, now)
+            await campaigns.check_transfers_allowed(now)
 
         lifecycle.register_guard("transfer_allowed", transfer_allowed)
 
@@ -143,8 +149,11 @@ class TransferService:
         record, archive, apps = await self._mine(user)
         account = await self.store.account(user.openid) or {}
         now = utcnow()
+
+        campaigns = self.services.get(Campaigns)
         try:
             rules.check_not_frozen(self.settings.transfer_freeze, now)
+            await campaigns.check_transfers_allowed(now)
             frozen = None
         except Conflict as exc:
             frozen = exc.message
@@ -163,7 +172,7 @@ class TransferService:
             else None,
             "rules": {
                 **rules.option_lists(),
-                "freeze": rules.freeze_view(self.settings.transfer_freeze),
+                "freeze": rules.freeze_view(self.settings.transfer_freeze) + await campaigns.freeze_view(now),
                 "frozen": frozen,
                 "slots": [{"code": s, "label": SLOT_LABELS[s]} for s in SLOTS],
             },
@@ -238,6 +247,7 @@ class TransferService:
         """Apply for a transfer; 4xx (and nothing written) when a rule refuses it."""
         parsed = self._parse(body)
         rules.check_not_frozen(self.settings.transfer_freeze, utcnow())  # before asking for files
+        await self.services.get(Campaigns).check_transfers_allowed()  # a campaign window's freeze too
         record = await self.records.load(user.record_id, user.openid)
         account = await self.store.account(user.openid) or {}
         documents = self._files(account, parsed)
