@@ -9,6 +9,7 @@ BUILT_IN = {
     "rare_characters",
     "password_reset",
     "account_recovery",
+    "public_query",
     "transfer",
     "photo_spec",
     "login",
