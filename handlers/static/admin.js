@@ -2,7 +2,8 @@
 "use strict";
 
 const state = { me: null, queue: { page: 1 }, audit: { page: 1 }, ann: { page: 1, editing: null }, record: null,
-                docTab: null };
+                docTab: null, camp: { editing: null },
+                faq: { offset: 0, topics: [], editing: null, miss: null }, zoomFrom: null };
 
 /* ---------- helpers ---------- */
 
@@ -96,6 +97,8 @@ const TRANSFER_WAITING = {
   transfer_in: { submitted: ["调入地", "审核"] },
 };
 function isTransfer(kind) { return TRANSFER_KINDS.includes(kind); }
+/* A transfer or an account recovery is refused (不同意), not sent back for editing. */
+function refuses(kind) { return isTransfer(kind) || kind === "recovery"; }
 function kindLabel(kind) { return ((state.me && state.me.kinds[kind]) || {}).label || kind || ""; }
 
 /* A queue row's 调出地 → 调入地 (the caller knows the names of its own districts only). */
@@ -114,7 +117,7 @@ function fillSelect(select, options, value) {
 
 /* ---------- views ---------- */
 
-const VIEWS = ["login", "queue", "record", "sample", "stats", "audit", "announcements"];
+const VIEWS = ["login", "queue", "record", "sample", "stats", "audit", "announcements", "campaigns", "faq"];
 
 function show(view) {
   for (const v of VIEWS) $("view-" + v).hidden = v !== view;
@@ -148,6 +151,8 @@ async function route() {
     else if (hash === "#/stats") await openStats();
     else if (hash === "#/audit") await openAudit();
     else if (hash === "#/announcements") await openAnnouncements();
+    else if (hash === "#/campaigns") await openCampaigns();
+    else if (hash === "#/faq") await openFaq();
     else await openQueue();
   } catch (e) {
     if (e.status !== 401) flash(e.message);
@@ -343,7 +348,7 @@ function closedNote(r) {
   if (!r.decision) return "该记录当前为“" + r.status_label + "”，不需要审核。";
   const d = r.decision;
   const step = [...r.history].reverse().find((e) => e.action === d.decision && e.by === d.by);
-  const said = isTransfer(r.kind) && step && step.label
+  const said = refuses(r.kind) && step && step.label
     ? step.label : "已" + (d.decision === "approve" ? "通过" : "退回");
   return said + "（" + d.by + "，" + fmtTime(d.at) + "）" + (d.reason ? "：" + d.reason : "");
 }
@@ -364,11 +369,13 @@ function showRecord(r) {
   st.className = "badge " + r.status;
   $("r-rare").hidden = !r.rare_name;
   $("r-rare").textContent = "含生僻字：" + r.rare_characters.join(" ");
+  $("r-late").hidden = !r.late;
   $("r-meta").textContent = r.kind_label + " · " + r.region_name +
     (r.submitted_at ? " · 提交于 " + fmtTime(r.submitted_at) : "");
   showTransfer(r);
   showChange(r);
   showArchive(r);
+  showRecovery(r);
 
   const sections = clear($("r-sections"));
   for (const s of r.sections) {
@@ -415,13 +422,84 @@ function showRecord(r) {
   const waiting = open ? "" : waitingNote(r);
   $("decision-closed").textContent = waiting || closedNote(r);
   $("decision-closed").classList.toggle("waiting", !!waiting);
-  const refuse = isTransfer(r.kind) ? "不同意" : "退回";  // a transfer is refused, not sent back for editing
+  const refuse = refuses(r.kind) ? "不同意" : "退回";
   $("reason-prompt").textContent = refuse + "原因（可多选）：";
-  $("reason-text").placeholder = isTransfer(r.kind) ? "不同意时请说明原因" : "退回时请说明需要修改的内容";
+  $("reason-text").placeholder = refuses(r.kind) ? "不同意时请说明原因" : "退回时请说明需要修改的内容";
   $("decision-error").textContent = "";
   $("reason-text").value = "";
   for (const c of document.querySelectorAll("#reason-templates input")) c.checked = false;
   resetConfirm();
+}
+
+/* An account recovery (账号找回) side by side: the archive's name, ID number, photo and ID documents
+   on the left; what the applicant claims and uploaded on the right (the new images are the
+   application's `documents`, so the document viewer and the photo card give way to this card). */
+const ID_SCANS = ["id_front", "id_back", "passport_info", "passport_validity", "permit_front", "permit_back"];
+const NEW_SCANS = ["recovery_selfie", "recovery_id_front", "recovery_id_back"];  // face, front, back: as on the left
+
+function showRecovery(r) {
+  const rc = r.recovery;
+  $("view-record").classList.toggle("kind-recovery", !!rc);
+  $("r-recovery-card").hidden = !rc;
+  $("r-doc-card").hidden = !!rc;
+  $("r-photo-card").hidden = !!rc;
+  if (!rc) return;
+  const archiveName = fieldDisplay(r, "profile.name");
+  const archiveId = fieldDisplay(r, "profile.id_number");
+  const row = (dl, label, value, key, mark) =>
+    dl.append(h("dt", {}, label), h("dd", { "data-key": key }, value || "—", mark ? " " : null, mark));
+  const match = (a, b) => {  // short, so that the rows stay beside the archive's
+    const mark = sameText(a, b) ? badge("approved", "一致") : badge("rejected", "不一致");
+    mark.title = "与档案比对";
+    return mark;
+  };
+
+  const left = $("r-recovery-archive");
+  const ldl = clear(left.querySelector("dl"));
+  row(ldl, "姓名", archiveName, "name");
+  row(ldl, "证件号码", archiveId, "id_number");
+  row(ldl, "原微信账号", rc.old_account, "old_account");
+  const lthumbs = clear(left.querySelector(".thumbs"));
+  const photo = rc.archive_photo_url || (r.photo && r.photo.url);
+  lthumbs.append(photo ? zoomFigure(photo, "档案照片", "photo") : h("p", { class: "muted" }, "档案中没有照片"));
+  const rank = (d) => { const i = ID_SCANS.indexOf(d.kind); return i < 0 ? ID_SCANS.length : i; };
+  const scans = [...rc.archive_documents].sort((a, b) => rank(a) - rank(b));  // front, back: as on the right
+  for (const d of scans) lthumbs.append(zoomFigure(d.url, d.label, d.kind));
+  if (!rc.archive_documents.length) lthumbs.append(h("p", { class: "muted" }, "档案中没有证件扫描件"));
+
+  const right = $("r-recovery-new");
+  const rdl = clear(right.querySelector("dl"));
+  row(rdl, "姓名", rc.claimed_name, "name", match(rc.claimed_name, archiveName));
+  row(rdl, "证件号码", rc.claimed_id_number, "id_number", match(rc.claimed_id_number, archiveId));
+  row(rdl, "申请说明", rc.note, "note");
+  const rthumbs = clear(right.querySelector(".thumbs"));
+  const pairs = (d) => { const i = NEW_SCANS.indexOf(d.kind); return i < 0 ? NEW_SCANS.length : i; };
+  for (const d of [...r.documents].sort((a, b) => pairs(a) - pairs(b))) {  // beside their archive counterparts
+    const label = d.label.replace(/^找回申请：/, "");
+    rthumbs.append((d.content_type || "").startsWith("image/") ? zoomFigure(d.url, label, d.kind)
+      : h("figure", { "data-kind": d.kind }, h("a", { href: d.url, download: "" }, "下载 " + label)));
+  }
+  if (!r.documents.length) rthumbs.append(h("p", { class: "muted" }, "未上传"));
+}
+
+/* The display value of a field of the record's sections ("" when absent). */
+function fieldDisplay(r, path) {
+  for (const s of r.sections) for (const f of s.fields) if (f.path === path) return f.display || "";
+  return "";
+}
+
+function sameText(a, b) { return (a || "").trim().toUpperCase() === (b || "").trim().toUpperCase(); }
+
+/* An image with its caption, enlarged on click; a file that is not an image becomes a download link. */
+function zoomFigure(url, label, kind) {
+  const img = h("img", { src: url, alt: label });
+  const fig = h("figure", { "data-kind": kind },
+    h("button", { type: "button", class: "zoom", title: "点击查看大图", onclick: () => openPhoto(url) }, img),
+    h("figcaption", {}, label));
+  img.addEventListener("error", () => {
+    clear(fig).append(h("a", { href: url, download: "" }, "下载 " + label), h("figcaption", {}, "（非图片文件，请下载后查看）"));
+  });
+  return fig;
 }
 
 const CHECK_RESULTS = { pass: "通过", fixed: "已自动处理", fail: "未通过" };
@@ -443,6 +521,7 @@ function showPhoto(r) {
 }
 
 function openPhoto(url) {
+  state.zoomFrom = document.activeElement;
   $("photo-overlay-img").src = url;
   $("photo-overlay").hidden = false;
   $("photo-overlay-close").focus();
@@ -450,7 +529,7 @@ function openPhoto(url) {
 
 function closePhoto() {
   $("photo-overlay").hidden = true;
-  const zoom = $("r-photo-zoom");
+  const zoom = state.zoomFrom && state.zoomFrom.isConnected ? state.zoomFrom : $("r-photo-zoom");
   if (zoom) zoom.focus();
 }
 
@@ -666,15 +745,21 @@ async function openAnnouncements() {
   pager($("ann-pager"), data, (page) => { state.ann.page = page; openAnnouncements().catch((e) => flash(e.message)); });
 }
 
-function annErrors(list) {
-  for (const el of document.querySelectorAll("#ann-form [data-error]")) el.textContent = "";
-  $("ann-error").textContent = "";
+/* A form's field errors (a 422's `fields`) beside their inputs; the others on the form's error line. */
+function formErrors(formId, errorId, list, labels) {
+  for (const el of document.querySelectorAll("#" + formId + " [data-error]")) el.textContent = "";
+  const rest = [];
   for (const f of list || []) {
-    const el = document.querySelector("#ann-form [data-error='" + f.field + "']");
+    const el = document.querySelector("#" + formId + " [data-error='" + f.field + "']");
     if (el) el.textContent = f.message;
-    else $("ann-error").textContent = f.field + "：" + f.message;
+    else rest.push((f.field === "body" ? "" : ((labels || {})[f.field] || f.field) + "：") + f.message);
   }
+  $(errorId).textContent = rest.join("；");
 }
+
+function fieldsOf(e) { return (e.status === 422 && e.body && e.body.error && e.body.error.fields) || null; }
+
+function annErrors(list) { formErrors("ann-form", "ann-error", list); }
 
 function annPushAllowed() {
   const a = state.ann.editing;
@@ -775,6 +860,373 @@ async function withdrawAnnouncement(a, btn) {
     btn.disabled = false;
   }
 }
+
+/* ---------- campaign windows (采集时间) ---------- */
+
+const CAMP_STATES = { upcoming: "未开始", open: "进行中", ended: "已结束" };
+const CAMP_RULES = { refuse: "逾期拒收", mark_late: "标记逾期" };
+const CAMP_FIELDS = ["title", "start", "end", "late_rule", "freeze_transfers", "reminder_days"];
+const CAMP_LABELS = { title: "名称", start: "开始日期", end: "结束日期", kinds: "适用业务", late_rule: "截止后提交",
+                      freeze_transfers: "暂停调转", reminder_days: "提醒天数", version: "版本", id: "编号" };
+
+/* Today (or `days` from today) in China, as an ISO date. */
+function chinaDay(days) { return new Date(Date.now() + 8 * 3600e3 + (days || 0) * 86400e3).toISOString().slice(0, 10); }
+
+function campStateLabel(c) {
+  if (c.state !== "open" || c.days_to_end === null || c.days_to_end === undefined) return CAMP_STATES[c.state] || c.state;
+  return "进行中（" + (c.days_to_end ? "还有 " + c.days_to_end + " 天截止" : "今日截止") + "）";
+}
+
+function campReminder(c) {
+  if (!c.reminder_days) return "不提醒";
+  const sent = c.reminder && c.reminder.done_at ? "，已提醒 " + c.reminder.queued + " 人" : "";
+  return "截止前 " + c.reminder_days + " 天" + (c.reminder_on ? "（" + c.reminder_on + "）" : "") + sent;
+}
+
+async function openCampaigns() {
+  show("campaigns");
+  const data = await api("GET", "/admin/api/campaigns");
+  const edit = data.can_edit;
+  $("camp-new").hidden = !edit;
+  $("camp-readonly").hidden = edit;
+  if (!edit) $("camp-form").hidden = true;
+  $("camp-current").textContent = "今日规则：" + data.current.message;
+  const body = clear($("camp-table").tBodies[0]);
+  for (const c of data.campaigns) {
+    const actions = h("div", { class: "actions" });
+    if (edit) {
+      actions.append(h("button", { type: "button", class: "camp-edit", onclick: () => editCampaign(c) }, "修改"));
+      const btn = h("button", { type: "button", class: "danger camp-delete" }, "删除");
+      btn.addEventListener("click", () => deleteCampaign(c, btn));
+      actions.append(btn);
+    }
+    body.append(h("tr", { "data-id": c.id },
+      h("td", {}, h("b", {}, c.title)), h("td", { class: "dates" }, c.label),
+      h("td", {}, badge("camp-" + c.state, campStateLabel(c))),
+      h("td", { title: c.late_rule_label }, CAMP_RULES[c.late_rule] || c.late_rule),
+      h("td", {}, c.freeze_transfers ? "暂停调转" : "否"), h("td", {}, campReminder(c)),
+      h("td", {}, c.updated_by ? c.updated_by + " " + fmtTime(c.updated_at) : ""), h("td", {}, actions)));
+  }
+  if (!data.campaigns.length) {
+    body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "尚未设置采集时间（全年可提交）")));
+  }
+}
+
+function campErrors(list) { formErrors("camp-form", "camp-error", list, CAMP_LABELS); }
+
+function openCampaignForm(c) {
+  state.camp.editing = c;
+  campErrors([]);
+  $("camp-form").hidden = false;
+  $("camp-form-title").textContent = c ? "修改采集时间" : "新增采集时间";
+  $("camp-title").value = c ? c.title : "";
+  $("camp-start").value = c ? c.start : chinaDay(0);
+  $("camp-end").value = c ? c.end : chinaDay(60);
+  $("camp-reminder").value = c ? c.reminder_days : 7;
+  $("camp-rule-" + (c ? c.late_rule : "refuse")).checked = true;
+  $("camp-freeze").checked = c ? c.freeze_transfers : false;
+  $("camp-title").focus();
+}
+
+function editCampaign(c) { openCampaignForm(c); $("camp-form").scrollIntoView({ block: "start" }); }
+
+function campValues() {
+  const days = $("camp-reminder").value.trim();
+  return {
+    title: $("camp-title").value.trim(), start: $("camp-start").value, end: $("camp-end").value,
+    late_rule: (document.querySelector("input[name='camp-rule']:checked") || {}).value || "",
+    freeze_transfers: $("camp-freeze").checked, reminder_days: /^[0-9]+$/.test(days) ? Number(days) : days,
+  };
+}
+
+$("camp-new").addEventListener("click", () => openCampaignForm(null));
+$("camp-cancel").addEventListener("click", () => { $("camp-form").hidden = true; state.camp.editing = null; });
+
+$("camp-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  campErrors([]);
+  const c = state.camp.editing;
+  const values = campValues();
+  const local = [];
+  if (!values.title) local.push({ field: "title", message: "请填写名称" });
+  if (!values.start) local.push({ field: "start", message: "请选择开始日期" });
+  if (!values.end) local.push({ field: "end", message: "请选择结束日期" });
+  if (values.reminder_days === "") local.push({ field: "reminder_days", message: "请填写提醒天数（0为不提醒）" });
+  if (local.length) { campErrors(local); return; }
+  let payload = values;
+  if (c) {  // an edit sends what changed, with the version read
+    payload = { version: c.version };
+    for (const f of CAMP_FIELDS) if (values[f] !== c[f]) payload[f] = values[f];
+    if (Object.keys(payload).length === 1) { $("camp-error").textContent = "没有要修改的内容"; return; }
+  }
+  $("camp-save").disabled = true;
+  try {
+    await api(c ? "PATCH" : "POST", "/admin/api/campaigns" + (c ? "/" + c.id : ""), payload);
+    flash(c ? "采集时间已修改" : "采集时间已新增", true);
+    $("camp-form").hidden = true;
+    state.camp.editing = null;
+    await openCampaigns();
+  } catch (e) {
+    if (fieldsOf(e)) campErrors(fieldsOf(e));
+    else $("camp-error").textContent = e.message;
+    if (e.status === 409) await openCampaigns().catch(() => {});  // changed by someone else: show theirs
+  } finally {
+    $("camp-save").disabled = false;
+  }
+});
+
+async function deleteCampaign(c, btn) {
+  if (!btn.classList.contains("confirming")) {  // second click confirms
+    btn.classList.add("confirming");
+    btn.textContent = "确认删除";
+    setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = "删除"; }, 6000);
+    return;
+  }
+  btn.disabled = true;
+  try {
+    await api("DELETE", "/admin/api/campaigns/" + c.id);
+    flash("采集时间已删除", true);
+    if (state.camp.editing && state.camp.editing.id === c.id) { $("camp-form").hidden = true; state.camp.editing = null; }
+    await openCampaigns();
+  } catch (e) {
+    flash(e.message);
+    btn.disabled = false;
+  }
+}
+
+/* ---------- FAQ (常见问题: the chat bot's topics and the questions it could not answer) ---------- */
+
+const FAQ_PAGE = 20;
+const FAQ_LISTS = ["keywords", "synonyms", "examples"];
+const FAQ_FIELDS = ["title", "answer", "keywords", "synonyms", "examples", "disabled"];
+const FAQ_LABELS = { id: "编号", title: "标题", answer: "回答", keywords: "关键词", synonyms: "同义词", examples: "示例问题",
+                     disabled: "停用" };
+
+function faqAdmin() { return !!state.me && state.me.role === "city_admin"; }
+function faqTopic(id) { return state.faq.topics.find((t) => t.id === id); }
+function lines(text) { return [...new Set(text.split("\n").map((s) => s.trim()).filter(Boolean))]; }
+
+async function openFaq() {
+  show("faq");
+  const admin = faqAdmin();
+  $("faq-readonly").hidden = admin;
+  $("faq-new").hidden = !admin;
+  if (!admin) { $("faq-form").hidden = true; $("faq-add-form").hidden = true; }
+  await loadTopics();  // the misses' 加入到话题 lists the topics
+  await loadMisses();
+}
+
+async function loadMisses() {
+  const data = await api("GET", "/admin/api/faq/misses?limit=" + FAQ_PAGE + "&offset=" + state.faq.offset);
+  if (!data.items.length && state.faq.offset && data.total) {  // the last page emptied by deletions
+    state.faq.offset = Math.floor((data.total - 1) / FAQ_PAGE) * FAQ_PAGE;
+    return loadMisses();
+  }
+  const admin = faqAdmin();
+  const body = clear($("faq-misses").tBodies[0]);
+  for (const m of data.items) {
+    const actions = h("div", { class: "actions" });
+    if (admin) {
+      actions.append(h("button", { type: "button", class: "faq-add", onclick: () => openAddToTopic(m) }, "加入到话题"));
+      const del = h("button", { type: "button", class: "danger faq-miss-delete" }, "删除");
+      del.addEventListener("click", () => deleteMiss(m, del));
+      actions.append(del);
+    }
+    const candidates = m.candidates.length
+      ? h("div", { class: "chips" }, m.candidates.map((c) => admin
+        ? h("button", { type: "button", class: "chip", "data-topic": c.id, title: "加入到此话题",
+                        onclick: () => openAddToTopic(m, c.id) }, c.title)
+        : h("span", { class: "chip" }, c.title)))
+      : h("span", { class: "muted" }, m.out_of_scope ? "超出咨询范围" : "无");
+    body.append(h("tr", { "data-id": m.id },
+      h("td", { class: "question", title: m.sample ? "最近一次原话：" + m.sample : null }, m.question),
+      h("td", { class: "num count" }, m.count), h("td", {}, candidates), h("td", {}, fmtTime(m.last_at)),
+      h("td", {}, actions)));
+  }
+  if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "暂无未能回答的问题")));
+  markMiss(!$("faq-add-form").hidden && state.faq.miss ? state.faq.miss.id : null);
+  const page = { total: data.total, page_size: FAQ_PAGE, page: Math.floor(state.faq.offset / FAQ_PAGE) + 1 };
+  pager($("faq-misses-pager"), page, (n) => {
+    state.faq.offset = (n - 1) * FAQ_PAGE;
+    loadMisses().catch((e) => flash(e.message));
+  });
+}
+
+async function deleteMiss(m, btn) {
+  if (!btn.classList.contains("confirming")) {  // second click confirms
+    btn.classList.add("confirming");
+    btn.textContent = "确认删除";
+    setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = "删除"; }, 6000);
+    return;
+  }
+  btn.disabled = true;
+  try {
+    await api("DELETE", "/admin/api/faq/misses/" + m.id);
+    flash("已删除该问题", true);
+    if (state.faq.miss && state.faq.miss.id === m.id) $("faq-add-form").hidden = true;
+    await loadMisses();
+  } catch (e) {
+    flash(e.message);
+    btn.disabled = false;
+  }
+}
+
+/* 加入到话题: the question becomes an example (or a keyword) of a topic, the closest topics first. */
+function openAddToTopic(m, topicId) {
+  state.faq.miss = m;
+  markMiss(m.id);
+  $("faq-add-form").hidden = false;
+  $("faq-add-question").textContent = m.question;
+  const offered = m.candidates.map((c) => c.id);
+  const option = (t) => h("option", { value: t.id }, t.title + (t.disabled ? "（已停用）" : ""));
+  const select = clear($("faq-add-topic"));
+  if (offered.length) {
+    select.append(h("optgroup", { label: "相近话题" }, m.candidates.map((c) => option(faqTopic(c.id) || c))));
+  }
+  select.append(h("optgroup", { label: offered.length ? "其他话题" : "全部话题" },
+    state.faq.topics.filter((t) => !offered.includes(t.id)).map(option)));
+  select.value = topicId || offered[0] || (state.faq.topics[0] || {}).id || "";
+  $("faq-add-as-examples").checked = true;
+  $("faq-add-text").value = m.question;
+  $("faq-add-delete").checked = true;
+  $("faq-add-error").textContent = "";
+  $("faq-add-form").scrollIntoView({ block: "nearest" });
+  select.focus();
+}
+
+/* The question being added stays marked in the list. */
+function markMiss(id) {
+  for (const tr of $("faq-misses").tBodies[0].rows) tr.classList.toggle("selected", !!id && tr.dataset.id === id);
+}
+
+$("faq-add-cancel").addEventListener("click", () => { $("faq-add-form").hidden = true; state.faq.miss = null; markMiss(null); });
+
+$("faq-add-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("faq-add-error").textContent = "";
+  const m = state.faq.miss;
+  const id = $("faq-add-topic").value;
+  const field = document.querySelector("input[name='faq-add-as']:checked").value;
+  const text = $("faq-add-text").value.trim();
+  if (!id) { $("faq-add-error").textContent = "请选择话题"; return; }
+  if (!text) { $("faq-add-error").textContent = "请填写要加入的内容"; return; }
+  const what = field === "examples" ? "示例问题" : "关键词";
+  $("faq-add-save").disabled = true;
+  try {
+    const topic = await api("GET", "/admin/api/faq/topics/" + id);  // its lists as they are now
+    if (!topic[field].includes(text)) {
+      await api("PATCH", "/admin/api/faq/topics/" + id, { [field]: topic[field].concat([text]) });
+    }
+    if ($("faq-add-delete").checked) await api("DELETE", "/admin/api/faq/misses/" + m.id);
+    flash("已将“" + text + "”加入话题“" + topic.title + "”的" + what, true);
+    $("faq-add-form").hidden = true;
+    state.faq.miss = null;
+    await loadTopics();
+    await loadMisses();
+  } catch (e) {
+    const fields = fieldsOf(e);
+    $("faq-add-error").textContent = fields
+      ? fields.map((f) => (FAQ_LABELS[f.field] || f.field) + "：" + f.message).join("；") : e.message;
+  } finally {
+    $("faq-add-save").disabled = false;
+  }
+});
+
+async function loadTopics() {
+  const data = await api("GET", "/admin/api/faq/topics");
+  state.faq.topics = data.topics;
+  showTopics();
+}
+
+function topicSource(t) { return t.source === "staff" ? "新增" : t.edited ? "内置（已修改）" : "内置"; }
+
+function showTopics() {
+  const q = $("faq-filter").value.trim().toLowerCase();
+  const admin = faqAdmin();
+  const body = clear($("faq-topics").tBodies[0]);
+  const shown = state.faq.topics.filter((t) => !q ||
+    [t.id, t.title, ...t.keywords, ...t.synonyms, ...t.examples].some((s) => s.toLowerCase().includes(q)));
+  for (const t of shown) {
+    body.append(h("tr", { "data-id": t.id, class: t.disabled ? "disabled" : null },
+      h("td", { class: "title" }, h("b", {}, t.title), h("div", { class: "muted small" }, t.id)),
+      h("td", { class: "answer" }, h("div", { class: "body" }, t.answer)),
+      h("td", { class: "num", title: "关键词 " + t.keywords.length + " 个，同义词 " + t.synonyms.length + " 个，示例问题 " +
+        t.examples.length + " 个" }, t.keywords.length + " / " + t.examples.length),
+      h("td", {}, topicSource(t)), h("td", {}, t.disabled ? badge("withdrawn", "已停用") : badge("current", "启用")),
+      h("td", {}, t.updated_by ? t.updated_by + " " + fmtTime(t.updated_at) : "—"),
+      h("td", {}, admin ? h("button", { type: "button", class: "faq-edit", onclick: () => editTopic(t) }, "修改") : null)));
+  }
+  if (!shown.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "没有符合条件的话题")));
+}
+
+function faqErrors(list) { formErrors("faq-form", "faq-error", list, FAQ_LABELS); }
+function faqCount() { $("faq-answer-count").textContent = $("faq-answer").value.length + " / 600"; }
+
+function openTopicForm(t) {
+  state.faq.editing = t;
+  faqErrors([]);
+  $("faq-form").hidden = false;
+  $("faq-form-title").textContent = t ? "修改话题：" + t.title : "新增话题";
+  $("faq-id-label").hidden = !!t;
+  $("faq-id").value = t ? t.id : "";
+  $("faq-title").value = t ? t.title : "";
+  $("faq-answer").value = t ? t.answer : "";
+  for (const f of FAQ_LISTS) $("faq-" + f).value = t ? t[f].join("\n") : "";
+  $("faq-disabled").checked = t ? t.disabled : false;
+  faqCount();
+  (t ? $("faq-title") : $("faq-id")).focus();
+}
+
+function editTopic(t) { openTopicForm(t); $("faq-form").scrollIntoView({ block: "start" }); }
+
+function topicValues() {
+  const out = { title: $("faq-title").value.trim(), answer: $("faq-answer").value.trim(), disabled: $("faq-disabled").checked };
+  for (const f of FAQ_LISTS) out[f] = lines($("faq-" + f).value);
+  return out;
+}
+
+$("faq-new").addEventListener("click", () => { openTopicForm(null); $("faq-form").scrollIntoView({ block: "start" }); });
+$("faq-cancel").addEventListener("click", () => { $("faq-form").hidden = true; state.faq.editing = null; });
+$("faq-answer").addEventListener("input", faqCount);
+$("faq-filter").addEventListener("input", showTopics);
+
+$("faq-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  faqErrors([]);
+  const t = state.faq.editing;
+  const values = topicValues();
+  const id = $("faq-id").value.trim();
+  const local = [];
+  if (!t && !id) local.push({ field: "id", message: "请填写编号" });
+  if (!values.title) local.push({ field: "title", message: "请填写标题" });
+  if (!values.answer) local.push({ field: "answer", message: "请填写回答" });
+  if (!values.keywords.length && !values.examples.length) {
+    local.push({ field: "keywords", message: "至少填写一个关键词或示例问题" });
+  }
+  if (local.length) { faqErrors(local); return; }
+  let payload = { id, ...values };
+  if (t) {  // an edit sends what changed (a built-in topic keeps the rest)
+    payload = {};
+    for (const f of FAQ_FIELDS) {
+      const same = FAQ_LISTS.includes(f) ? values[f].join("\n") === t[f].join("\n") : values[f] === t[f];
+      if (!same) payload[f] = values[f];
+    }
+    if (!Object.keys(payload).length) { $("faq-error").textContent = "没有要修改的内容"; return; }
+  }
+  $("faq-save").disabled = true;
+  try {
+    await api(t ? "PATCH" : "POST", "/admin/api/faq/topics" + (t ? "/" + t.id : ""), payload);
+    flash((t ? "话题已保存" : "话题已新增") + "，公众号自动回复一分钟内使用新内容", true);
+    $("faq-form").hidden = true;
+    state.faq.editing = null;
+    await loadTopics();
+  } catch (e) {
+    if (fieldsOf(e)) faqErrors(fieldsOf(e));
+    else $("faq-error").textContent = e.message;
+  } finally {
+    $("faq-save").disabled = false;
+  }
+});
 
 window.addEventListener("hashchange", route);
 route();
