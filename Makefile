@@ -44,5 +44,12 @@ lint: venv-dev
 bench: venv-dev db fonts
 	$(BIN)/python bench/run_all.py
 
+# Sample upload files for the README's curl walk-through (a passing ID photo and a document scan),
+# drawn by Pillow into .data/demo/ (DEMO_DIR=... elsewhere).
+DEMO_DIR ?= .data/demo
+.PHONY: demo-files
+demo-files: venv
+	$(BIN)/python -m server.demo_files $(DEMO_DIR)
+
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -90,6 +90,7 @@ class Settings:
     id_conflicts_per_address_hour: int = 20  # the same per client address (both counted in the database)
     file_sweep_minutes: int = 60  # how often one of the processes sweeps orphaned files
     orphan_file_minutes: int = 60  # an unreferenced file older than this is removed (longer than any upload)
+    processes: int = 1  # server processes on the one port (`python -m server --processes N`), one database
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -163,6 +164,7 @@ class Settings:
             "id_conflicts_per_address_hour",
             "file_sweep_minutes",
             "orphan_file_minutes",
+            "processes",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive whole number")

@@ -1,16 +1,25 @@
-"""Benchmark: the /wechat webhook answering a FAQ question vs a bare Tornado hello-world.
+"""Benchmark: the /wechat webhook answering a FAQ question vs a bare Tornado hello-world, and the real
+server (`python -m server --processes N`) with 1 and 2 processes.
 
 Run from the repository root:  .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 5] [--connections 50]
+                               [--load auto|wrk|python] [--sections compare,processes]
 
-Both servers run as separate single processes, loaded in turn by the same `wrk` run (one
-thread, 50 connections, keep-alive, the same Lua script posting the same XML to both); every
-webhook request is a plaintext text message with a unique MsgId, so the dedupe really inserts
-one document per request. Rows: bare Tornado; the webhook with one repeated question (the
-FAQ match cache answers after the first); the webhook with a new question every request
-(the engine runs every time; informative, not a target). The webhook server
-uses a local database (server.localdb.LocalDatabase). Also measured: FAQ match latency per
-query (in this process) and the resident memory of the webhook server with the FAQ loaded.
-Needs `wrk` (Debian: `apt-get install -y wrk`).
+compare: both servers run as separate single processes, loaded in turn by the same load generator
+(50 connections, keep-alive, the same XML posted to both); every webhook request is a plaintext
+text message with a unique MsgId, so the dedupe really inserts one document per request. Rows: bare
+Tornado; the webhook with one repeated question (the FAQ match cache answers after the first); the
+webhook with a new question every request (the engine runs every time; informative, not a target).
+The webhook server uses a local database (server.localdb.LocalDatabase). Also measured: FAQ match
+latency per query (in this process) and the resident memory of the webhook server with the FAQ loaded.
+
+processes: `python -m server --processes 1` and `--processes 2` (the real command: every route,
+background tasks on, one database), loaded in alternating rounds with the same messages; requests/s,
+latency, server CPU per request, and how that CPU was shared between the worker processes.
+
+The load generator is `wrk` (one thread; Debian: `apt-get install -y wrk`) when installed, else a
+Python one in this file (asyncio, one thread, the same requests): it costs more CPU per request than
+wrk, on the same 2 cores as the servers, so its figures are lower and its ratios not comparable with
+wrk's (`--load` chooses).
 
 Targets: webhook >= 0.5 x bare requests/s, webhook p99 <= 2 x bare p99, FAQ match p99 < 2 ms,
 webhook server RSS < 250 MB.
@@ -206,6 +215,123 @@ def lua_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection of the Python load generator: a request, its whole answer, the next."""
+
+    def __init__(self, gen: _PyLoad):
+        self.gen = gen
+        self.buf = bytearray()
+        self.sent = 0.0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.send()
+
+    def send(self) -> None:
+        assert self.transport is not None
+        if self.gen.stopping:
+            self.transport.close()
+            return
+        self.sent = time.perf_counter()
+        self.transport.write(self.gen.request())
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buf[:end])
+            match = _CONTENT_LENGTH.search(head)
+            total = end + 4 + (int(match.group(1)) if match else 0)
+            if len(self.buf) < total:
+                return
+            del self.buf[:total]
+            self.gen.record(int(head[9:12]), time.perf_counter() - self.sent)
+            self.send()
+
+    def connection_lost(self, exc) -> None:
+        self.gen.closed += 1
+        if not self.gen.stopping:
+            self.gen.errors += 1
+
+
+_CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+
+
+class _PyLoad:
+    """The Python load generator: `connections` keep-alive connections for `seconds`, like `wrk -t1`."""
+
+    def __init__(self, port: int, path: str, template: str, first_id: int):
+        self.port = port
+        self.head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\n"
+        self.template = template
+        self.fields = template.count("%d")
+        self.next_id = first_id
+        self.stopping = False
+        self.deadline = 0.0
+        self.latencies: list[float] = []
+        self.non2xx = 0
+        self.errors = 0
+        self.closed = 0
+
+    def request(self) -> bytes:
+        self.next_id += 1
+        body = (self.template % ((self.next_id,) * self.fields)).encode()
+        return f"{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    def record(self, status: int, seconds: float) -> None:
+        if time.perf_counter() > self.deadline:
+            self.stopping = True
+            return
+        self.latencies.append(seconds * 1000)
+        if not 200 <= status < 400:
+            self.non2xx += 1
+
+    async def run(self, seconds: float, connections: int) -> dict:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        self.deadline = started + seconds
+        transports = []
+        for _ in range(connections):
+            transport, _ = await loop.create_connection(lambda: _Connection(self), "127.0.0.1", self.port)
+            transports.append(transport)
+        await asyncio.sleep(max(0.0, self.deadline - time.perf_counter()))
+        self.stopping = True
+        for _ in range(100):  # answers still on their way are not counted
+            if self.closed >= connections:
+                break
+            await asyncio.sleep(0.05)
+        for transport in transports:
+            transport.close()
+        lat = sorted(self.latencies)
+        return {
+            "rps": len(lat) / seconds,
+            "p50": percentile(lat, 50) if lat else 0.0,
+            "p99": percentile(lat, 99) if lat else 0.0,
+            "non2xx": self.non2xx + self.errors,
+            "requests": len(lat),
+        }
+
+
+def pyload(url: str, path: str, seconds: int, connections: int, unique_question: bool = False) -> dict:
+    """The Python load generator's run against `url` (its port), with fresh MsgIds every run."""
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    gen = _PyLoad(port, path, message_template(unique_question), next(_runs) * 10**9)
+    return asyncio.run(gen.run(seconds, connections))
+
+
+LOAD = "wrk"  # or "python": chosen in main()
+
+
+def load(url: str, tmp: Path, path: str, seconds: int, connections: int, unique_question: bool = False) -> dict:
+    """One load run with the chosen generator."""
+    if LOAD == "python":
+        return pyload(url, path, seconds, connections, unique_question)
+    return wrk(url, tmp, path, seconds, connections, unique_question)
+
+
 # ---------------------------------------------------------------- FAQ latency (in process)
 
 
@@ -242,28 +368,62 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def own_cpu_seconds() -> float:
+    """CPU time of this process and its finished children: the load generator (Python here, or wrk)."""
+    import resource
+
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (the workers of `python -m server --processes N`)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(found)
+
+
 def measure(
     label: str, url: str, pid: int, db_pids: list[int], tmp: Path, path: str, args, unique: bool = False
 ) -> dict:
     """One wrk run plus the CPU the server (and the database) spent per request."""
-    before, db_before = cpu_seconds([pid]), cpu_seconds(db_pids)
-    result = wrk(url, tmp, path, args.seconds, args.connections, unique)
+    pids = [pid, *child_pids(pid)]
+    before, db_before, load_before = [cpu_seconds([p]) for p in pids], cpu_seconds(db_pids), own_cpu_seconds()
+    result = load(url, tmp, path, args.seconds, args.connections, unique)
     n = max(result["requests"], 1)
-    result["cpu_us"] = (cpu_seconds([pid]) - before) / n * 1e6
+    result["load_cpu_us"] = (own_cpu_seconds() - load_before) / n * 1e6
+    spent = [cpu_seconds([p]) - b for p, b in zip(pids, before, strict=True)]
+    result["cpu_us"] = sum(spent) / n * 1e6
+    result["cpu_share"] = [x / max(sum(spent), 1e-9) for x in spent]
     result["db_cpu_us"] = (cpu_seconds(db_pids) - db_before) / n * 1e6
     result["label"] = label
     return result
 
 
 def main() -> int:
+    global LOAD
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5, help="alternating measurement rounds (best kept)")
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto", help="load generator")
+    parser.add_argument("--sections", default="compare,processes", help="compare, processes, or both")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is not installed: on Debian/Ubuntu run `apt-get install -y wrk` (as root), then run this again")
+    sections = {part.strip() for part in args.sections.split(",") if part.strip()}
+    LOAD = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    if LOAD == "wrk" and not shutil.which("wrk"):
+        print("wrk is not installed: on Debian/Ubuntu run `apt-get install -y wrk` (as root), or use --load python")
         return 2
+    if LOAD == "python":
+        print(
+            "load generator: Python (asyncio, one thread)"
+            + (" because wrk is not installed (Debian: apt-get install -y wrk)" if args.load == "auto" else "")
+            + "; it costs more CPU per request than wrk on the same 2 cores, so its figures are lower"
+        )
 
     from server.localdb import LocalDatabase
     from settings import Settings
@@ -271,8 +431,24 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kjcj-bench-"))
     local = LocalDatabase(tmp / "db", Settings.from_env({}).cache_path)
     uri = local.start()
-    db_pids = [int(p) for p in subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout.split()]
+    db_pids = [local.proc.pid] if local.proc else []
     db = "bench_" + uuid.uuid4().hex[:8]
+    missed: list[str] = []
+    try:
+        if "compare" in sections:
+            missed += compare(args, uri, db, db_pids, tmp)
+        if "processes" in sections:
+            processes(args, uri, db + "_p", db_pids, tmp)  # its own database: the sweeps read only its messages
+    finally:
+        local.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if "compare" in sections:
+        print("RESULT:", "all targets met" if not missed else "TARGET MISSED: " + ", ".join(missed))
+    return 0 if not missed else 1
+
+
+def compare(args, uri: str, db: str, db_pids: list[int], tmp: Path) -> list[str]:
+    """The webhook vs bare Tornado, one process each; the targets missed."""
     procs: list[subprocess.Popen] = []
     rows = ("bare", "webhook", "webhook, unique questions")
     results: dict[str, list[dict]] = {name: [] for name in rows}
@@ -293,7 +469,7 @@ def main() -> int:
             "webhook, unique questions": (f"http://127.0.0.1:{wport}{path}", webhook.pid, True),
         }
         for url, _, unique in targets.values():  # warm-up
-            wrk(url, tmp, path, 2, args.connections, unique)
+            load(url, tmp, path, 2, args.connections, unique)
         for _ in range(args.rounds):
             for name, (url, pid, unique) in targets.items():
                 results[name].append(measure(name, url, pid, db_pids, tmp, path, args, unique))
@@ -301,23 +477,17 @@ def main() -> int:
         inserted = _count_dedupe(uri, db)
         sent = sum(r["requests"] for name in rows[1:] for r in results[name])
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        local.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_children(procs)
 
     faq = faq_latency()
     best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in results.items()}
     b = best["bare"]
-    print(
-        f"\nwrk -t1 -c{args.connections} -d{args.seconds}s, same Lua script (POST, unique MsgIds) for every row, "
-        f"best of {args.rounds} alternating rounds, one server process each"
+    generator = (
+        f"wrk -t1 -c{args.connections} -d{args.seconds}s, same Lua script (POST, unique MsgIds) for every row"
+        if LOAD == "wrk"
+        else f"Python load generator, {args.connections} connections, {args.seconds} s, the same POSTs for every row"
     )
+    print(f"\n{generator}, best of {args.rounds} alternating rounds, one server process each")
     print(
         f"{'':27s}{'req/s':>8s}{'p50 ms':>9s}{'p99 ms':>9s}{'non-2xx':>8s}{'cpu us/req':>11s}{'db cpu':>8s}"
         f"{'rps ratio':>10s}{'p99 ratio':>10s}"
@@ -366,9 +536,100 @@ def main() -> int:
         "errors": all(best[n]["non2xx"] == 0 for n in rows),
         "dedupe": inserted >= sent,
     }
-    missed = [k for k, ok in checks.items() if not ok]
-    print("RESULT:", "all targets met" if not missed else "TARGET MISSED: " + ", ".join(missed))
-    return 0 if not missed else 1
+    return [k for k, ok in checks.items() if not ok]
+
+
+PROCESS_COUNTS = (1, 2)
+
+
+def processes(args, uri: str, db: str, db_pids: list[int], tmp: Path) -> None:
+    """`python -m server --processes 1` vs `--processes 2` on one database, alternating rounds."""
+    from settings import Settings
+
+    setting_vars = {f.upper() for f in Settings.__dataclass_fields__}
+    servers: dict[int, tuple[subprocess.Popen, str]] = {}
+    results: dict[int, list[dict]] = {n: [] for n in PROCESS_COUNTS}
+    try:
+        for n in PROCESS_COUNTS:
+            port = free_port()
+            env = {k: v for k, v in os.environ.items() if k not in setting_vars}
+            env.update(
+                PORT=str(port),
+                PROCESSES=str(n),
+                MONGODB_URI=uri,
+                MONGODB_DB=db,
+                OFFICIAL_ACCOUNT_TOKEN=TOKEN,
+                LOG_LEVEL="WARNING",
+                DEMO_STAFF="false",
+                DATA_DIR=str(tmp / f"server-{n}"),
+            )
+            proc = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+            servers[n] = (proc, f"http://127.0.0.1:{port}")
+            wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
+        path = signed_path()
+        for _proc, url in servers.values():
+            assert "密码" in _one_request(int(url.rsplit(":", 1)[1]), path)
+            load(url + path, tmp, path, 2, args.connections)  # warm-up
+        for _ in range(args.rounds):
+            for n, (proc, url) in servers.items():
+                results[n].append(measure(f"{n} processes", url + path, proc.pid, db_pids, tmp, path, args))
+    finally:
+        stop_children([proc for proc, _ in servers.values()], timeout=30)
+
+    best = {n: max(runs, key=lambda r: r["rps"]) for n, runs in results.items()}
+    one = best[PROCESS_COUNTS[0]]
+    print(
+        f"\nthe real server, `python -m server --processes N` (background tasks on, one database), the webhook "
+        f"as above, {args.connections} connections, best of {args.rounds} alternating rounds, {os.cpu_count()} CPUs "
+        f"shared with the load generator and the database"
+    )
+    print(
+        f"{'processes':>10s}{'req/s':>8s}{'p50 ms':>9s}{'p99 ms':>9s}{'non-2xx':>8s}{'cpu us/req':>11s}"
+        f"{'db cpu':>8s}{'load cpu':>9s}{'rps ratio':>10s}  server CPU by process (parent, workers)"
+    )
+    for n in PROCESS_COUNTS:
+        r = best[n]
+        share = " / ".join(f"{x * 100:.0f} %" for x in r["cpu_share"])
+        print(
+            f"{n:10d}{r['rps']:8.0f}{r['p50']:9.2f}{r['p99']:9.2f}{r['non2xx']:8d}{r['cpu_us']:11.0f}"
+            f"{r['db_cpu_us']:8.0f}{r['load_cpu_us']:9.0f}{r['rps'] / one['rps']:10.2f}  {share}"
+        )
+    print(
+        "cpu us/req: the server's processes; db cpu: FerretDB's; load cpu: the load generator's (all on the same "
+        "cores: with 2 processes they share 2 cores with FerretDB and the load generator)"
+    )
+    print("req/s of every round: " + json.dumps({n: [round(r["rps"]) for r in v] for n, v in results.items()}))
+    per_round = [b["rps"] / a["rps"] for a, b in zip(results[1], results[2], strict=True)]
+    print(
+        "2 processes / 1 in each round: "
+        + ", ".join(f"{x:.2f}" for x in per_round)
+        + f"; median {statistics.median(per_round):.2f}"
+    )
+
+
+def wait_ready(proc: subprocess.Popen, url: str, timeout: float = 120.0) -> None:
+    """Wait until `url` answers 200 (the server started), or fail when the process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def stop_children(procs: list[subprocess.Popen], timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL after `timeout`."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _one_request(port: int, path: str) -> str:

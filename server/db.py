@@ -2,8 +2,8 @@
 
 Modules declare their indexes at import time with `declare_indexes`; `ensure_indexes`
 creates them all at start-up (idempotent). Expiring documents carry `expires_at`, which
-reads check; `sweep_expired` deletes stale ones periodically, since FerretDB v1 has no
-TTL indexes (on real MongoDB a TTL index is added as well).
+reads check; `sweep_expired` deletes stale ones periodically (once a minute, by one of the server
+processes), since FerretDB v1 has no TTL indexes (on real MongoDB a TTL index is added as well).
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
+import time
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 log = logging.getLogger("kjcj.db")
 
@@ -44,9 +46,20 @@ def utcnow() -> dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+# While the database is away, an operation waits this long for it before it fails (then the request
+# is a 503 `database_unavailable`, handlers/base.py). Short enough for a bounded answer (most requests
+# fail at their first call, in 2.2-2.6 s; one interrupted mid-step makes its clean-up calls too: 6.3 s
+# measured; tests/test_outage.py), long enough that a database the watchdog restarts
+# (server/runtime.py, answering again ~1 s after it died) is waited for, not failed.
+SERVER_SELECTION_MS = 2000
+CONNECT_MS = 2000
+
+
 def connect(uri: str, **kwargs) -> AsyncMongoClient:
     """An AsyncMongoClient with timezone-aware datetimes and short timeouts."""
-    opts: dict[str, Any] = dict(tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000, appname="kjcj")
+    opts: dict[str, Any] = dict(
+        tz_aware=True, serverSelectionTimeoutMS=SERVER_SELECTION_MS, connectTimeoutMS=CONNECT_MS, appname="kjcj"
+    )
     opts.update(kwargs)
     return AsyncMongoClient(uri, **opts)
 
@@ -80,15 +93,36 @@ async def sweep_expired(db: AsyncDatabase) -> int:
     return total
 
 
+SWEEP_CLAIMS = "sweep_claims"  # one unique-key insert per period: the process that wins it sweeps
+declare_indexes(SWEEP_CLAIMS, expiring=True)
+
+
+async def claim_sweep(db: AsyncDatabase, period: int, every: float) -> bool:
+    """True for the one process (of any number on this database) that takes the sweep of `period`."""
+    expires = utcnow() + dt.timedelta(seconds=2 * every)
+    try:
+        await db[SWEEP_CLAIMS].insert_one({"_id": f"expiry:{period}", "expires_at": expires})
+    except DuplicateKeyError:
+        return False
+    return True
+
+
 async def sweep_forever(db: AsyncDatabase, every: float = 60.0) -> None:
-    """The periodic expiry sweep; runs until cancelled."""
+    """The periodic expiry sweep, once per `every` seconds across all server processes; runs until cancelled.
+
+    Each period is claimed by a unique-key insert (atomic on FerretDB too), so with several processes
+    one of them sweeps (a sweep reads whole collections on FerretDB v1: N processes would do it N times).
+    """
     while True:
+        period = int(time.time() // every)
         try:
-            n = await sweep_expired(db)
-            if n:
-                log.info("swept %d expired documents", n)
+            if await claim_sweep(db, period, every):
+                n = await sweep_expired(db)
+                if n:
+                    log.info("swept %d expired documents", n)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("expiry sweep failed")
-        await asyncio.sleep(every)
+        # sleep into the next period (a little jitter: the processes do not all knock at once)
+        await asyncio.sleep((period + 1) * every - time.time() + random.uniform(0, min(1.0, every / 10)))
