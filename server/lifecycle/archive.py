@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -141,25 +142,20 @@ class Archives:
             if held and held.get("record_id") != app["_id"]:
                 log.error("archive %s already belongs to another record", number[-4:])
 
-    async def apply_change(self, app: Doc, step: Doc) -> None:
-        """An approved change as the archive's next version (idempotent)."""
+    async def write_version(
+        self, app: Doc, step: Doc, change: Callable[[Doc], tuple[Doc, list[DiffRow]]]
+    ) -> Doc | None:
+        """Write the archive's next version for one step (idempotent on the step's key):
+        `change(archive) -> (fields to set, diff rows)`; None when the step was applied already
+        (or there is no archive). The open application the step ends releases the archive."""
         key = step_key(app["_id"], step["n"])
-        changes = changes_of(app)
         for _ in range(RETRIES):
             arch = await self.store.archive(app.get("archive_no"))
             if arch is None or key in (arch.get("applied") or []):
-                return
-            data = copy.deepcopy(arch.get("data") or {})
-            for path, value in changes.items():
-                set_path(data, path, value)
+                return None
+            sets, diff = change(arch)
             version = int(arch.get("version") or 1) + 1
-            name = (data.get("profile") or {}).get("name") or ""
-            sets = {
-                "data": data,
-                "version": version,
-                "updated_at": step["at"],
-                "rare_name": bool(name and is_rare(name)),
-            }
+            sets = {**sets, "version": version, "updated_at": step["at"]}
             if arch.get("open_change") == app["_id"]:
                 sets["open_change"] = None
             entry = {
@@ -168,7 +164,7 @@ class Archives:
                 "by": step["by"],
                 "application_id": app["_id"],
                 "kind": app.get("kind"),
-                "diff": diff_of(arch.get("data") or {}, data, list(changes)),
+                "diff": diff,
             }
             done = await self.services.atomic.update(
                 self.store.archives,
@@ -176,8 +172,22 @@ class Archives:
                 {"$set": sets, "$push": {"versions": entry, "applied": key}},
             )
             if done is not None:
-                return
+                return done
         raise Conflict("档案正忙，请稍后重试", "archive_busy")
+
+    async def apply_change(self, app: Doc, step: Doc) -> None:
+        """An approved change as the archive's next version (idempotent)."""
+        changes = changes_of(app)
+
+        def change(arch: Doc) -> tuple[Doc, list[DiffRow]]:
+            data = copy.deepcopy(arch.get("data") or {})
+            for path, value in changes.items():
+                set_path(data, path, value)
+            name = (data.get("profile") or {}).get("name") or ""
+            sets = {"data": data, "rare_name": bool(name and is_rare(name))}
+            return sets, diff_of(arch.get("data") or {}, data, list(changes))
+
+        await self.write_version(app, step, change)
 
     async def release(self, app: Doc) -> None:
         """The archive no longer waits for this change (it was withdrawn or rejected), and a new ID

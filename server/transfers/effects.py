@@ -19,14 +19,13 @@ import asyncio
 import copy
 import logging
 
-from server.errors import Conflict
+from server.lifecycle.archive import Archives
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.readmodel import ReadModels
-from server.lifecycle.store import Doc, LifecycleStore, step_key
+from server.lifecycle.store import Doc, LifecycleStore
 from server.transfers import sheets
 
 log = logging.getLogger("kjcj.transfers")
-RETRIES = 8
 SYSTEM = Actor("system", "system")
 
 
@@ -37,6 +36,7 @@ class TransferEffects:
         self.services = services
         self.store = services.get(LifecycleStore)
         self.readmodels = services.get(ReadModels)
+        self.archives = services.get(Archives)
 
     def register(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
@@ -45,35 +45,6 @@ class TransferEffects:
         lifecycle.register_effect("hold_record", self.hold_record)
         lifecycle.register_effect("admit_record", self.admit_record)
         lifecycle.register_effect("return_record", self.return_record)
-
-    async def _new_version(self, app: Doc, step: Doc, change) -> Doc | None:
-        """Write the archive's next version: `change(archive) -> (sets, diff)`; None when already applied."""
-        key = step_key(app["_id"], step["n"])
-        for _ in range(RETRIES):
-            arch = await self.store.archive(app.get("archive_no"))
-            if arch is None or key in (arch.get("applied") or []):
-                return None
-            sets, diff = change(arch)
-            version = int(arch.get("version") or 1) + 1
-            sets |= {"version": version, "updated_at": step["at"]}
-            if arch.get("open_change") == app["_id"]:
-                sets["open_change"] = None
-            entry = {
-                "version": version,
-                "at": step["at"],
-                "by": step["by"],
-                "application_id": app["_id"],
-                "kind": app.get("kind"),
-                "diff": diff,
-            }
-            done = await self.services.atomic.update(
-                self.store.archives,
-                {"_id": arch["_id"], "version": arch.get("version")},
-                {"$set": sets, "$push": {"versions": entry, "applied": key}},
-            )
-            if done is not None:
-                return done
-        raise Conflict("档案正忙，请稍后重试", "archive_busy")
 
     async def move_archive(self, app: Doc, step: Doc) -> None:
         to = app["to_region"]
@@ -84,7 +55,7 @@ class TransferEffects:
             data["region_code"] = to
             return {"region_code": to, "data": data}, [{"field": "region_code", "old": old, "new": to}]
 
-        await self._new_version(app, step, change)
+        await self.archives.write_version(app, step, change)
         archive = await self.store.archive(app.get("archive_no"))
         if archive is None or archive.get("region_code") != to:
             return  # a later transfer moved it on: that one's effect moves the applications
@@ -121,7 +92,7 @@ class TransferEffects:
             }
             return {"transferred_out": out}, []
 
-        await self._new_version(app, step, change)
+        await self.archives.write_version(app, step, change)
 
     async def _record(self, app: Doc) -> Doc | None:
         record = await self.store.application(app.get("record_id"))
