@@ -135,6 +135,42 @@ class UploadHandler(UserHandler):
         return data
 
 
+class SlotUploadHandler(UploadHandler):
+    """Stage one file for a later application (multipart field `file`, query `slot`): the
+    subclass names its service, whose `stage_file(user, slot, data)` keeps it."""
+
+    service: type
+
+    @staticmethod
+    def slot_openapi(what: str, slots: dict[str, str], saved: str) -> dict:
+        """The operation of a slot upload: `what` is uploaded, `slots` {code: label}."""
+        listed = "、".join(f"{k}（{v}）" for k, v in slots.items())
+        return {
+            "post": {
+                "summary": f"上传{what}（multipart/form-data，文件字段名 file；查询参数 slot：{listed}；JPG/PNG/PDF）",
+                "tags": ["mini-program"],
+                "parameters": [
+                    {"name": "slot", "in": "query", "required": True, "schema": {"type": "string", "enum": list(slots)}}
+                ],
+                "requestBody": UploadHandler.openapi["post"]["requestBody"],
+                "responses": {
+                    "201": {"description": saved, "content": json_schema_ref("StagedFile")},
+                    **UNAUTHORIZED,
+                    "413": {"description": "超过大小限制", "content": _ERR},
+                    "415": {"description": "不是 JPG/PNG/PDF", "content": _ERR},
+                    "422": {"description": "slot 不正确（invalid_slot）或文件损坏", "content": _ERR},
+                },
+            }
+        }
+
+    async def post(self) -> None:  # type: ignore[override]
+        if self._finished:
+            return
+        data = await self._file()
+        slot = self.get_query_argument("slot", None)
+        self.write_json(await self.services.get(self.service).stage_file(self.user, slot, data), status=201)
+
+
 def _multipart_file(content_type: str, body: bytearray) -> bytes | None:
     """The first part named `file` of a multipart body, or None."""
     args: dict = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
-from miniprogram_api.documents import UploadHandler
+from miniprogram_api.documents import SlotUploadHandler
 from server.lifecycle.tables import RECOVERY
 from server.recovery.service import NOTE_MAX, SLOTS, RecoveryService
 
@@ -77,35 +77,11 @@ class RecoveriesHandler(UserHandler):
         self.write_json(await self.services.get(RecoveryService).submit(self.user, self.json_body()), status=201)
 
 
-class RecoveryFileHandler(UploadHandler):
+class RecoveryFileHandler(SlotUploadHandler):
     """Stage one of the three images (multipart field `file`; query `slot`)."""
 
-    openapi = {
-        "post": {
-            "summary": "上传账号找回照片（multipart/form-data，文件字段名 file；查询参数 slot："
-            + "、".join(f"{k}（{v}）" for k, v in SLOTS.items())
-            + "）",
-            "tags": ["mini-program"],
-            "parameters": [
-                {"name": "slot", "in": "query", "required": True, "schema": {"type": "string", "enum": list(SLOTS)}}
-            ],
-            "requestBody": UploadHandler.openapi["post"]["requestBody"],
-            "responses": {
-                "201": {"description": "已保存", "content": json_schema_ref("StagedFile")},
-                **UNAUTHORIZED,
-                "413": {"description": "超过大小限制", "content": _ERR},
-                "415": {"description": "不是 JPG/PNG/PDF", "content": _ERR},
-                "422": {"description": "slot 不正确（invalid_slot）或文件损坏", "content": _ERR},
-            },
-        }
-    }
-
-    async def post(self) -> None:  # type: ignore[override]
-        if self._finished:
-            return
-        data = await self._file()
-        slot = self.get_query_argument("slot", None)
-        self.write_json(await self.services.get(RecoveryService).stage_file(self.user, slot, data), status=201)
+    service = RecoveryService
+    openapi = SlotUploadHandler.slot_openapi("账号找回照片", SLOTS, "已保存")
 
 
 class RecoveryWithdrawHandler(UserHandler):

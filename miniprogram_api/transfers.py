@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
-from miniprogram_api.documents import UploadHandler
+from miniprogram_api.documents import SlotUploadHandler
 from server.lifecycle.tables import KINDS, TRANSFER_KINDS
-from server.transfers.rules import NOTE_MAX, REASONS, REGION_TEXT_MAX, SLOT_LABELS, SLOTS
+from server.transfers.rules import NOTE_MAX, REASONS, REGION_TEXT_MAX, SLOT_LABELS
 from server.transfers.service import TransferService, kinds_for_openapi
 
 _ERR = json_schema_ref("Error")
@@ -116,35 +116,11 @@ class TransfersHandler(UserHandler):
         self.write_json(await self.services.get(TransferService).submit(self.user, self.json_body()), status=201)
 
 
-class TransferFileHandler(UploadHandler):
+class TransferFileHandler(SlotUploadHandler):
     """Stage a file for the next transfer (multipart field `file`; query `slot`)."""
 
-    openapi = {
-        "post": {
-            "summary": "上传调转材料（multipart/form-data，文件字段名 file；查询参数 slot："
-            + "、".join(f"{s}（{SLOT_LABELS[s]}）" for s in SLOTS)
-            + "；JPG/PNG/PDF）",
-            "tags": ["mini-program"],
-            "parameters": [
-                {"name": "slot", "in": "query", "required": True, "schema": {"type": "string", "enum": list(SLOTS)}}
-            ],
-            "requestBody": UploadHandler.openapi["post"]["requestBody"],
-            "responses": {
-                "201": {"description": "已保存，提交调转申请时使用", "content": json_schema_ref("StagedFile")},
-                **UNAUTHORIZED,
-                "413": {"description": "超过大小限制", "content": _ERR},
-                "415": {"description": "不是 JPG/PNG/PDF", "content": _ERR},
-                "422": {"description": "slot 不正确（invalid_slot）或文件损坏", "content": _ERR},
-            },
-        }
-    }
-
-    async def post(self) -> None:  # type: ignore[override]
-        if self._finished:
-            return
-        data = await self._file()
-        slot = self.get_query_argument("slot", None)
-        self.write_json(await self.services.get(TransferService).stage_file(self.user, slot, data), status=201)
+    service = TransferService
+    openapi = SlotUploadHandler.slot_openapi("调转材料", SLOT_LABELS, "已保存，提交调转申请时使用")
 
 
 class TransferWithdrawHandler(UserHandler):

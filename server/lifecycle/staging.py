@@ -8,11 +8,15 @@ conditional update naming the file, so a file staged meanwhile is not lost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from server.db import utcnow
 from server.documents.service import DocumentService, document_view
 from server.documents.sniff import EXTENSIONS, require_type
-from server.errors import BadRequest
+from server.errors import BadRequest, Invalid
 from server.lifecycle.store import Doc, LifecycleStore
+from server.records.store import RecordStore
 
 
 async def stage(services, openid: str, slot: str, data: bytes, label: str = "") -> Doc:
@@ -34,6 +38,16 @@ async def stage(services, openid: str, slot: str, data: bytes, label: str = "") 
     if old and old.get("file_id") != entry["file_id"]:
         await services.files.delete(old["file_id"])
     return document_view(slot, entry) | {"url": None, **({"label": label} if label else {})}
+
+
+async def stage_slot(services, user, slots: Mapping[str, str], slot: Any, data: bytes) -> Doc:
+    """Stage a file in one of an application kind's slots ({slot: label}) for the caller (whose
+    record must still be theirs); 422 `invalid_slot` for another slot."""
+    if slot not in slots:
+        message = f"slot 只能是 {'、'.join(slots)}"
+        raise Invalid([{"field": "slot", "code": "invalid", "message": message}], "材料类型不正确", "invalid_slot")
+    await services.get(RecordStore).load(user.record_id, user.openid)
+    return await stage(services, user.openid, slot, data, slots[slot])
 
 
 def staged_view(slot: str, entry: Doc | None, label: str = "") -> Doc | None:

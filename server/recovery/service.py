@@ -117,12 +117,8 @@ class RecoveryService:
         }
 
     async def stage_file(self, user: SessionUser, slot: Any, data: bytes) -> Doc:
-        if slot not in SLOTS:
-            raise Invalid(
-                [_problem("slot", "invalid", f"slot 只能是 {'、'.join(SLOTS)}")], "材料类型不正确", "invalid_slot"
-            )
-        await self.records.load(user.record_id, user.openid)
-        return await staging.stage(self.services, user.openid, slot, data, SLOTS[slot])
+        """Keep one of the three images for the caller's next recovery."""
+        return await staging.stage_slot(self.services, user, SLOTS, slot, data)
 
     def _parse(self, body: Any) -> tuple[str, str, str]:
         if not isinstance(body, dict):

@@ -180,12 +180,7 @@ class TransferService:
 
     async def stage_file(self, user: SessionUser, slot: Any, data: bytes) -> Doc:
         """Keep a proof (or the old region's sheet) for the caller's next transfer."""
-        if slot not in SLOTS:
-            raise Invalid(
-                [_problem("slot", "invalid", f"slot 只能是 {'、'.join(SLOTS)}")], "材料类型不正确", "invalid_slot"
-            )
-        await self.records.load(user.record_id, user.openid)
-        return await staging.stage(self.services, user.openid, slot, data, SLOT_LABELS[slot])
+        return await staging.stage_slot(self.services, user, SLOT_LABELS, slot, data)
 
     def _parse(self, body: Any) -> Doc:
         """The request's fields, checked (Invalid naming every bad one)."""
