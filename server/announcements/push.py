@@ -40,6 +40,7 @@ from server.chat.binding import LINKS
 from server.chat.last_seen import LastSeen
 from server.db import utcnow
 from server.lifecycle.store import APPLICATIONS
+from server.notify.loop import PokedLoop
 from server.notify.outbox import NOTICES
 from server.notify.sender import NoticeSender
 from server.wechat.errors import InvalidCode, InvalidRequest, WeChatError
@@ -125,8 +126,11 @@ class ChatNoticeSender(NoticeSender):
         return "sent", None
 
 
-class AnnouncementPusher:
+class AnnouncementPusher(PokedLoop):
     """Fans new city-wide announcements out to the outbox and delivers them (one per process)."""
+
+    poll_seconds = POLL_SECONDS
+    label = "announcement push round"
 
     def __init__(self, services):
         self.services = services
@@ -136,32 +140,7 @@ class AnnouncementPusher:
         self.coll = self.announcements.coll
         self.notices = services.db[NOTICES]
         self.deliveries = services.db[CHAT_DELIVERIES]
-        self._wake: asyncio.Event | None = None
-        self.announcements.on_change(self.poke)
-
-    def poke(self) -> None:
-        """Look for work now (an announcement was written in this process)."""
-        if self._wake is not None:
-            self._wake.set()
-
-    async def run_forever(self) -> None:
-        """Fan out and deliver until cancelled; between rounds wait POLL_SECONDS or a poke."""
-        self._wake = asyncio.Event()
-        while True:
-            self._wake.clear()
-            handled = 0
-            try:
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("announcement push round failed")
-            if handled:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
-            except TimeoutError:
-                pass
+        self.announcements.on_change(self.poke)  # an announcement written in this process
 
     async def run_once(self) -> int:
         """One round: fan out the pushes that are due, then deliver due messages; how much was done."""

@@ -13,13 +13,13 @@ Network errors, HTTP 5xx and WeChat busy answers are retried with exponential ba
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import random
 import uuid
 
 from server.db import utcnow
+from server.notify.loop import PokedLoop
 from server.notify.notices import due_at, is_due
 from server.notify.outbox import DELIVERIES, NOTICES
 from server.notify.template import subscribe_data
@@ -37,43 +37,21 @@ MAX_BACKOFF = 3600.0
 RACE_RETRIES = 8
 
 
-class NoticeSender:
+class NoticeSender(PokedLoop):
     """Delivers pending notices of the outbox as subscribe messages (one instance per process).
 
     Steps taken in this process `poke()` it; notices of other processes and retries that
     come due are found by the poll (at most POLL_SECONDS late).
     """
 
+    poll_seconds = POLL_SECONDS
+    label = "notice sender round"
+
     def __init__(self, services):
         self.services = services
         self.notices = services.db[NOTICES]
         self.deliveries = services.db[DELIVERIES]
         self.settings = services.settings
-        self._wake: asyncio.Event | None = None
-
-    def poke(self) -> None:
-        """Look for due notices now (called after a step with a notice in this process)."""
-        if self._wake is not None:
-            self._wake.set()
-
-    async def run_forever(self) -> None:
-        """Deliver due notices until cancelled; between rounds wait POLL_SECONDS or a poke."""
-        self._wake = asyncio.Event()
-        while True:
-            self._wake.clear()
-            handled = 0
-            try:
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("notice sender round failed")
-            if handled:
-                continue  # there may be more than one batch due
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> int:
         """One round over due deliveries; returns how many notices this sender delivered or settled."""
