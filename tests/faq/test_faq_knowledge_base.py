@@ -23,6 +23,7 @@ BUILT_IN = {
     "materials",
     "continuing_education",
     "annual_assessment",
+    "unit_confirmation",
     "management_office",
     "collection_period",
     "display_problem",

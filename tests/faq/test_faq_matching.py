@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from faq import FaqEngine, tokens
@@ -94,33 +92,19 @@ def test_raising_the_threshold_rejects_everything() -> None:
     assert strict.match("忘记密码怎么办").topic is None
 
 
-def test_tokenizer_is_shared_and_reload_is_fast(engine: FaqEngine) -> None:
+def test_tokenizer_is_shared_across_reloads(engine: FaqEngine) -> None:
+    # a reload builds a new index but never a second jieba dictionary (bench/faq_match.py times it)
     before = tokens.tokenizer()
-    started = time.perf_counter()
-    FaqEngine.load([{"id": "x_new", "title": "新", "answer": "a", "keywords": ["新关键词"]}])
-    assert time.perf_counter() - started < 1.0
+    reloaded = FaqEngine.load([{"id": "x_new", "title": "新", "answer": "a", "keywords": ["新关键词"]}])
     assert tokens.tokenizer() is before
-
-
-def test_match_is_fast(engine: FaqEngine) -> None:
-    question = "我原来在江苏考的初级 现在嫁到内蒙古这边上班了 会计档案要从江苏那边调出来吗"
-    engine.match(question)
-    timings = []
-    for _ in range(200):
-        started = time.perf_counter()
-        engine.match(question)
-        timings.append(time.perf_counter() - started)
-    timings.sort()
-    assert timings[len(timings) // 2] < 0.002
+    assert reloaded.match("新关键词").topic == "x_new"
 
 
 def test_odd_input_never_crashes(engine: FaqEngine) -> None:
     assert engine.match("调转\ud800怎么办").topic == "transfer"
     assert engine.match("😀😀 http://x.y/z?a=1").topic is None
     assert engine.match(None).topic is None  # type: ignore[arg-type]
-    started = time.perf_counter()
     assert engine.match("会计档案调转" * 2000).topic == "transfer"
-    assert time.perf_counter() - started < 0.5
 
 
 def test_explain_shows_contributions(engine: FaqEngine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 import tracemalloc
 
 import pytest
@@ -86,18 +85,15 @@ def test_png_decompression_bomb_is_refused_before_decoding() -> None:
     data = images.png_bomb(20000, 20000)
     assert len(data) < 1_000_000  # small file, 400 megapixels
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         err = rejected(data)
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert err.code == "image_too_large"
     assert err.check == "dimensions"
     assert "20000×20000" in err.message
-    assert elapsed < 0.5
-    assert peak < 20_000_000
+    assert peak < 20_000_000  # refused from the header: nothing near 400 MP was allocated
 
 
 def test_bomb_below_pillow_limit_is_refused_by_spec_limit() -> None:
