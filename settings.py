@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -67,6 +68,13 @@ class Settings:
     photo_min_source_height: int = 413
     photo_workers: int = 2
     photo_queue: int = 8
+    # documents handed off to the national platform: one JPEG per document (server/documents/handoff.py)
+    handoff_min_kb: int = 20
+    handoff_max_kb: int = 500
+    handoff_max_pages: int = 20  # pages merged into one image at most (a longer PDF is refused, unread)
+    handoff_max_page_pixels: int = 20_000_000  # one image page as decoded (a JPEG reduced first)
+    handoff_max_pixels: int = 8_000_000  # the merged image before it is fitted to the size window
+    document_max_pages: int = 10  # files one document may hold: the first upload and its added pages
     staff_cookie_secure: bool = False
     staff_session_hours: int = 12
     staff_login_limit: int = 5  # failed logins per username and address before a lock (usual address) or slowing down
@@ -91,6 +99,18 @@ class Settings:
     file_sweep_minutes: int = 60  # how often one of the processes sweeps orphaned files
     orphan_file_minutes: int = 60  # an unreferenced file older than this is removed (longer than any upload)
     processes: int = 1  # server processes on the one port (`python -m server --processes N`), one database
+    legacy_import_max_mb: int = 20  # largest register file (.xlsx/.csv) staff may upload
+    legacy_import_max_rows: int = 200_000  # most data rows in one register file
+    # continuing-education reminders: months of the year ("10" = on the 1st, "10-15" = from the 15th), China time;
+    # "off" = none. One reminder per person with missing credits and month (server/duties/reminders.py)
+    ce_reminder_schedule: str = "10,11,12"
+    # annual assessments (年度考评, server/units/assessments.py): the first year a unit may record and whose
+    # absence counts toward 非在岗 (earlier years are never held against anyone); rows per uploaded sheet
+    assessment_first_year: int = 2025
+    assessment_sheet_max_rows: int = 10_000
+    ce_required_credits: int = 90  # continuing-education credits required a year (会计专业技术人员继续教育规定)
+    ce_professional_share: str = "2/3"  # of which professional subjects at least this share ("2/3" or "0.67")
+    ce_standing_hour: int = 2  # the nightly standing run (异动 / 非在岗), hour of the day in China time
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -165,11 +185,25 @@ class Settings:
             "file_sweep_minutes",
             "orphan_file_minutes",
             "processes",
+            "legacy_import_max_mb",
+            "legacy_import_max_rows",
+            "assessment_sheet_max_rows",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive whole number")
+        if not 2000 <= self.assessment_first_year <= 2100:
+            raise SettingsError("ASSESSMENT_FIRST_YEAR must be a year between 2000 and 2100")
         if not 0 < self.photo_min_kb < self.photo_max_kb:
             raise SettingsError("PHOTO_MIN_KB must be positive and below PHOTO_MAX_KB")
+        if not 0 < self.handoff_min_kb < self.handoff_max_kb <= 10_240:
+            raise SettingsError("HANDOFF_MIN_KB must be positive and below HANDOFF_MAX_KB (at most 10240)")
+        if not 1 <= self.handoff_max_pages <= 100 or not 1 <= self.document_max_pages <= 50:
+            raise SettingsError("HANDOFF_MAX_PAGES must be 1-100 and DOCUMENT_MAX_PAGES 1-50")
+        # two canvases of 4 bytes a pixel must fit one cleaning job (server/documents/budget.py: 128 MB)
+        if not 1_000_000 <= self.handoff_max_pixels <= 12_000_000:
+            raise SettingsError("HANDOFF_MAX_PIXELS must be between 1000000 and 12000000")
+        if not 1_000_000 <= self.handoff_max_page_pixels <= 25_000_000:
+            raise SettingsError("HANDOFF_MAX_PAGE_PIXELS must be between 1000000 and 25000000")
         if not Path(self.districts_file).is_file():
             raise SettingsError(f"DISTRICTS_FILE does not exist: {self.districts_file}")
         for part in filter(None, (p.strip() for p in self.transfer_freeze.split(","))):
@@ -181,6 +215,22 @@ class Settings:
                 raise SettingsError(
                     "TRANSFER_FREEZE must look like 2027-03-01..2027-04-30,... (start <= end)"
                 ) from None
+        if not 1 <= self.ce_required_credits <= 1000:
+            raise SettingsError("CE_REQUIRED_CREDITS must be a whole number from 1 to 1000")
+        try:
+            share = Fraction(self.ce_professional_share.strip())
+        except (ValueError, ZeroDivisionError):
+            share = Fraction(-1)
+        if not 0 <= share <= 1:
+            raise SettingsError("CE_PROFESSIONAL_SHARE must be a fraction like 2/3 or a number from 0 to 1")
+        if not 0 <= self.ce_standing_hour <= 23:
+            raise SettingsError("CE_STANDING_HOUR must be an hour from 0 to 23 (China time)")
+        try:
+            _ = self.ce_reminder_days
+        except ValueError as exc:
+            raise SettingsError(
+                f"CE_REMINDER_SCHEDULE must look like 10,11,12 or 10-15,11-15 (months 1-12, days 1-28): {exc}"
+            ) from None
         try:
             _ = self.subscribe_fields
         except ValueError:
@@ -217,6 +267,22 @@ class Settings:
         return {k.strip(): v.strip() for k, v in pairs}
 
     @property
+    def ce_reminder_days(self) -> tuple[tuple[int, int], ...]:
+        """CE_REMINDER_SCHEDULE as ((month, first day), ...) in month order; ValueError when malformed."""
+        out: dict[int, int] = {}
+        if self.ce_reminder_schedule.strip().lower() == "off":
+            return ()
+        for part in filter(None, (p.strip() for p in self.ce_reminder_schedule.split(","))):
+            month, _, day = part.partition("-")
+            if not month.strip().isdigit() or (day and not day.strip().isdigit()):
+                raise ValueError(f"{part!r} is not a month or month-day")
+            m, d = int(month), int(day) if day else 1
+            if not 1 <= m <= 12 or not 1 <= d <= 28 or m in out:
+                raise ValueError(f"{part!r}: month 1-12 once each, day 1-28")
+            out[m] = d
+        return tuple(sorted(out.items()))
+
+    @property
     def reject_reason_list(self) -> list[str]:
         """REJECT_REASONS as a list of reason templates."""
         return [r.strip() for r in self.reject_reasons.split(",") if r.strip()]
@@ -225,6 +291,11 @@ class Settings:
     def upload_max_bytes(self) -> int:
         """UPLOAD_MAX_MB in bytes."""
         return self.upload_max_mb * 1024 * 1024
+
+    @property
+    def legacy_import_max_bytes(self) -> int:
+        """LEGACY_IMPORT_MAX_MB in bytes."""
+        return self.legacy_import_max_mb * 1024 * 1024
 
     @property
     def uses_fake_wechat(self) -> bool:

@@ -30,7 +30,10 @@ register_schema(
     {
         "type": "object",
         "properties": {
-            "kind": {"$ref": "#/components/schemas/DocumentKind"},
+            "kind": {
+                "type": "string",
+                "description": "材料类型（DocumentKind），或条目的证明材料“类型_条目id”（如 diploma_abcdefgh）",
+            },
             "label": {"type": "string"},
             "content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "application/pdf"]},
             "size": {"type": "integer"},
@@ -46,8 +49,8 @@ register_schema(
         "type": "object",
         "properties": {
             "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}},
-            "required": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentKind"}},
-            "missing": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentKind"}},
+            "required": {"type": "array", "items": {"type": "string"}, "description": "材料类型或条目证明的键"},
+            "missing": {"type": "array", "items": {"type": "string"}},
         },
     },
 )
@@ -62,6 +65,16 @@ class UploadHandler(UserHandler):
         "post": {
             "summary": "上传材料（multipart/form-data，文件字段名 file；仅 JPG/PNG/PDF，按内容识别类型；图片去除元数据）",
             "tags": ["mini-program"],
+            "parameters": [
+                {
+                    "name": "entry",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "学历（diploma）、资格证书（qualification_certificate）、工作证明（work_proof）"
+                    "所属条目的id：材料保存为该条目的证明（键为“类型_条目id”）",
+                },
+            ],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -87,7 +100,7 @@ class UploadHandler(UserHandler):
                 "413": {"description": "超过大小限制（file_too_large）", "content": _ERR},
                 "415": {"description": "不是 JPG/PNG/PDF（unsupported_file_type）", "content": _ERR},
                 "422": {
-                    "description": "文件损坏（file_corrupt）、像素过多（image_too_many_pixels）、PDF 加密、含脚本/链接/附件等活动内容、文件头前有内容（pdf_content_before_header）或过于复杂（pdf_too_complex）",
+                    "description": "entry 不是本人记录中的条目（unknown_entry）、文件损坏（file_corrupt）、像素过多（image_too_many_pixels）、PDF 加密、含脚本/链接/附件等活动内容、文件头前有内容（pdf_content_before_header）或过于复杂（pdf_too_complex）",
                     "content": _ERR,
                 },
             },
@@ -121,7 +134,8 @@ class UploadHandler(UserHandler):
             return
         check_kind(kind)  # an unknown kind is 404 whatever the body holds
         data = await self._file()
-        self.write_json(await self.services.get(DocumentService).upload(self.user, kind, data), status=201)
+        entry = self.get_query_argument("entry", None)  # an entry's proof (educations / qualifications / work_history)
+        self.write_json(await self.services.get(DocumentService).upload(self.user, kind, data, entry), status=201)
 
     async def _file(self) -> bytes:
         """The bytes of the multipart field `file` (parsed off the IOLoop: ~50 ms for 10 MB)."""

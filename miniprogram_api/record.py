@@ -6,7 +6,7 @@ from handlers.openapi import register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.errors import TooLarge
 from server.records import Districts, openapi_components
-from server.records.fields import SECTIONS
+from server.records.fields import LISTS, SECTIONS
 from server.records.service import RecordService
 
 MAX_JSON_BYTES = 64 * 1024
@@ -16,6 +16,10 @@ def register_record_schemas(districts: Districts | None) -> None:
     """The record's component schemas (sections, enums, districts) in the OpenAPI document."""
     for name, schema in openapi_components(districts, openapi_version="3.0.3")["schemas"].items():
         register_schema(name, schema)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 _SECTION_REFS = {s: {"$ref": f"#/components/schemas/Record{s.capitalize()}"} for s in SECTIONS}
@@ -34,6 +38,24 @@ register_schema(
             "version": {"type": "integer"},
             "editable": {"type": "boolean", "description": "草稿或被退回时可修改"},
             **_SECTION_REFS,
+            **{
+                name: {"type": "array", "items": {"$ref": f"#/components/schemas/Record{_camel(name)}Entry"}}
+                for name in LISTS
+            },
+            "accounting_years": {"type": "number", "description": "会计工作年限（按会计工作履历计算，保留一位小数）"},
+            "locked_fields": {
+                "type": "array",
+                "description": "来自原会计档案、不能修改的字段",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "label": {"type": "string"},
+                        "source": {"type": "string"},
+                        "source_label": {"type": "string"},
+                    },
+                },
+            },
             "region_code": {"type": "string", "nullable": True},
             "region": {"type": "object", "nullable": True, "description": "所选区的财政局（名称、电话、地址）"},
             "archive_no": {"type": "string", "nullable": True, "description": "档案号：证件号码，全局唯一"},

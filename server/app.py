@@ -27,17 +27,27 @@ from server.announcements import AnnouncementPusher
 from server.campaigns import Campaigns
 from server.chat.faq_service import FaqService
 from server.chat.webhook import Webhook
+from server.duties.claims import ClaimService
+from server.duties.reminders import CeReminders
+from server.duties.reports import ComplianceReports
+from server.duties.runner import StandingService
 from server.filesweep import FileSweeper
+from server.legacy.matching import LegacyMatcher
 from server.lifecycle.engine import Lifecycle, LifecycleWorker
 from server.lifecycle.migrate import migrate_if_needed
 from server.logs import log_request
 from server.notify.sender import NoticeSender
+from server.records.migrate_shape import migrate_shape_if_needed
 from server.records.service import RecordService
 from server.recovery.effects import RecoveryEffects
 from server.services import Services
 from server.staff.demo import seed_demo_staff
 from server.transfers.effects import TransferEffects
 from server.transfers.service import TransferService
+from server.units.appointments import Appointments
+from server.units.confirmations import UnitConfirmations
+from server.units.effects import UnitAdminEffects
+from server.units.migrate import migrate_units_if_needed
 from settings import Settings
 
 log = logging.getLogger("kjcj.app")
@@ -110,7 +120,13 @@ def wire(services: Services) -> None:
     services.get(Campaigns).register_guards(lifecycle)
     services.get(RecoveryEffects).register(lifecycle)
     services.get(TransferEffects).register(lifecycle)
+    services.get(ClaimService).register(lifecycle)
+    services.get(UnitAdminEffects).register(lifecycle)
+    services.get(UnitConfirmations).register_guards(lifecycle)
     lifecycle.on_notice(services.get(NoticeSender).poke)
+    services.get(RecordService).after_patch.append(services.get(LegacyMatcher).after_patch)  # the old register
+    services.get(RecordService).after_patch.append(services.get(Appointments).after_patch)  # 单位聘任备案 prefill
+    services.get(Appointments).register_effects(lifecycle)  # an approved change naming a registering unit: confirmed
 
 
 def tune_gc() -> None:
@@ -125,6 +141,8 @@ def tune_gc() -> None:
 async def start(services: Services, background: bool) -> None:
     """Bring the data up to date, load the FAQ, seed the demo, start the background tasks."""
     await migrate_if_needed(services)
+    await migrate_shape_if_needed(services)  # the record's fuller shape (#14), after the records became applications
+    await migrate_units_if_needed(services)  # the units' lists, from the records in their fuller shape
     await seed_demo_staff(services)
     await services.get(FaqService).start(background)
     await services.get(Campaigns).windows()  # the FAQ's collection-period sentence from the start
@@ -141,6 +159,12 @@ async def start(services: Services, background: bool) -> None:
         services.spawn(lambda: pusher.run_forever(), "announcement-push")
         campaigns = services.get(Campaigns)
         services.spawn(lambda: campaigns.run_forever(), "campaigns")
+        ce_reminders = services.get(CeReminders)
+        services.spawn(lambda: ce_reminders.run_forever(), "ce-reminders")
+        standings = services.get(StandingService)
+        services.spawn(lambda: standings.run_forever(), "ce-standings")
+        compliance = services.get(ComplianceReports)
+        services.spawn(lambda: compliance.run_forever(), "compliance-summary")
     tune_gc()
 
 

@@ -69,6 +69,8 @@ WRITERS = {
     "server/photos/service.py": "applications.photo (then archives.photo, a transfer in's photo)",
     "server/lifecycle/staging.py": "accounts.<slot> (then applications.documents of the change or transfer)",
     "server/transfers/sheets.py": "transfer_sheets.pdf",
+    "server/documents/pages.py": "applications.documents.<kind>.pages (then archives.documents)",
+    "server/documents/handoff.py": "applications.documents.<kind>.handoff (then archives.documents)",
 }
 
 STATE = "file_sweeps"

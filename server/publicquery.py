@@ -67,6 +67,7 @@ import logging
 import re
 import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bson import ObjectId
@@ -446,6 +447,12 @@ class PublicQuery:
     async def _build(self, region: str, gen: str, name: str) -> int | None:
         """The rows of the district's register people without an archive, written to list `name`;
         their count, or None when the publication was replaced or withdrawn meanwhile."""
+        return await self.not_collected(region, name, lambda scanned: self._current(region, gen, scanned))
+
+    async def not_collected(self, region: str, name: str, progress: Callable[[int], Awaitable[bool]]) -> int | None:
+        """Write the district's register people without an archive (masked, phone-book order) to the
+        new list `name`; their count, or None as soon as `progress(rows scanned)` answers False.
+        Also used by the staff's own list of the register people not yet collected (server/legacy/pending.py)."""
         rows: dict[str, dict] = {}
         scanned = 0
         cursor = self.register.find({"region_code": region}, {"name": 1, "archive_no_old": 1}, batch_size=SCAN_BATCH)
@@ -456,12 +463,12 @@ class PublicQuery:
                 scanned += len(batch)
                 await self._take(batch, rows)
                 batch = []
-                if not await self._current(region, gen, scanned):
+                if not await progress(scanned):
                     await cursor.close()
                     return None
         scanned += len(batch)
         await self._take(batch, rows)
-        if not await self._current(region, gen, scanned):
+        if not await progress(scanned):
             return None
         keys = sorted(rows)
         target = SortedList(self.db, self.services.atomic, name)

@@ -117,7 +117,8 @@ function fillSelect(select, options, value) {
 
 /* ---------- views ---------- */
 
-const VIEWS = ["login", "queue", "record", "sample", "stats", "audit", "announcements", "campaigns", "faq"];
+const VIEWS = ["login", "queue", "record", "sample", "stats", "compliance", "audit", "announcements", "campaigns", "faq",
+               "legacy", "units", "credits"];
 
 function show(view) {
   for (const v of VIEWS) $("view-" + v).hidden = v !== view;
@@ -149,9 +150,13 @@ async function route() {
     if (m) await openRecord(m[1]);
     else if (hash === "#/sample") show("sample");
     else if (hash === "#/stats") await openStats();
+    else if (hash === "#/compliance") await openCompliance();  // admin_compliance.js
     else if (hash === "#/audit") await openAudit();
     else if (hash === "#/announcements") await openAnnouncements();
     else if (hash === "#/campaigns") await openCampaigns();
+    else if (hash === "#/legacy") await openLegacy();  // admin_legacy.js
+    else if (hash === "#/units") await openUnits();  // admin_units.js
+    else if (hash === "#/credits") await openCredits();  // admin_credits.js
     else if (hash === "#/faq") await openFaq();
     else await openQueue();
   } catch (e) {
@@ -255,7 +260,7 @@ async function openQueue() {
   if (!data.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "没有符合条件的记录")));
   for (const r of data.items) {
     body.append(h("tr", { "data-id": r.id },
-      h("td", {}, recordLink(r.id, r.name || "（未填姓名）"), " ", r.rare_name ? rareBadge() : null),
+      h("td", {}, recordLink(r.id, r.name || "（未填姓名）"), " ", r.rare_name ? rareBadge() : null, unitBadge(r)),
       h("td", {}, r.id_number), h("td", {}, r.mobile), h("td", {}, r.unit_name),
       h("td", { class: "region" }, isTransfer(r.kind) ? transferRoute(r) : r.region_name), h("td", {}, badge(r.status, (r.kind !== "collection" ? r.kind_label + "·" : "") + r.status_label)),
       h("td", {}, fmtTime(r.submitted_at)), h("td", {}, recordLink(r.id, "审核"))));
@@ -376,6 +381,8 @@ function showRecord(r) {
   showChange(r);
   showArchive(r);
   showRecovery(r);
+  showAssessments(r);  // admin_assessments.js
+  showUnitInfo(r);  // admin_units.js
 
   const sections = clear($("r-sections"));
   for (const s of r.sections) {
@@ -613,7 +620,10 @@ async function decide(decision, btn, needsReason) {
     showRecord(after);  // the decision answers with the updated record
   } catch (e) {
     $("decision-error").textContent = e.message;
-    if (e.status === 409) await openRecord(state.record.id).catch(() => {});
+    if (e.status === 409) {  // shown again as it is now; the reason stays (e.g. unit_confirmation_required)
+      await openRecord(state.record.id).catch(() => {});
+      $("decision-error").textContent = e.message;
+    }
   } finally {
     btn.disabled = false;
   }
@@ -667,13 +677,7 @@ async function openStats() {
   body.append(h("tr", {}, h("th", {}, "合计"), statuses.map(([s]) => h("th", { class: "num" }, data.totals[s])),
     h("th", { class: "num" }, data.totals.total)));
   showFlows(data.transfer_flows || []);
-  const bars = clear($("stats-days"));
-  const max = Math.max(1, ...data.per_day.map((d) => d.submitted));
-  for (const d of data.per_day) {
-    const bar = h("div", { class: "bar", title: d.date + "：" + d.submitted + " 人提交" }, h("span", {}, d.submitted || ""));
-    bar.style.height = (100 * d.submitted / max) + "%";
-    bars.append(bar);
-  }
+  statsCharts(data);  // admin_compliance.js: progress per district, submissions per day, compliance per year
 }
 
 function showFlows(flows) {

@@ -16,6 +16,7 @@ from wechatpy.messages import BaseMessage
 from server.chat import texts
 from server.chat.binding import ChatBinding
 from server.chat.choices import ChoiceStore
+from server.chat.duties import DUTIES_KEY, DutiesChat, is_duties_query
 from server.chat.faq_service import FaqService
 from server.chat.menu import FAQ_KEY
 from server.chat.misses import MissLog
@@ -57,6 +58,7 @@ class ChatRouter:
         self.misses = services.get(MissLog)
         self.binding = services.get(ChatBinding)
         self.status = services.get(ChatStatus)
+        self.duties = services.get(DutiesChat)
         self.welcome = texts.WELCOME.format(hotline=self.hotline)
         self.self_service = texts.SELF_SERVICE.format(hotline=self.hotline)
 
@@ -68,6 +70,8 @@ class ChatRouter:
         if kind == "voice" and (msg.recognition or "").strip():
             return await self.on_text(msg.source, msg.recognition)
         if kind == "event":
+            if (msg.event or "").lower() == "click" and str(msg.key or "") == DUTIES_KEY:
+                return Outcome(await self.duties.reply(msg.source))
             return self.on_event(msg)
         if kind in HINT_TYPES:
             return Outcome(texts.HINT_NOT_TEXT)
@@ -101,6 +105,8 @@ class ChatRouter:
         if is_status_query(text):
             reply, link = await self.status.reply(openid)
             return Outcome(reply, _then(link, reply) if link else None)
+        if is_duties_query(text):
+            return Outcome(await self.duties.reply(openid))
         result = self.faq.match(text)
         if result.topic:
             answer = self.faq.answer(result.topic)

@@ -14,6 +14,8 @@ from server.chat.binding import ChatBinding
 from server.lifecycle.store import LifecycleStore
 from server.lifecycle.tables import TRANSFER_IN
 from server.notify.template import format_time
+from server.units import answers
+from server.units.confirmations import UnitConfirmations
 from server.wechat.errors import WeChatError
 
 log = logging.getLogger("kjcj.chat.status")
@@ -74,12 +76,28 @@ def describe_application(app: dict | None) -> str:
 describe_change = describe_application  # the name from before transfers
 
 
-def describe(record: dict | None, hotline: str, latest: dict | None = None) -> str:
+def describe_unit(unit: dict | None, required: bool = False) -> str:
+    """A sentence on the unit's confirmation (报备确认) when it is pending or denied, else ""."""
+    state = (unit or {}).get("state")
+    if not unit or state not in ("pending", "denied"):
+        return ""
+    key = "pending_required" if state == "pending" and required else state
+    name = f"（{unit['unit_name']}）" if unit.get("unit_name") else ""
+    return texts.STATUS_UNIT[key].format(unit=name, reason=unit.get("reason") or "请在小程序中查看")
+
+
+def describe(
+    record: dict | None, hotline: str, latest: dict | None = None, unit: dict | None = None, required: bool = False
+) -> str:
     """The status reply for a linked person's record (None: not started), and their latest
-    application: the archive's latest change or transfer, or the record's transfer in."""
+    application: the archive's latest change or transfer, or the record's transfer in; then the
+    unit's confirmation when it is pending or denied (`unit`: server/units/answers.person_view;
+    `required`: the district waits for it before approving)."""
     text = _describe_record(record, hotline, latest)
     extra = describe_application(latest) if _says_latest(record, latest) else ""
-    return f"{text}{extra}" if extra else text
+    text = f"{text}{extra}" if extra else text
+    said = describe_unit(unit, required and (record or {}).get("status") == "submitted")
+    return f"{text}{said}" if said else text
 
 
 def _says_latest(record: dict | None, latest: dict | None) -> bool:
@@ -130,7 +148,7 @@ class ChatStatus:
         hotline = self.services.settings.hotline
         linked, record = await self.binding.linked(chat_openid)
         if linked:
-            return describe(record, hotline, await self._latest(record)), None
+            return describe(record, hotline, await self._latest(record), *await self._unit(record)), None
         unionid = await self._unionid(chat_openid)
         account = await self.store.account_by_unionid(unionid) if unionid else None
         record = await self.store.application(account["record_id"]) if account else None
@@ -140,7 +158,16 @@ class ChatStatus:
         async def link() -> None:
             await self.binding.link(chat_openid, record["_id"])
 
-        return describe(record, hotline, await self._latest(record)), link
+        return describe(record, hotline, await self._latest(record), *await self._unit(record)), link
+
+    async def _unit(self, record: dict | None) -> tuple[dict | None, bool]:
+        """The unit's confirmation of the person, and whether their district waits for it."""
+        if not record or record.get("status") not in answers.LISTED_STATUSES:
+            return None, False
+        unit = answers.person_view(record, await self.store.archive_of(record))
+        if unit is None or unit["state"] != "pending" or record.get("status") != "submitted":
+            return unit, False
+        return unit, await self.services.get(UnitConfirmations).required(record.get("region_code"))
 
     async def _latest(self, record: dict | None) -> dict | None:
         """The person's most recent later application: the archive's latest change or transfer,

@@ -47,6 +47,12 @@ STATUS_SUBMITTED = "您的信息采集已于 {submitted} 提交，正在审核�
 STATUS_APPROVED = "您的信息采集已审核通过（{decided}）。{archive}"
 STATUS_ARCHIVE_NO = "会计档案号：{archive_no}。"
 STATUS_REJECTED = "您的信息采集未通过审核（{decided}），原因：{reason}。请进入小程序按要求修改后重新提交。"
+# the unit's employment confirmation (报备确认, server/units/), said after the record's state
+STATUS_UNIT = {
+    "pending": "您填写的工作单位{unit}尚未进行报备确认，请提醒单位管理员在小程序“单位管理”中确认。",
+    "pending_required": "您填写的工作单位{unit}尚未进行报备确认；本区要求单位确认后才能审核通过，请提醒单位管理员在小程序“单位管理”中确认。",
+    "denied": "您填写的工作单位{unit}未确认您的任职信息，原因：{reason}。请核对工作单位信息，如有变化请在小程序中修改或申请信息变更。",
+}
 STATUS_UNKNOWN = "暂时无法确定您的审核状态，请进入小程序查看，或拨打咨询电话：{hotline}"
 # A transfer in (区外调入) holds the filled record in state "transferring" while the destination
 # district decides ({to}: that district's name, "新的管理地区" when unknown).

@@ -26,7 +26,7 @@ from server.errors import Conflict
 from server.lifecycle.store import Doc, LifecycleStore, step_key
 from server.lifecycle.tables import kind_of
 from server.lifecycle.types import DiffRow
-from server.records.fields import SECTIONS, field_label, value_at
+from server.records.fields import LISTS, READ_ONLY, SECTIONS, field_label, value_at
 from server.records.names import is_rare
 from server.records.validation import archive_no
 
@@ -35,8 +35,15 @@ RETRIES = 8
 
 
 def record_data(app: Doc) -> Doc:
-    """The person-entered part of a first collection: the five sections and region_code."""
+    """The person's part of a first collection: the five sections, the lists (educations,
+    qualifications, work_history), `legacy` when there is one, and region_code."""
     out: Doc = {name: dict(app.get(name) or {}) for name in SECTIONS}
+    for name in LISTS:  # absent only in a document not yet moved to the fuller shape (migrate_shape.py)
+        if name in app:
+            out[name] = [dict(e) for e in app.get(name) or [] if isinstance(e, dict)]
+    for name in READ_ONLY:
+        if isinstance(app.get(name), dict):
+            out[name] = dict(app[name])
     out["region_code"] = app.get("region_code")
     return out
 
@@ -230,6 +237,16 @@ class Archives:
             if done is not None:
                 return done
         raise Conflict("档案正忙，请稍后重试", "archive_busy")
+
+    async def record_unit_answer(self, record_id: Any, entry: Doc) -> Doc | None:
+        """Record a unit's answer (报备确认) on a person's first collection: the current one in
+        `unit_confirmation`, every one in `unit_answers` (idempotent on the entry id). Not a step:
+        the version does not move, so a reviewer holding the record is not sent a 409."""
+        return await self.services.atomic.update(
+            self.store.applications,
+            {"_id": record_id, "unit_answers.id": {"$ne": entry["id"]}},
+            {"$set": {"unit_confirmation": entry}, "$push": {"unit_answers": entry}},
+        )
 
     async def record_spot_check(self, number: str, entry: Doc) -> Doc | None:
         """Append a spot-check outcome to the archive (idempotent on the entry id)."""

@@ -6,7 +6,12 @@ time (the archive's `open_change`). Rules (seed 002 and the national platform):
 - 首次参加会计工作日期 (`employment.accounting_since`) cannot be changed by the person;
 - the district (`region_code`) changes only by a transfer, not by a change;
 - name, ID type and ID number need an official proof document (uploaded first with
-  `stage_proof`; one document may prove several fields).
+  `stage_proof`; one document may prove several fields), and so does every entry a change adds
+  to educations / qualifications / work_history (the entry's `proof` then names "change_proof",
+  the change's document);
+- the work history (履历) is only extended: earlier periods stay as approved (422
+  `history_locked`), the current one may gain an end, new periods come after; a change of
+  employer appends a new current period and the previous one ends the day before it starts.
 A spot check's correction order opens a change in state "ordered"; the person's next
 change submits that one.
 """
@@ -30,7 +35,8 @@ from server.lifecycle.store import Doc, LifecycleStore
 from server.lifecycle.tables import CHANGE
 from server.lifecycle.types import DiffRow
 from server.records import apply_patch, archive_no, validate_patch
-from server.records.fields import all_field_paths, field_label
+from server.records.entries import close_for_new_period, history_changes
+from server.records.fields import LISTS, all_field_paths, field_label
 from server.records.service import adapt_enum_labels, today
 from server.records.store import RecordStore
 
@@ -144,10 +150,21 @@ class ChangeService:
             raise Invalid(problems)
         patch = adapt_enum_labels(patch)
         current = record_data(archive["data"])
+        refused = [
+            _problem(p, "not_changeable", m) for p, m in {**LOCKED, **BY_TRANSFER}.items() if _sends(patch, p, current)
+        ]
+        if refused:  # said first: the other rules would only describe a change that cannot be made
+            raise Invalid(refused, refused[0]["message"], "field_not_changeable")
+        if "work_history" in patch:  # a change of employer closes the current period the day before
+            patch = {**patch, "work_history": close_for_new_period(current.get("work_history"), patch["work_history"])}
         normalised, errors = validate_patch(patch, current, self.districts, today())
         if errors:
             raise Invalid(errors)
         merged = apply_patch(current, normalised)
+        if "work_history" in normalised:
+            locked = [_problem(*p) for p in history_changes(current.get("work_history"), merged.get("work_history"))]
+            if locked:
+                raise Invalid(locked, locked[0]["message"], "history_locked")
         diff = diff_of(current, merged, all_field_paths())
         changed = {row["field"] for row in diff}
         refused = [_problem(p, "not_changeable", m) for p, m in {**LOCKED, **BY_TRANSFER}.items() if p in changed]
@@ -164,17 +181,21 @@ class ChangeService:
         changes = {row["field"]: row["new"] for row in diff}
         account = await self.store.account(user.openid) or {}
         proof = account.get("change_proof")
-        needs = [p for p in NEEDS_PROOF if p in changes]
+        needs = [p for p in NEEDS_PROOF if p in changes] + new_entry_paths(archive["data"], diff)
         if needs and not proof:
             labels = "、".join(field_label(p) for p in needs)
             raise Invalid(
                 [_problem(p, "proof_required", f"变更{field_label(p)}须上传证明材料") for p in needs],
-                f"变更{labels}须先上传公安机关出具的证明等材料",
+                f"变更{labels}须先上传公安机关出具的证明等材料"
+                if any(p in NEEDS_PROOF for p in needs)
+                else f"新增{labels}须先上传证明材料（学历证书、资格证书或工作证明）",
                 "proof_required",
             )
         new_no = archive_no(apply_patch(record_data(archive["data"]), _sections(changes)))
         if new_no and new_no != archive["_id"]:
             await self.records.claim_archive_no(new_no, record["_id"])
+        if proof:  # the new entries' proof is the change's proof document
+            diff = [_proved(row, archive["data"]) for row in diff]
         payload = {"changes": diff, "reason": reason}
         documents = {PROOF_KIND: proof} if proof and needs else {}
         now = utcnow()
@@ -216,6 +237,41 @@ class ChangeService:
             raise NotFound("变更申请不存在", "change_not_found")
         after = await self.lifecycle.step(app, "withdraw", Actor.applicant(user.openid))
         return change_view(after)  # the archive's open change and a claimed ID number: released by the effect
+
+
+def _sends(patch: dict, path: str, current: Doc) -> bool:
+    """True when a change body sends `path` with a value other than the archive's."""
+    section, _, name = path.partition(".")
+    if not name:
+        return section in patch and patch[section] != current.get(section)
+    body = patch.get(section)
+    if not isinstance(body, dict) or name not in body:
+        return False
+    sent, held = body[name], (current.get(section) or {}).get(name)
+    return (sent.strip() if isinstance(sent, str) else sent) not in (held, "" if held is None else None)
+
+
+def _old_ids(data: Doc, name: str) -> set:
+    return {e.get("id") for e in data.get(name) or [] if isinstance(e, dict)}
+
+
+def new_entry_paths(data: Doc, diff: list[DiffRow]) -> list[str]:
+    """Paths ("educations.2") of the entries a change adds: each needs a proof."""
+    paths = []
+    for row in diff:
+        if row["field"] in LISTS:
+            old = _old_ids(data, row["field"])
+            paths += [f"{row['field']}.{i}" for i, e in enumerate(row["new"] or []) if e.get("id") not in old]
+    return paths
+
+
+def _proved(row: DiffRow, data: Doc) -> DiffRow:
+    """A list's diff row whose new entries name the change's proof document."""
+    if row["field"] not in LISTS:
+        return row
+    old = _old_ids(data, row["field"])
+    entries = [e if e.get("id") in old or e.get("proof") else {**e, "proof": PROOF_KIND} for e in row["new"] or []]
+    return {**row, "new": entries}
 
 
 def _sections(changes: dict) -> dict:

@@ -253,10 +253,10 @@ class Lifecycle:
                 archive_changed |= step.get("action") == "approve"
                 last = max(last, n)
             await self.readmodels.sync(app["_id"])
-            if archive_changed and app.get("kind") == "change" and app.get("archive_no"):
+            if archive_changed and app.get("kind") in ("change", "transfer_out") and app.get("archive_no"):
                 record_id = ((await self.store.archive(app["archive_no"])) or {}).get("record_id")
-                if record_id:
-                    await self.readmodels.sync(record_id)  # its rows show the archive's fields
+                if record_id:  # its rows show the archive's fields; one transferred out leaves its unit's lists
+                    await self.readmodels.sync(record_id)
             if last > done:
                 await self.services.atomic.update(
                     self.store.applications, {"_id": app["_id"], "effects_done": done}, {"$set": {"effects_done": last}}

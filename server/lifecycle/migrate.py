@@ -137,6 +137,10 @@ async def migrate(services) -> dict:
             skipped += 1
     # One pass over the sources writes every list whole (per-record puts took ~0.1 s a record); also
     # when nothing was left to migrate but no run had finished (an earlier run died in the rebuild).
+    if migrated:  # the applications just written are in the first shape: bring them to the fuller one
+        from server.records.migrate_shape import migrate_shape
+
+        await migrate_shape(services)
     if migrated or (skipped and not finished_before):
         await rebuild_read_models(services)
     result = {"records": migrated + skipped, "migrated": migrated, "skipped": skipped}

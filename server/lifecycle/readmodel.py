@@ -3,7 +3,9 @@
 Each application is listed under its kind, state and district, and under "*" for "every
 state" and "every district", so each filter of the queues is one list whose page costs a
 few `_id` reads on any database. First collections are also listed under each character
-of the name, per district: a name search reads the shortest of its characters' lists. The lists an application is in are remembered on it (`listed`), so a sync
+of the name, per district: a name search reads the shortest of its characters' lists. A submitted or approved
+first collection naming an employer (its unified social credit code) is also listed for that unit,
+under every answer and its current one (`unit|<code>|*`, `unit|<code>|<state>`: server/units/answers.py). The lists an application is in are remembered on it (`listed`), so a sync
 removes exactly the entries it no longer belongs to. A sync runs under a per-application
 mutex from the application as it is now, so it is idempotent and order does not matter.
 """
@@ -19,6 +21,7 @@ from server.lifecycle.store import Doc, LifecycleStore
 from server.lists import SortedList
 from server.masking import mask_id_number, mask_mobile
 from server.records.names import is_rare
+from server.units import answers
 
 ALL = "*"
 
@@ -70,7 +73,9 @@ def row(app: Doc, archive: Doc | None = None) -> Doc:
     """The list row of an application (ID number and mobile masked)."""
     data = person(app, archive)
     profile = data.get("profile") or {}
-    name = profile.get("name") or ""
+    payload = app.get("payload") or {}
+    name = profile.get("name") or payload.get("applicant_name") or ""  # a unit administrator's own name
+    unit = answers.employer(data) if (app.get("kind") or "collection") == "collection" else None
     return {
         "id": str(app["_id"]),
         "kind": app.get("kind") or "collection",
@@ -78,7 +83,9 @@ def row(app: Doc, archive: Doc | None = None) -> Doc:
         "rare_name": bool(app.get("rare_name")) or (bool(name) and is_rare(name)),
         "id_number": mask_id_number(profile.get("id_number")),
         "mobile": mask_mobile((data.get("contact") or {}).get("mobile")),
-        "unit_name": (data.get("employment") or {}).get("unit_name") or "",
+        "unit_name": (data.get("employment") or {}).get("unit_name") or payload.get("unit_name") or "",
+        "unit_credit_code": unit[0] if unit else payload.get("uscc"),  # a unit administrator's unit
+        "unit_confirmation": answers.state_for(app, unit[0] if unit else None),
         "region_code": app.get("region_code"),
         "to_region": app.get("to_region"),
         "status": app.get("status"),
@@ -99,6 +106,12 @@ def wanted(app: Doc, archive: Doc | None) -> dict[str, str]:
     regions = {region, app.get("to_region") or region, ALL}  # a transfer is in both districts' queues
     out = {queue_name(kind, s, r): key for s in (status, ALL) for r in regions}
     name = (person(app, archive).get("profile") or {}).get("name")
+    unit = answers.employer(person(app, archive)) if kind == "collection" else None
+    if unit and status in answers.LISTED_STATUSES and not (archive or {}).get("transferred_out"):
+        # the people of a unit (报备确认): every answer state, and the current one
+        state = answers.state_for(app, unit[0]) or "pending"
+        out[answers.list_name(unit[0])] = key
+        out[answers.list_name(unit[0], state)] = key
     if kind == "collection" and name:
         for char in set(unicodedata.normalize("NFC", name).casefold()) - {" "}:
             out[chars_name(region, char)] = key

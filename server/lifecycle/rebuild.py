@@ -31,6 +31,8 @@ PERSON_FIELDS = {
     "data.profile.id_number": 1,
     "data.contact.mobile": 1,
     "data.employment.unit_name": 1,
+    "data.employment.unit_credit_code": 1,  # the units' lists (server/units/answers.py)
+    "transferred_out": 1,
 }
 # FerretDB v1.24 stops answering an update command of 100 or more statements (measured: 50 take
 # 0.09 s, 100 never return); MongoDB takes any number.

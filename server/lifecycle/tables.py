@@ -13,7 +13,8 @@ rules (what the applicant sends: `server/records/` for the first collection,
 Actors: "applicant" (the person, from the mini-program), "reviewer" (staff whose districts
 include the district the row's `where` names: the application's `region_code` unless said
 otherwise, e.g. a transfer's destination `to_region`; a district reviewer or a city
-administrator), "system" (a step another application's effect takes). Effects, registered
+administrator), "unit" (a verified administrator of the unit a unit_admin application names,
+checked by server/units/access.py), "system" (a step another application's effect takes). Effects, registered
 by name with the engine: "create_archive" (the first collection becomes the archive,
 version 1), "apply_diff" (an approved change becomes a new archive version), and the
 transfers' "move_archive", "transfer_out", "hold_record", "admit_record", "return_record"
@@ -96,7 +97,7 @@ COLLECTION = Kind(
                    guards=("collection_window", "commitment", "complete", "eligible")),
         Transition("rejected", "submit", "submitted", "applicant", "重新提交",
                    guards=("collection_window", "commitment", "complete", "eligible")),
-        Transition("submitted", "approve", "approved", "reviewer", "通过",
+        Transition("submitted", "approve", "approved", "reviewer", "通过", guards=("unit_confirmation",),
                    effect="create_archive", notice="collection_approved"),
         Transition("submitted", "reject", "rejected", "reviewer", "退回",
                    notice="collection_rejected", needs_reason=True),
@@ -204,9 +205,54 @@ RECOVERY = Kind(
     ),
 )
 
+# Unit administrators (单位管理员): a person applies, from the same mini-program, to act for an
+# employer (keyed by its unified social credit code); the district where the unit is registered
+# (`region_code`) verifies the business licence and the authorisation letter. A verified
+# administrator is revoked by that district or by another verified administrator of the unit
+# (server/units/admins.py; the unit's document follows the steps: server/units/effects.py).
+UNIT_ADMIN = Kind(
+    name="unit_admin", label="单位管理员认证",
+    states={"submitted": "待认证", "verified": "已认证", "rejected": "未通过认证", "withdrawn": "已撤回",
+            "revoked": "已撤销"},
+    open_states=frozenset({"submitted"}),
+    editable_states=frozenset(),
+    table=(
+        Transition("", "submit", "submitted", "applicant", "申请单位管理员"),
+        Transition("submitted", "withdraw", "withdrawn", "applicant", "撤回"),
+        Transition("submitted", "approve", "verified", "reviewer", "通过认证",
+                   effect="unit_admin_verified", notice="unit_admin_verified"),
+        Transition("submitted", "reject", "rejected", "reviewer", "不予认证",
+                   effect="unit_admin_noticed", notice="unit_admin_rejected", needs_reason=True),
+        Transition("verified", "revoke", "revoked", "reviewer", "撤销管理员",
+                   effect="unit_admin_revoked", notice="unit_admin_revoked", needs_reason=True),
+        Transition("verified", "revoke_by_unit", "revoked", "unit", "单位其他管理员撤销",
+                   effect="unit_admin_revoked", notice="unit_admin_revoked_by_unit", needs_reason=True),
+    ),
+)
+
+# Equivalence claims (视同继续教育): the person claims continuing-education credits for an activity
+# (exams passed, a degree course, published work...) with a proof; the archive's district grants
+# credits (possibly fewer: the `claim_credits` guard reads them) or rejects (server/duties/claims.py).
+CE_CLAIM = Kind(
+    name="ce_claim", label="视同继续教育",
+    states={"submitted": "待审核", "approved": "已认定", "rejected": "未认定", "withdrawn": "已撤回"},
+    open_states=frozenset({"submitted"}),
+    editable_states=frozenset(),
+    table=(
+        Transition("", "submit", "submitted", "applicant", "申请视同继续教育"),
+        Transition("submitted", "withdraw", "withdrawn", "applicant", "撤回"),
+        Transition("submitted", "approve", "approved", "reviewer", "认定学分", guards=("claim_credits",),
+                   effect="grant_claim", notice="ce_claim_approved"),
+        Transition("submitted", "reject", "rejected", "reviewer", "不予认定",
+                   notice="ce_claim_rejected", needs_reason=True),
+    ),
+)
+
 # fmt: on
 
-KINDS: dict[str, Kind] = {k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN, RECOVERY)}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (COLLECTION, CHANGE, TRANSFER_WITHIN, TRANSFER_OUT, TRANSFER_IN, RECOVERY, UNIT_ADMIN, CE_CLAIM)
+}
 TRANSFER_KINDS = (TRANSFER_WITHIN.name, TRANSFER_OUT.name, TRANSFER_IN.name)
 
 # Spot-check outcomes (抽查) are staff acts on an archive, not an application of their own:

@@ -109,6 +109,50 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
         "会计人员档案已转到其他微信账号",
         "经财政局核实身份，您的会计人员档案已转到本人的另一个微信账号，本账号已不能再查看或办理。如非本人操作，请立即联系所在区财政局。",
     ),
+    # Unit administrators (server/units/): the applicant's steps; the unit's answers about a person.
+    "unit_admin_verified": (
+        "unit_result",
+        "认证通过",
+        "单位管理员认证通过",
+        "您的单位管理员申请已由{office}认证通过，可在小程序“单位管理”中为本单位办理报备确认等事项。",
+    ),
+    "unit_admin_rejected": (
+        "unit_result",
+        "认证未通过",
+        "单位管理员认证未通过",
+        "您的单位管理员申请未通过认证。原因：{reason}。请按要求补充材料后重新申请。",
+    ),
+    "unit_admin_revoked": (
+        "unit_result",
+        "已撤销",
+        "单位管理员身份已撤销",
+        "{office}已撤销您的单位管理员身份。原因：{reason}。",
+    ),
+    "unit_admin_revoked_by_unit": (
+        "unit_result",
+        "已撤销",
+        "单位管理员身份已撤销",
+        "本单位其他管理员已撤销您的单位管理员身份。原因：{reason}。如有疑问请联系单位或{office}。",
+    ),
+    "unit_confirmed": (
+        "unit_confirmation",
+        "单位已确认",
+        "工作单位已确认您的任职信息",
+        "您填写的工作单位已确认您在该单位从事会计工作，确认结果已记入您的会计人员档案。确认单位：{reason}。",
+    ),
+    "unit_denied": (
+        "unit_confirmation",
+        "单位未确认",
+        "工作单位未确认您的任职信息",
+        "您填写的工作单位未确认您在该单位从事会计工作。原因：{reason}。请核对工作单位信息，如有变化请在小程序中修改或申请信息变更。",
+    ),
+    # Sent when a unit ends an appointment it registered (server/units/appointments.py): {reason} says who and when.
+    "appointment_ended": (
+        "unit_appointment",
+        "已解聘",
+        "工作单位已解除聘任",
+        "{reason}。自该日起您在该单位为非在岗；如已到新单位从事会计工作，请在小程序中更新会计工作履历。",
+    ),
     # Sent by the campaign reminder job (server/campaigns/reminders.py): {reason} is the last day.
     "collection_reminder": (
         "collection_reminder",
@@ -116,11 +160,49 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
         "会计人员信息采集即将截止",
         "本期会计人员信息采集即将截止，截止日期：{reason}。您的信息尚未提交审核，请尽快在小程序中填写完整并提交。",
     ),
+    # Equivalence claims (视同继续教育, server/duties/claims.py): {reason} names the credits granted.
+    "ce_claim_approved": (
+        "ce_claim_result",
+        "已认定",
+        "视同继续教育已认定",
+        "您的视同继续教育申请已由{office}审核：{reason}。学分已记入您的继续教育记录。",
+    ),
+    "ce_claim_rejected": (
+        "ce_claim_result",
+        "未认定",
+        "视同继续教育未认定",
+        "您的视同继续教育申请未获认定。原因：{reason}。如有新的证明材料，可重新申请。",
+    ),
+    # Sent by the standing rules (server/duties/runner.py): {reason} is the new standing; the body is
+    # replaced by the reason and what to do.
+    "standing_changed": (
+        "standing_changed",
+        "状态变更",
+        "会计人员状态变更",
+        "您的会计人员状态已变为“{reason}”。",
+    ),
+    # Sent by the continuing-education reminder job (server/duties/reminders.py): {reason} says what is missing.
+    "ce_reminder": (
+        "ce_reminder",
+        "学分未满",
+        "继续教育学分尚未完成",
+        "{reason}。请在本年度12月31日前完成继续教育；连续3个年度或累计4个年度未完成的，将转入异动人员管理。",
+    ),
 }
 MESSAGE_KINDS = sorted({t[0] for t in TEMPLATES.values()})
 # templates sent by an effect or a job rather than named by a table row
-SENT_BY_JOBS = {"recovery_moved_away", "collection_reminder"}
+SENT_BY_JOBS = {
+    "recovery_moved_away",
+    "collection_reminder",
+    "ce_reminder",
+    "unit_confirmed",
+    "unit_denied",
+    "standing_changed",
+    "appointment_ended",
+}
 DEFAULT_REASON = {
+    "ce_claim_approved": "视同继续教育学分已认定",
+    "standing_changed": "请在小程序中查看",
     "collection_approved": "信息审核通过",
     "change_approved": "变更审核通过",
     "transfer_released": "已同意调出，待调入地接收",
@@ -130,6 +212,10 @@ DEFAULT_REASON = {
     "recovery_approved": "身份核实通过，档案已转到本账号",
     "recovery_moved_away": "档案已转到本人的另一个微信账号",
     "collection_reminder": "以当地财政部门通知为准",
+    "appointment_ended": "工作单位已解除对您的会计岗位聘任",
+    "unit_admin_verified": "单位管理员认证通过",
+    "unit_confirmed": "请在小程序中查看",
+    "unit_denied": "请与单位核实",
 }
 
 # Stops and pauses a reason may end with (Chinese and ASCII), and trailing white space.

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .derived import derive
+
 MESSAGE = (
     "信息采集的对象是取得会计专业技术资格的人员，或在单位从事会计工作的人员。"
     "您填写的信息显示既未取得会计专业技术资格、也不在会计岗位（如在校学生），暂不需要采集；"
@@ -18,8 +20,8 @@ MESSAGE = (
 
 def ineligible(record: Mapping[str, Any]) -> dict | None:
     """The field problem explaining why this record is not one to collect, or None when it is."""
-    level = (record.get("qualification") or {}).get("level")
-    in_post = (record.get("employment") or {}).get("in_post")
-    if (level and level != "none") or in_post is True:
+    summary = derive(record)
+    level = summary["qualification"].get("level")
+    if (level and level != "none") or summary["employment"].get("in_post") is True:
         return None
-    return {"field": "qualification.level", "code": "not_eligible", "message": MESSAGE}
+    return {"field": "qualifications", "code": "not_eligible", "message": MESSAGE}

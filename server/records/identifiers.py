@@ -303,6 +303,23 @@ def archive_no_for(id_type: str | None, number: str | None) -> str | None:
         return prefix + _clean_permit(number)
 
 
+def archive_no_candidates(text: str) -> list[str]:
+    """Every archive number a typed document number may stand for, without knowing its type: the
+    number itself (resident ID, residence permit, passport) and, when it parses as one, a travel
+    permit's prefixed number. Staff search and the public query look each of them up by `_id`."""
+    plain = "".join(text.split()).upper()
+    found = [plain] if plain else []
+    for id_type in ARCHIVE_PREFIXES:
+        try:
+            permit = parse_travel_permit(id_type, text)
+        except FieldProblem:
+            continue
+        key = ARCHIVE_PREFIXES[id_type] + permit.lifetime_no
+        if key not in found:
+            found.append(key)
+    return found
+
+
 def uscc_check_char(first17: str) -> str:
     """GB 32100 check character for the first 17 characters of a credit code."""
     return _uscc.calc_check_digit(first17)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .districts import Districts
-from .fields import SCALARS, SECTION_LABELS, SECTIONS, FieldSpec
+from .fields import LISTS, SCALARS, SECTION_LABELS, SECTIONS, FieldSpec
 from .options import OPTIONS
 
 _SCHEMA_PREFIX = "Record"
@@ -50,6 +50,9 @@ def enum_schema(codes: list[str], labels: list[str], title: str) -> dict[str, An
     }
 
 
+_EMPTY = {"type": "string", "maxLength": 0, "description": "空字符串：与null相同，清除该字段"}
+
+
 def _nullable(schema: dict[str, Any], openapi_version: str) -> dict[str, Any]:
     """Allow null (= delete the field) in the dialect of the OpenAPI version."""
     if openapi_version.startswith("3.0"):
@@ -58,6 +61,8 @@ def _nullable(schema: dict[str, Any], openapi_version: str) -> dict[str, Any]:
         return {**schema, "nullable": True}
     if "$ref" in schema:
         return {"anyOf": [schema, {"type": "null"}]}
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
     return {**schema, "type": [schema["type"], "null"]}
 
 
@@ -71,6 +76,8 @@ def _field_schema(spec: FieldSpec, openapi_version: str, has_regions: bool) -> d
         schema = {"title": spec.label, **_FORMATS[spec.kind]}
         if spec.max_length and spec.kind in ("text", "name", "pinyin", "email", "certificate_no"):
             schema["maxLength"] = spec.max_length
+    if spec.kind not in ("bool", "text", "name"):  # a value with a shape: "" (= clear) is allowed beside it
+        schema = {"anyOf": [schema, _EMPTY]}
     return _nullable(schema, openapi_version)
 
 
@@ -87,14 +94,59 @@ def openapi_components(districts: Districts | None = None, openapi_version: str 
         )
     patch_props: dict[str, Any] = {}
     for section, fields in SECTIONS.items():
+        # Record<Section>: the section as the record view shows it (derived fields read-only);
+        # Record<Section>Input: what a PATCH may send (a derived field answers 422 derived_field)
         name = f"{_SCHEMA_PREFIX}{_camel(section)}"
         schemas[name] = {
             "type": "object",
             "title": SECTION_LABELS[section],
             "additionalProperties": False,
-            "properties": {f: _field_schema(s, openapi_version, districts is not None) for f, s in fields.items()},
+            "properties": {
+                f: {
+                    **_field_schema(s, openapi_version, districts is not None),
+                    **({"readOnly": True} if s.derived else {}),
+                }
+                for f, s in fields.items()
+            },
         }
-        patch_props[section] = {"$ref": f"#/components/schemas/{name}"}
+        typed = {f: s for f, s in fields.items() if not s.derived}
+        if not typed:
+            continue
+        schemas[f"{name}Input"] = {
+            "type": "object",
+            "title": SECTION_LABELS[section],
+            "additionalProperties": False,
+            "properties": {f: _field_schema(s, openapi_version, districts is not None) for f, s in typed.items()},
+        }
+        patch_props[section] = {"$ref": f"#/components/schemas/{name}Input"}
+    for list_name, lspec in LISTS.items():
+        entry = f"{_SCHEMA_PREFIX}{_camel(list_name)}Entry"
+        schemas[entry] = {
+            "type": "object",
+            "title": lspec.label,
+            "additionalProperties": False,
+            "properties": {
+                "id": _nullable(
+                    {
+                        "type": "string",
+                        "description": "服务器分配的条目编号：保留原条目时原样传回；新条目不传（或传null）",
+                    },
+                    openapi_version,
+                ),
+                **{f: _field_schema(s, openapi_version, districts is not None) for f, s in lspec.fields.items()},
+                "proof": {"description": "证明材料的键（由上传接口设置；传入的值被忽略）"},
+            },
+        }
+        patch_props[list_name] = _nullable(
+            {
+                "type": "array",
+                "title": lspec.label,
+                "description": f"整体替换（最多{lspec.max_entries}条）；null表示清空",
+                "maxItems": lspec.max_entries,
+                "items": {"$ref": f"#/components/schemas/{entry}"},
+            },
+            openapi_version,
+        )
     for key, spec in SCALARS.items():
         patch_props[key] = _field_schema(spec, openapi_version, districts is not None)
     schemas[f"{_SCHEMA_PREFIX}Patch"] = {

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from .identifiers import TRAVEL_PERMIT_DOCUMENTS
+
 Option = dict[str, str]
+
+# The national platform's posts (会计专业职务): administrative ones (会计行政职务) kept apart.
+POST_GROUPS = {"administrative": "会计行政职务", "professional": "会计专业岗位"}
 
 
 def _opts(pairs: list[tuple[str, str]]) -> list[Option]:
@@ -17,6 +24,8 @@ ID_TYPES = _opts(
         ("resident_id", "居民身份证"),
         ("residence_permit", "港澳台居民居住证"),
         ("passport", "护照"),
+        ("hk_macao_permit", "港澳居民来往内地通行证"),
+        ("taiwan_permit", "台湾居民来往大陆通行证"),
     ]
 )
 
@@ -51,7 +60,9 @@ QUALIFICATION_LEVELS = _opts(
     ]
 )
 
-OBTAINED_BY = _opts([("exam", "考试"), ("review", "评审")])
+OBTAINED_BY = _opts([("exam", "考试"), ("review", "评审"), ("exam_review", "考评结合")])
+
+STUDY_MODES = _opts([("full_time", "全日制"), ("part_time", "非全日制")])
 
 UNIT_NATURES = _opts(
     [
@@ -90,21 +101,29 @@ INDUSTRIES = _opts(
     ]
 )
 
-POSTS = _opts(
-    [
-        ("chief_accountant", "总会计师"),
-        ("accounting_head", "会计机构负责人/会计主管"),
-        ("cashier", "出纳"),
-        ("bookkeeping", "会计核算"),
-        ("auditing", "稽核"),
-        ("cost_accounting", "成本费用核算"),
-        ("payroll", "工资核算"),
-        ("general_ledger", "总账报表"),
-        ("archives", "会计档案管理"),
-        ("supervision", "会计监督"),
-        ("other", "其他"),
-    ]
-)
+POSTS: list[Option] = [
+    {"code": code, "label": label, "group": group}
+    for code, label, group in (
+        ("accounting_head", "会计机构负责人（会计主管人员）", "administrative"),
+        ("chief_accountant", "总会计师", "administrative"),
+        ("cashier", "出纳", "professional"),
+        ("asset_accounting", "资产核算", "professional"),
+        ("income_expense", "收入费用核算", "professional"),
+        ("financial_results", "财务成果核算", "professional"),
+        ("financial_reporting", "财务会计报告编制", "professional"),
+        ("auditing", "稽核", "professional"),
+        ("archives", "会计档案管理", "professional"),
+        ("tax_accounting", "税务会计", "professional"),
+        ("cost_accounting", "成本核算", "professional"),
+        ("fund_accounting", "资金核算", "professional"),
+        ("settlement", "往来结算", "professional"),
+        ("general_ledger", "总账报表", "professional"),
+        ("other", "其他", "professional"),
+    )
+]
+# Post codes of the first versions that are not on the national list, and the code each becomes
+# (server/records/migrate_shape.py rewrites stored records).
+OLD_POSTS = {"bookkeeping": "other", "payroll": "other", "supervision": "auditing"}
 
 # GB 3304-91 names of ethnic groups of China, in standard order.
 ETHNICITIES = _opts(
@@ -275,6 +294,7 @@ DOCUMENT_KINDS: dict[str, str] = {
     "passport_validity": "护照有效期页",
     "permit_front": "港澳台居民居住证人像面",
     "permit_back": "港澳台居民居住证国徽面",
+    **{kind: label for pairs in TRAVEL_PERMIT_DOCUMENTS.values() for kind, label in pairs},
     "diploma": "学历（学位）证书",
     "qualification_certificate": "会计专业技术资格证书",
     "work_proof": "工作证明",
@@ -288,13 +308,38 @@ OPTIONS: dict[str, list[Option]] = {
     "degrees": DEGREES,
     "qualification_levels": QUALIFICATION_LEVELS,
     "obtained_by": OBTAINED_BY,
+    "study_modes": STUDY_MODES,
     "unit_natures": UNIT_NATURES,
     "industries": INDUSTRIES,
     "posts": POSTS,
+    "post_groups": _opts(list(POST_GROUPS.items())),
     "ethnicities": ETHNICITIES,
     "nationalities": NATIONALITIES,
     "document_kinds": _opts(list(DOCUMENT_KINDS.items())),
 }
+
+
+# The proof document of each list's entries, stored in `documents` under "<kind>_<entry id>".
+ENTRY_DOCUMENTS: dict[str, str] = {
+    "educations": "diploma",
+    "qualifications": "qualification_certificate",
+    "work_history": "work_proof",
+}
+ENTRY_ID_RE = re.compile(r"^[a-z]{8}$")  # server-assigned entry ids: 8 lowercase letters
+
+
+def document_base(key: str) -> str | None:
+    """The document kind of a stored document key ("diploma" or "diploma_<entry id>"), or None."""
+    if key in DOCUMENT_KINDS:
+        return key
+    base, _, entry = key.rpartition("_")
+    return base if base in ENTRY_DOCUMENTS.values() and ENTRY_ID_RE.match(entry) else None
+
+
+def document_label(key: str) -> str:
+    """The Chinese label of a stored document key (the key itself when unknown)."""
+    base = document_base(key)
+    return DOCUMENT_KINDS[base] if base else key
 
 
 def option_codes(list_name: str) -> tuple[str, ...]:

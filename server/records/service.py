@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faq.normalize import to_simplified
@@ -38,8 +38,11 @@ from server.records import (
     validate_patch,
     validate_record,
 )
+from server.records.derived import accounting_years, highest_education, highest_qualification, locked_fields
 from server.records.eligibility import ineligible
+from server.records.fields import LISTS
 from server.records.store import EDITABLE, WRITE_RETRIES, RecordStore, record_fields, require_editable
+from server.units import answers as unit_answers
 
 log = logging.getLogger("kjcj.records")
 
@@ -62,21 +65,39 @@ _LABELS: dict[str, dict[str, str]] = {
 }
 
 
+def _adapt(values: Mapping[str, Any], fields: Mapping[str, Any]) -> dict:
+    """One section or entry with its enum labels turned into codes."""
+    values = dict(values)
+    for name, value in values.items():
+        spec = fields.get(name) if isinstance(name, str) else None
+        if spec and spec.kind == "enum" and isinstance(value, str) and value.strip():
+            table = _LABELS[spec.options or ""]
+            values[name] = table.get(value.strip().lower()) or table.get(_label_key(value)) or value
+    return values
+
+
 def adapt_enum_labels(body: Mapping[str, Any]) -> dict:
     """Accept an option's Chinese label (simplified or traditional) or a case variant of its code."""
     out = dict(body)
     for section, fields in SECTIONS.items():
-        values = out.get(section)
-        if not isinstance(values, Mapping):
-            continue
-        values = dict(values)
-        for name, value in values.items():
-            spec = fields.get(name) if isinstance(name, str) else None
-            if spec and spec.kind == "enum" and isinstance(value, str) and value.strip():
-                table = _LABELS[spec.options or ""]
-                values[name] = table.get(value.strip().lower()) or table.get(_label_key(value)) or value
-        out[section] = values
+        if isinstance(out.get(section), Mapping):
+            out[section] = _adapt(out[section], fields)
+    for name, spec in LISTS.items():
+        if isinstance(out.get(name), list):
+            out[name] = [_adapt(e, spec.fields) if isinstance(e, Mapping) else e for e in out[name]]
     return out
+
+
+def computed(fields: Mapping[str, Any]) -> dict:
+    """What the server computes and shows beside a record's fields: the years of accounting work,
+    the ids of the highest education and qualification, the fields the legacy register locks."""
+    edu, qual = highest_education(fields), highest_qualification(fields)
+    return {
+        "accounting_years": accounting_years(fields, today()),
+        "highest_education_id": edu.get("id") if edu else None,
+        "highest_qualification_id": qual.get("id") if qual else None,
+        "locked_fields": locked_fields(fields),
+    }
 
 
 def missing_items(doc: dict) -> list[dict]:
@@ -96,6 +117,9 @@ class RecordService:
         self.services = services
         self.store = services.get(RecordStore)
         self.districts: Districts = deployment_districts(services.settings)
+        # called as hook(before, written) -> record after each written PATCH; the legacy register's
+        # matcher (server/legacy/matching.py) is added by server/app.py
+        self.after_patch: list[Callable[[dict, dict], Awaitable[dict]]] = []
 
     def options(self) -> dict:
         """Every closed list for the pickers, districts included."""
@@ -115,6 +139,7 @@ class RecordService:
             "version": doc.get("version", 1),
             "editable": editable,
             **fields,
+            **computed(fields),
             "region": self.districts.get(fields["region_code"]) if fields["region_code"] else None,
             "archive_no": doc.get("archive_no"),
             "rare_name": bool(doc.get("rare_name")),
@@ -129,6 +154,7 @@ class RecordService:
             "submitted_at": doc.get("submitted_at"),
             "decided_at": doc.get("decided_at"),
             "archive": archive_view(archive, for_staff=False) if archive else None,
+            "unit_confirmation": unit_answers.person_view(doc, archive),  # 报备确认 (server/units/)
             "changes": [change_summary(c) for c in changes or []],
             "unread_messages": unread,
             "created_at": doc.get("created_at"),
@@ -167,7 +193,9 @@ class RecordService:
             merged = apply_patch(current, normalised)
             updated = await self._write_patch(doc, merged, list(normalised), address)
             if updated is not None:
-                if {"profile", "contact", "employment", "region_code"} & set(normalised):
+                for hook in self.after_patch:
+                    updated = await hook(doc, updated)
+                if {"profile", "contact", "employment", "work_history", "region_code"} & set(normalised):
                     await self.services.get(Lifecycle).readmodels.sync(updated["_id"])  # the list rows show these
                 return await self.full_view(updated)
         raise Conflict("保存过于频繁，请稍后重试", "version_conflict")

@@ -31,7 +31,7 @@ from server.lifecycle.store import LifecycleStore
 from server.lifecycle.tables import COLLECTION
 from server.masking import mask_id_number
 from server.ratelimit import SharedLimit
-from server.records.fields import SECTIONS
+from server.records.fields import LISTS, READ_ONLY, SECTIONS
 
 log = logging.getLogger("kjcj.records")
 
@@ -98,6 +98,7 @@ def new_record(openid: str, unionid: str | None) -> dict:
         "openid": openid,
         "unionid": unionid,
         **{name: {} for name in SECTION_NAMES},
+        **{name: [] for name in LISTS},
         "region_code": None,
         "archive_no": None,
         "rare_name": False,
@@ -180,15 +181,17 @@ class RecordStore:
         update["$set"] = {**update.get("$set", {}), "updated_at": utcnow()}
         return await self.services.atomic.update(self.records, cond, update)
 
-    async def attach_file(self, doc: dict, section: str, key: str | None, entry: dict) -> dict:
+    async def attach_file(self, doc: dict, section: str, key: str | None, entry: dict, also=None) -> dict:
         """Point the editable record at a newly stored file (`photo`, or `documents.<kind>` with
         key), retrying after concurrent edits. The new file is deleted if that fails, the one it
-        replaces once it succeeded. Returns the record as it was just before the write."""
+        replaces once it succeeded. `also(doc)` gives more fields to set in the same write (an
+        entry's `proof`), or raises. Returns the record as it was just before the write."""
         path = f"{section}.{key}" if key else section
         files = self.services.files
         try:
             for _ in range(WRITE_RETRIES):
-                if await self.write(doc, {"$set": {path: entry}}) is not None:
+                sets = {path: entry, **(also(doc) if also else {})}
+                if await self.write(doc, {"$set": sets}) is not None:
                     break
                 doc = await self.load(doc["_id"], doc["openid"])
                 require_editable(doc)
@@ -269,7 +272,14 @@ def require_editable(doc: dict) -> None:
 
 
 def record_fields(doc: dict) -> dict:
-    """The person-entered part of a record: the five sections and region_code."""
+    """The person's part of a record: the five sections, the lists, `legacy` (when the register
+    gave one) and region_code."""
     out: dict = {name: dict(doc.get(name) or {}) for name in SECTION_NAMES}
+    for name in LISTS:  # absent only in a document not yet moved to the fuller shape (migrate_shape.py)
+        if name in doc:
+            out[name] = [dict(e) for e in doc.get(name) or [] if isinstance(e, dict)]
+    for name in READ_ONLY:
+        if isinstance(doc.get(name), dict):
+            out[name] = dict(doc[name])
     out["region_code"] = doc.get("region_code")
     return out

@@ -8,17 +8,16 @@ from datetime import date
 from typing import Any
 
 from . import identifiers as ids
+from .derived import LOCK_MESSAGE, derive, locked_paths
 from .districts import DistrictsLike, district_codes
+from .entries import check_periods, normalise_list
 from .errors import FieldErrorItem, FieldProblem, error_item
-from .fields import SCALARS, SECTIONS
+from .fields import LISTS, READ_ONLY, SCALARS, SECTIONS
 from .fields import value_at as _get
 from .names import derive_pinyin
 from .values import Context, check_value
 
 Record = dict[str, Any]
-
-_DEGREE_NEEDS_LEVEL = {"bachelor", "master", "doctor"}
-_QUAL_DETAILS = ("obtained_by", "obtained_on", "certificate_no", "issuer")
 
 
 def apply_patch(current: Mapping[str, Any] | None, patch: Mapping[str, Any]) -> Record:
@@ -44,8 +43,10 @@ def apply_patch(current: Mapping[str, Any] | None, patch: Mapping[str, Any]) -> 
 class _Run:
     """State of one validate_patch call."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, current: Mapping[str, Any]) -> None:
         self.ctx = ctx
+        self.current = current
+        self.locked = set(locked_paths(current))
         self.out: Record = {}
         self.errors: list[FieldErrorItem] = []
         self.bad: set[str] = set()  # paths that failed their own check
@@ -76,6 +77,15 @@ def _check_shapes(patch: Mapping[str, Any], run: _Run) -> None:
                 run.put(None, key, check_value(SCALARS[key], body, run.ctx))
             except FieldProblem as p:
                 run.error(key, p.code, p.message)
+        elif key in LISTS:
+            run.sent.add(key)
+            entries = normalise_list(key, body, run.current.get(key), run.ctx, run.error)
+            if entries is None:
+                run.bad.add(key)
+            else:
+                run.out[key] = entries
+        elif key in READ_ONLY:
+            run.error(key, "read_only", "该项由系统根据原会计档案生成，不能修改")
         elif key in SECTIONS:
             if not isinstance(body, Mapping):
                 run.error(key, "invalid_type", "该部分应为对象（JSON object）")
@@ -87,6 +97,12 @@ def _check_shapes(patch: Mapping[str, Any], run: _Run) -> None:
                 if spec is None:
                     run.error(path, "unknown_field", "不支持的字段")
                     continue
+                if spec.derived:
+                    run.error(path, "derived_field", _derived_message(key))
+                    continue
+                if path in run.locked:
+                    run.error(path, "locked_by_register", LOCK_MESSAGE)
+                    continue
                 run.sent.add(path)
                 try:
                     run.put(key, name, check_value(spec, value, run.ctx))
@@ -94,6 +110,14 @@ def _check_shapes(patch: Mapping[str, Any], run: _Run) -> None:
                     run.error(path, p.code, p.message)
         else:
             run.error(key, "unknown_section", "不支持的信息项")
+
+
+def _derived_message(section: str) -> str:
+    """Why a summary field cannot be sent, and what to send instead."""
+    source = {"education": "学历信息（educations）", "qualification": "会计专业技术资格（qualifications）"}.get(
+        section, "会计工作履历（work_history）"
+    )
+    return f"该项由系统根据{source}自动生成，请修改{source}"
 
 
 def _usable(run: _Run, merged: Record, path: str) -> Any:
@@ -121,11 +145,16 @@ def _check_identity(run: _Run, current: Mapping[str, Any], merged: Record) -> No
         run.error("profile.id_number", "id_type_required", "请先选择证件类型")
     if not id_type or not number:
         return
+    permit = None
     try:
         if id_type == "resident_id":
             info = ids.parse_resident_id(number, run.ctx.today)
         elif id_type == "residence_permit":
             info = ids.parse_residence_permit(number, run.ctx.today)
+        elif id_type in ids.TRAVEL_PERMIT_LABELS:
+            info = None
+            permit = ids.parse_travel_permit(id_type, number)
+            number_norm = permit.number
         else:
             info = None
             number_norm = ids.normalize_passport(number)
@@ -141,7 +170,7 @@ def _check_identity(run: _Run, current: Mapping[str, Any], merged: Record) -> No
             run, merged, "birth_date", info.birth_date.isoformat(), "birth_date_mismatch", "出生日期与证件号码不一致"
         )
         _reconcile(run, merged, "gender", info.gender, "gender_mismatch", "性别与证件号码不一致")
-    _check_nationality(run, merged, id_type, normalised)
+    _check_nationality(run, merged, id_type, normalised, permit)
 
 
 def _reconcile(run: _Run, merged: Record, name: str, derived: str, code: str, message: str) -> None:
@@ -158,8 +187,9 @@ def _reconcile(run: _Run, merged: Record, name: str, derived: str, code: str, me
         merged.setdefault("profile", {})[name] = derived
 
 
-def _check_nationality(run: _Run, merged: Record, id_type: str, number: str) -> None:
-    """Nationality must fit the ID type: CHN for resident ID, CHN/HKG/MAC/TWN for permits."""
+def _check_nationality(run: _Run, merged: Record, id_type: str, number: str, permit: Any = None) -> None:
+    """Nationality must fit the ID type: CHN for resident ID, CHN/HKG/MAC/TWN for permits (the
+    permit's region by default)."""
     path = "profile.nationality"
     if path in run.bad:
         return
@@ -169,6 +199,8 @@ def _check_nationality(run: _Run, merged: Record, id_type: str, number: str) -> 
     elif id_type == "residence_permit":
         region = ids.permit_region(number) or "CHN"
         allowed, derived = {"CHN", region}, region
+    elif permit is not None:
+        allowed, derived = set(permit.nationalities), permit.region
     else:
         allowed, derived = None, None
     fits = given is None or (given in allowed if allowed else given != "CHN")
@@ -197,8 +229,6 @@ def _check_dates(run: _Run, merged: Record) -> None:
         return
     birth_changed = bool(run.sent & birth_paths)
     rules = (
-        ("education.graduated_on", born, "before_birth", "毕业时间应晚于出生日期"),
-        ("qualification.obtained_on", born, "before_birth", "资格取得时间应晚于出生日期"),
         (
             "employment.accounting_since",
             _sixteenth_birthday(born),
@@ -217,27 +247,27 @@ def _check_dates(run: _Run, merged: Record) -> None:
             run.error(path, code, message)
 
 
-def _check_education(run: _Run, merged: Record) -> None:
-    """A bachelor/master/doctor degree needs at least an undergraduate education level."""
-    if not run.sent & {"education.level", "education.degree"}:
+def _check_lists(run: _Run, merged: Record) -> None:
+    """The rules over whole lists, for the lists sent (all of them when birth or the first work date moved)."""
+    birth_paths = {"profile.birth_date", "profile.id_number", "profile.id_type"}
+    names = {n for n in LISTS if n in run.sent and n not in run.bad}
+    if run.sent & birth_paths:
+        names |= {n for n in LISTS if n not in run.bad}
+    if "employment.accounting_since" in run.sent and "work_history" not in run.bad:
+        names.add("work_history")
+    if not names:
         return
-    level = _usable(run, merged, "education.level")
-    degree = _usable(run, merged, "education.degree")
-    if degree in _DEGREE_NEEDS_LEVEL and level and level not in _DEGREE_NEEDS_LEVEL:
-        run.error("education.degree", "degree_inconsistent", "学位与最高学历不一致：取得学位需大学本科及以上学历")
+    born = _as_date(_usable(run, merged, "profile.birth_date"))
+    since = _as_date(_usable(run, merged, "employment.accounting_since"))
+    check_periods(merged, names, born, _sixteenth_birthday(born) if born else None, since, run.error)
 
 
-def _check_qualification(run: _Run, current: Mapping[str, Any], merged: Record) -> None:
-    """With level "none", certificate details are refused when sent and cleared when stored."""
-    if _usable(run, merged, "qualification.level") != "none":
-        return
-    level_sent = "qualification.level" in run.sent
-    for name in _QUAL_DETAILS:
-        path = f"qualification.{name}"
-        if path in run.sent and _get(run.out, path) is not None:
-            run.error(path, "not_applicable", "未取得会计专业技术资格时无需填写此项")
-        elif level_sent and _get(current, path) is not None:
-            run.put("qualification", name, None)
+def _derive_sections(run: _Run, merged: Record) -> None:
+    """Recompute the summary sections from the merged lists; put what differs from the merged record."""
+    for section, values in derive(merged).items():
+        for name, value in values.items():
+            if _get(merged, f"{section}.{name}") != value:
+                run.put(section, name, value)
 
 
 def _derive_pinyin(run: _Run, current: Mapping[str, Any], merged: Record) -> None:
@@ -265,29 +295,49 @@ def validate_patch(
     qualification details); None means "delete this field". Apply it with
     apply_patch only when `errors` is empty. `districts=None` skips the served-district check.
     """
-    run = _Run(Context(today, district_codes(districts)))
+    current = current or {}
+    run = _Run(Context(today, district_codes(districts)), current)
     if not isinstance(patch, Mapping):
         return {}, [error_item("", "invalid_type", "请求内容应为JSON对象")]
-    current = current or {}
     _check_shapes(patch, run)
     merged = apply_patch(current, {k: v for k, v in run.out.items()})
     _derive_pinyin(run, current, merged)
     _check_identity(run, current, merged)
     _check_dates(run, merged)
-    _check_education(run, merged)
-    _check_qualification(run, current, merged)
+    _check_lists(run, merged)
+    if not run.errors and run.out:
+        after = apply_patch(current, run.out)
+        if any(name in after for name in LISTS):  # a record with lists (every record since #14)
+            _derive_sections(run, after)
     out = {k: v for k, v in run.out.items() if not (isinstance(v, dict) and not v)}
     return out, run.errors
 
 
 def validate_record(record: Any, districts: DistrictsLike | None, today: date) -> tuple[Record, list[FieldErrorItem]]:
-    """Validate a whole record as if it were one PATCH onto an empty record."""
-    return validate_patch(record, {}, districts, today)
+    """Validate a whole stored record as if it were one PATCH onto an empty record (its derived,
+    locked and read-only parts are the server's and not checked as input)."""
+    if not isinstance(record, Mapping):
+        return validate_patch(record, {}, districts, today)
+    current = {k: record[k] for k in (*LISTS, *READ_ONLY) if k in record}
+    locked = set(locked_paths(record))
+    body: Record = {}
+    for key, value in record.items():
+        if key in READ_ONLY:
+            continue
+        if key in SECTIONS and isinstance(value, Mapping):
+            value = {
+                n: v
+                for n, v in value.items()
+                if not (SECTIONS[key].get(n) and SECTIONS[key][n].derived) and f"{key}.{n}" not in locked
+            }
+        body[key] = value
+    return validate_patch(body, current, districts, today)
 
 
 def archive_no(record: Mapping[str, Any]) -> str | None:
-    """Archive number (会计人员档案号): the uppercase ID / permit / passport number."""
+    """Archive number (会计人员档案号): the uppercase ID / residence permit / passport number; for
+    the travel permits a prefix and the lifetime number (identifiers.archive_no_for)."""
     number = _get(record, "profile.id_number")
     if not isinstance(number, str) or not number.strip():
         return None
-    return "".join(number.split()).upper()
+    return ids.archive_no_for(_get(record, "profile.id_type"), number)

@@ -15,7 +15,8 @@ from server.review.detail import application_detail
 from server.staff.model import Staff
 
 REASON_MAX = 200
-DECISIONS = ("approve", "reject")
+DECISIONS = ("approve", "reject", "revoke")  # revoke: a verified unit administrator (server/units/)
+WITH_REASON = ("reject", "revoke")
 
 
 def _problem(field: str, code: str, message: str) -> Invalid:
@@ -26,7 +27,7 @@ def parse_decision(body: dict, reason_list: list[str]) -> tuple[str, int, str, l
     """(decision, version, free-text reason, reason codes) from a request body, or Invalid."""
     decision = body.get("decision")
     if decision not in DECISIONS or decision not in reviewer_actions():
-        raise _problem("decision", "invalid", "审核结果只能是 approve（通过）或 reject（退回）")
+        raise _problem("decision", "invalid", "审核结果只能是 approve（通过）、reject（退回）或 revoke（撤销）")
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _problem("version", "invalid", "缺少记录版本号 version（正整数）")
@@ -45,8 +46,8 @@ def parse_decision(body: dict, reason_list: list[str]) -> tuple[str, int, str, l
     if unknown:
         raise _problem("reason_codes", "unknown", f"未知的退回原因：{'、'.join(unknown)}")
     codes = list(dict.fromkeys(codes))
-    if decision == "reject" and not reason and not codes:
-        raise _problem("reason", "required", "退回时必须填写或选择退回原因")
+    if decision in WITH_REASON and not reason and not codes:
+        raise _problem("reason", "required", "退回或撤销时必须填写或选择原因")
     if decision == "approve" and codes:
         raise _problem("reason_codes", "not_allowed", "审核通过时不能选择退回原因")
     return decision, version, reason, codes

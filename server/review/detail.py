@@ -12,11 +12,17 @@ from server.lifecycle.readmodel import ON_ARCHIVE
 from server.lifecycle.store import LifecycleStore, notice_ids
 from server.lifecycle.tables import TRANSFER_KINDS, Kind, step_label
 from server.notify.outbox import Outbox
-from server.records.fields import SECTION_LABELS, SECTIONS, field_label, field_spec, value_at
+from server.records.derived import accounting_years, highest_education, highest_qualification, locked_paths
+from server.records.fields import LISTS, SECTION_LABELS, SECTIONS, field_label, field_spec, value_at
 from server.records.names import rare_characters
-from server.records.options import DOCUMENT_KINDS, option_label
+from server.records.options import DOCUMENT_KINDS, document_label, option_label
+from server.records.service import today
 from server.review.access import rare_name
 from server.staff.model import Staff
+from server.units.admins import SLOTS as UNIT_ADMIN_SLOTS
+from server.units.admins import UnitAdminService
+from server.units.assessments import Assessments
+from server.units.confirmations import UnitConfirmations
 
 EXTRA_LABELS = {
     PROOF_KIND: PROOF_LABEL,
@@ -25,6 +31,7 @@ EXTRA_LABELS = {
     "recovery_id_front": "找回申请：证件人像面",
     "recovery_id_back": "找回申请：证件国徽面",
     "recovery_selfie": "找回申请：本人手持证件照片",
+    **UNIT_ADMIN_SLOTS,
 }
 HIDDEN = {"openid": 0, "unionid": 0, "chat_openid": 0}
 
@@ -40,9 +47,62 @@ def display(spec, value) -> str:
     return str(value)
 
 
-def sections(doc: dict) -> list[dict]:
-    """Every section of the record with labels and display values, in form order."""
+def entry_text(name: str, entry: dict) -> str:
+    """One entry of a list on one line: its values in form order, the period as "from至to"."""
+    spec = LISTS[name]
+    parts = []
+    for field, fspec in spec.fields.items():
+        if field in ("from", "to"):
+            continue
+        text = display(fspec, entry.get(field))
+        if text:
+            parts.append(text)
+    if "from" in spec.fields and (entry.get("from") or entry.get("to")):
+        parts.append(f"{entry.get('from') or '?'}至{entry.get('to') or '今'}")
+    return "，".join(parts)
+
+
+def entries_text(doc: dict, name: str) -> str:
+    """Every entry of a list, one per line; the highest education / qualification marked."""
+    top = {"educations": highest_education, "qualifications": highest_qualification}.get(name)
+    best = (top(doc) or {}).get("id") if top else None
+    lines = []
+    for i, entry in enumerate(e for e in doc.get(name) or [] if isinstance(e, dict)):
+        mark = "（最高）" if best and entry.get("id") == best else ""
+        lines.append(f"{i + 1}. {entry_text(name, entry)}{mark}")
+    return "\n".join(lines)
+
+
+def list_sections(doc: dict) -> list[dict]:
+    """The lists as sections (one field per entry), the years of accounting work with the history."""
     out = []
+    tops = {"educations": highest_education(doc), "qualifications": highest_qualification(doc)}
+    for name, spec in LISTS.items():
+        entries = [e for e in doc.get(name) or [] if isinstance(e, dict)]
+        best = (tops.get(name) or {}).get("id")
+        fields = [
+            {
+                "path": f"{name}.{i}",
+                "label": f"第{i + 1}条" + ("（最高）" if best and e.get("id") == best else ""),
+                "value": e,
+                "display": entry_text(name, e),
+                "proof": e.get("proof"),
+            }
+            for i, e in enumerate(entries)
+        ]
+        if name == "work_history":
+            years = accounting_years(doc, today())
+            fields.append(
+                {"path": "accounting_years", "label": "会计工作年限", "value": years, "display": f"{years}年"}
+            )
+        out.append({"key": name, "label": f"{spec.label}（共{len(entries)}条）", "fields": fields})
+    return out
+
+
+def sections(doc: dict) -> list[dict]:
+    """Every section of the record with labels and display values, in form order; then the lists."""
+    out = []
+    locked = set(locked_paths(doc))
     for key, fields in SECTIONS.items():
         data = doc.get(key) or {}
         out.append(
@@ -54,13 +114,14 @@ def sections(doc: dict) -> list[dict]:
                         "path": f"{key}.{name}",
                         "label": spec.label,
                         "value": data.get(name),
-                        "display": display(spec, data.get(name)),
+                        "display": display(spec, data.get(name))
+                        + ("（来自原会计档案）" if f"{key}.{name}" in locked and data.get(name) else ""),
                     }
                     for name, spec in fields.items()
                 ],
             }
         )
-    return out
+    return out + list_sections(doc)
 
 
 def file_url(record_id: str, kind: str) -> str:
@@ -80,6 +141,8 @@ def _notice_view(n: dict) -> dict:
 
 
 def _display_path(path: str, value) -> str:
+    if path in LISTS:
+        return entries_text({path: value if isinstance(value, list) else []}, path)
     spec = field_spec(path)
     return display(spec, value) if spec else ("" if value is None else str(value))
 
@@ -135,6 +198,12 @@ async def application_detail(services, staff: Staff, doc: dict) -> dict:
         base["recovery"] = recovery_view(doc, archive)
     if kind.name == "collection":
         base["late"] = await services.get(Campaigns).late_of(doc)  # 逾期提交 under the campaign windows
+        base["unit_confirmation"] = await services.get(UnitConfirmations).staff_view(doc)  # 报备确认
+        base["assessments"] = await services.get(Assessments).for_staff(doc, archive)  # 年度考评, 在岗 by the rule
+    if kind.name == "unit_admin":
+        base["unit_admin"] = await services.get(UnitAdminService).staff_view(doc)
+        base["name"] = base["unit_admin"]["applicant_name"]
+        base["sections"] = []  # the claim is in `unit_admin`: no record of its own
     if kind.name == "change":
         base["change"] = {
             "rows": change_rows(doc, archive),
@@ -196,6 +265,16 @@ def recovery_view(doc: dict, archive: dict | None) -> dict:
     }
 
 
+def _entry_document_label(doc: dict, key: str) -> str:
+    """A document's label, naming the entry it proves ("学历（学位）证书（第2条学历信息）")."""
+    label = document_label(key)
+    for name, spec in LISTS.items():
+        for i, entry in enumerate(e for e in doc.get(name) or [] if isinstance(e, dict)):
+            if entry.get("proof") == key or f"{spec.proof_kind}_{entry.get('id')}" == key:
+                return f"{label}（第{i + 1}条{spec.label}）"
+    return label
+
+
 def record_detail(settings, doc: dict) -> dict:
     """The reviewer's view of a record document."""
     rid = str(doc["_id"])
@@ -204,7 +283,7 @@ def record_detail(settings, doc: dict) -> dict:
     documents = [
         {
             "kind": kind,
-            "label": DOCUMENT_KINDS.get(kind) or EXTRA_LABELS.get(kind, kind),
+            "label": EXTRA_LABELS.get(kind) or _entry_document_label(doc, kind),
             "url": file_url(rid, kind),
             "content_type": d.get("content_type"),
             "size": d.get("size"),
@@ -225,6 +304,8 @@ def record_detail(settings, doc: dict) -> dict:
         "rare_name": rare_name(doc),
         "rare_characters": rare_characters(name) if name else [],
         "sections": sections(doc),
+        "accounting_years": accounting_years(doc, today()),
+        "locked_fields": locked_paths(doc),
         "photo": None
         if not photo or not photo.get("file_id")
         else {

@@ -32,9 +32,11 @@ from server.lifecycle.readmodel import queue_name
 from server.lifecycle.store import LifecycleStore
 from server.lists import Entry, SortedList, counts
 from server.notify.template import CHINA
-from server.records.fields import SECTIONS
+from server.records.derived import accounting_years
+from server.records.fields import LISTS, SECTIONS
+from server.records.service import today
 from server.review.access import STATUS_LABELS, rare_name
-from server.review.detail import display
+from server.review.detail import display, entries_text
 from server.review.queue import regions_of, status_filter
 from server.staff.model import Staff
 from server.transfers.flows import flows
@@ -48,12 +50,15 @@ FETCH = 12
 DEFLATE_BYTES = 256 * 1024  # sheet XML gathered before it is deflated (in a worker thread) and sent
 SHEET, FLOW_SHEET = "会计人员信息", "调转流向"
 FIELDS = [(section, name, spec) for section, fields in SECTIONS.items() for name, spec in fields.items()]
+# every entry of each list in one cell (one line per entry), then the years of accounting work
+LIST_HEADERS = [f"{spec.label}（全部）" for spec in LISTS.values()] + ["会计工作年限"]
 HEADERS = (
     ["记录编号", "审核状态", "所在区", "档案号"]
     + [spec.label for _, _, spec in FIELDS]
+    + LIST_HEADERS
     + ["含生僻字", "提交时间", "审核时间", "审核人", "审核意见"]
 )
-WIDTHS = [26, 10, 10, 22] + [16] * len(FIELDS) + [10, 18, 18, 12, 40]
+WIDTHS = [26, 10, 10, 22] + [16] * len(FIELDS) + [50] * len(LISTS) + [12] + [10, 18, 18, 12, 40]
 # what a row needs of an application and of its archive (the rest is not read off the wire)
 APP_PROJECTION = {"history": 0, "documents": 0, "photo": 0, "listed": 0, "payload": 0}
 ARCHIVE_PROJECTION = {"data": 1, "record_id": 1}
@@ -78,6 +83,8 @@ def row_values(settings, doc: dict) -> list:
         doc.get("archive_no") or "",
     ]
     values += [display(spec, (doc.get(section) or {}).get(name)) for section, name, spec in FIELDS]
+    values += [entries_text(doc, name) for name in LISTS]
+    values.append(accounting_years(doc, today()))
     values += [
         "是" if rare_name(doc) else "否",
         _local(doc.get("submitted_at")),

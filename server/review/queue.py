@@ -20,6 +20,7 @@ from server.lifecycle.readmodel import ALL, chars_name, queue_name, row, stamp
 from server.lifecycle.store import LifecycleStore
 from server.lifecycle.tables import COLLECTION, KINDS, all_states, kind_of
 from server.lists import SortedList, counts, merged_page
+from server.records.identifiers import archive_no_candidates
 from server.staff.model import Staff
 
 MAX_PAGE_SIZE = 100
@@ -85,7 +86,7 @@ async def _search(services, staff: Staff, regions: list[str], status: str, text:
     wanted_regions = set(staff.regions) if regions == [ALL] else set(regions)
     if ID_LIKE.fullmatch(text):
         store = services.get(LifecycleStore)
-        for number in dict.fromkeys((text, text.upper())):
+        for number in archive_no_candidates(text):  # a travel permit's number is kept with its prefix
             claim = await services.db["archive_numbers"].find_one({"_id": number})
             app = await store.application(claim["record_id"]) if claim else None
             if app and app.get("region_code") in wanted_regions and app.get("archive_no") == number:

@@ -27,7 +27,7 @@ from server.lifecycle.archive import Archives, record_data
 from server.lifecycle.engine import Actor, Lifecycle, not_found
 from server.lifecycle.store import Doc, LifecycleStore
 from server.lifecycle.tables import KINDS, TRANSFER_IN, TRANSFER_KINDS, TRANSFER_OUT, step_label
-from server.records.fields import SECTIONS
+from server.records.fields import LISTS, SECTIONS
 from server.records.store import RecordStore
 from server.staff.model import Staff
 from server.transfers import rules, sheets
@@ -300,7 +300,7 @@ class TransferService:
             await self.lifecycle.guards[name](record, body)
         doc = {
             **base,
-            **{k: v for k, v in record_data(record).items() if k in SECTIONS},
+            **{k: v for k, v in record_data(record).items() if k in SECTIONS or k in LISTS},  # lists: #14
             "region_code": region,
             "to_region": region,
             "archive_no": record.get("archive_no"),

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from server.db import utcnow
 from server.lifecycle.engine import Lifecycle
 from server.lifecycle.store import new_step
+from server.records.derived import with_derived
 from server.staff import StaffAccounts
 from tests.records import idgen
 
@@ -144,6 +145,39 @@ async def insert_record(
             "post": "cashier",
             "accounting_since": "2012-08-01",
         },
+        "educations": [
+            {
+                "id": "eduaaaaa",
+                "level": "bachelor",
+                "school": "厦门大学",
+                "major": "会计学",
+                "mode": "full_time",
+                "from": "2008-09-01",
+                "to": "2012-07-01",
+                "degree": "bachelor",
+                "proof": "diploma",
+            }
+        ],
+        "qualifications": [
+            {
+                "id": "qualaaaa",
+                "level": "intermediate",
+                "obtained_by": "exam",
+                "obtained_on": "2016-09-01",
+                "certificate_no": f"Z{n:08d}",
+                "issuer": "财政部",
+            }
+        ],
+        "work_history": [
+            {
+                "id": "workaaaa",
+                "unit_name": unit_name,
+                "unit_nature": "enterprise",
+                "industry": "L",
+                "post": "cashier",
+                "from": "2012-08-01",
+            }
+        ],
         "contact": {"mobile": mobile, "email": "a@example.com"},
         "region_code": region,
         "archive_no": id_number,
@@ -158,6 +192,7 @@ async def insert_record(
         "created_at": submitted_at - dt.timedelta(hours=1),
         "updated_at": submitted_at,
     }
+    doc = with_derived(doc)  # the summary sections as the server derives them from the lists
     result = await services.db["applications"].insert_one(doc)
     doc["_id"] = result.inserted_id
     await services.db["accounts"].insert_one({"_id": doc["openid"], "record_id": doc["_id"], "created_at": now})

@@ -6,9 +6,10 @@ import os
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from tests.admin.conftest import A, add_staff, insert_record
+from tests.admin.conftest import A, add_staff, insert_record, jpeg_bytes
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -129,11 +130,17 @@ async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_
     rec = await insert_record(s, name="王小明", status="approved", openid="demo-openid-mover", mobile="13812345678")
     login = await http.post("/api/v1/auth/login", json={"code": "demo:mover"})
     token = login.json["token"]
+    # a new employer is a new work period (its proof staged first); the previous one ends the day before
+    fd = aiohttp.FormData()
+    fd.add_field("file", jpeg_bytes(), filename="proof.jpg", content_type="image/jpeg")
+    assert (await http.post("/api/v1/me/changes/proof", token=token, data=fd)).status == 201
+    new_period = {**rec["work_history"][0], "unit_name": "厦门新单位有限公司", "from": "2024-03-01"}
+    del new_period["id"]
     r = await http.post(
         "/api/v1/me/changes",
         token=token,
         json={
-            "changes": {"contact": {"mobile": "13987654321"}, "employment": {"unit_name": "厦门新单位有限公司"}},
+            "changes": {"contact": {"mobile": "13987654321"}, "work_history": [rec["work_history"][0], new_period]},
             "reason": "换了工作",
         },
     )
@@ -168,6 +175,9 @@ async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_
             assert await mobile.locator("td.old").inner_text() == "13812345678"
             assert await mobile.locator("td.new").inner_text() == "13987654321"
             assert "换了工作" in await page.inner_text("#r-change-reason")
+            history = page.locator("#r-change tr[data-path='work_history']")
+            assert "厦门新单位有限公司" in await history.locator("td.new").inner_text()
+            assert "2012-08-01至2024-02-29" in await history.locator("td.new").inner_text()
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "admin-change.png"), full_page=False)
             await page.click("#approve-btn")
@@ -187,7 +197,7 @@ async def test_reviewer_sees_a_change_beside_the_archive_and_approves_it_in_the_
 async def submit_with_demo_files(http, name: str) -> str:
     """A first collection submitted through the real endpoints with `make demo-files`' photo and scans."""
     from server.demo_files import files
-    from tests.miniprogram.conftest import form, valid_body
+    from tests.miniprogram.conftest import ENTRY_KINDS, form, valid_body
 
     samples = files()
     login = await http.post("/api/v1/auth/login", json={"code": f"demo:{name}"})
@@ -195,12 +205,16 @@ async def submit_with_demo_files(http, name: str) -> str:
     r = await http.patch("/api/v1/me/record", token=token, json=valid_body(name="陈小华"))
     assert r.status == 200, r.text
     for missing in r.json["missing"]:
-        if missing["field"].startswith("documents."):
-            kind = missing["field"].split(".", 1)[1]
-            up = await http.post(
-                f"/api/v1/me/documents/{kind}", token=token, data=form(samples["scan.jpg"], "scan.jpg")
-            )
-            assert up.status == 201, up.text
+        field = missing["field"]
+        if field.startswith("documents."):
+            path = f"/api/v1/me/documents/{field.split('.', 1)[1]}"
+        elif field.endswith(".proof"):  # an entry's proof: ?entry=<its id>
+            name, index, _ = field.split(".")
+            path = f"/api/v1/me/documents/{ENTRY_KINDS[name]}?entry={r.json[name][int(index)]['id']}"
+        else:
+            continue
+        up = await http.post(path, token=token, data=form(samples["scan.jpg"], "scan.jpg"))
+        assert up.status == 201, up.text
     r = await http.post("/api/v1/me/photo", token=token, data=form(samples["photo.jpg"], "photo.jpg"))
     assert r.status == 201, r.text
     r = await http.post("/api/v1/me/record/submit", token=token, json={"commitment": True})

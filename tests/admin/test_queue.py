@@ -114,7 +114,7 @@ async def test_detail_has_files_history_and_rare_flag(server, staff_client):
     stored = await server.services.files.read(rec["photo"]["file_id"])
     assert photo.body == stored
     [doc] = d["documents"]
-    assert doc["kind"] == "diploma" and doc["label"] == "学历（学位）证书"
+    assert doc["kind"] == "diploma" and doc["label"] == "学历（学位）证书（第1条学历信息）"  # the entry it proves
     pdf = await rev.get(doc["url"])
     assert pdf.status == 200 and pdf.headers["Content-Type"] == "application/pdf" and pdf.body.startswith(b"%PDF")
     assert (await rev.get(f"/admin/api/records/{rec['_id']}/files/passport_info")).error_code == "file_not_found"

@@ -133,7 +133,7 @@ async def test_a_change_equal_to_the_archive_is_refused(server, approved_person)
         json={
             "changes": {
                 "contact": {"mobile": rec["contact"]["mobile"]},
-                "employment": {"unit_name": rec["employment"]["unit_name"]},
+                "work_history": rec["work_history"],  # sent back as it is
             }
         },
     )

@@ -20,7 +20,7 @@ async def test_neither_qualified_nor_in_post_is_not_eligible(server, as_user, ma
     assert r.status == 422 and r.error_code == "not_eligible", r.text
     message = r.json["error"]["message"]
     assert "会计专业技术资格" in message and "会计工作" in message and "不需要采集" in message
-    assert r.json["error"]["fields"] == [{"field": "qualification.level", "code": "not_eligible", "message": message}]
+    assert r.json["error"]["fields"] == [{"field": "qualifications", "code": "not_eligible", "message": message}]
     after = (await person.get("/api/v1/me/record")).json
     assert after["status"] == "draft" and after["version"] == view["version"] and after["submitted_at"] is None
     doc = await server.services.db["applications"].find_one({"openid": person.openid})
@@ -31,20 +31,24 @@ async def test_neither_qualified_nor_in_post_is_not_eligible(server, as_user, ma
     r = await person.patch(
         "/api/v1/me/record",
         json={
-            "employment": {
-                "in_post": True,
-                "unit_name": "厦门某某有限公司",
-                "unit_credit_code": idgen.uscc(),
-                "unit_nature": "enterprise",
-                "industry": "I",
-                "post": "bookkeeping",
-                "accounting_since": "2012-08-01",
-            }
+            "work_history": [
+                {
+                    "unit_name": "厦门某某有限公司",
+                    "unit_credit_code": idgen.uscc(),
+                    "unit_nature": "enterprise",
+                    "industry": "I",
+                    "post": "cashier",
+                    "from": "2012-08-01",
+                }
+            ],
+            "employment": {"accounting_since": "2012-08-01"},
         },
     )
     assert r.status == 200, r.text
-    assert [m["field"] for m in r.json["missing"]] == ["documents.work_proof"]
-    assert (await upload(person, "work_proof", jpeg_bytes())).status == 201
+    assert r.json["employment"]["in_post"] is True
+    assert [m["field"] for m in r.json["missing"]] == ["work_history.0.proof"]
+    entry = r.json["work_history"][0]["id"]
+    assert (await upload(person, "work_proof", jpeg_bytes(), entry=entry)).status == 201
     r = await person.post(SUBMIT, json={"commitment": True})
     assert r.status == 200 and r.json["status"] == "submitted", r.text
 

@@ -22,11 +22,14 @@ from pymongo import MongoClient
 from handlers.base import to_json
 from server.lifecycle.migrate import migrate
 from server.notify.sender import NoticeSender
+from server.records.migrate_shape import entry_id as shape_entry_id
+from server.records.migrate_shape import new_shape
 from tests.admin.conftest import PASSWORD, A, StaffClient, add_staff, jpeg_bytes, pdf_bytes
 from tests.records import idgen
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("profile", "education", "qualification", "employment", "contact")
+LISTS = ("educations", "qualifications", "work_history")
 ACTIONS = {"draft": "create", "submitted": "submit", "approved": "approve", "rejected": "reject"}
 VIEW_KEYS = ("status", "at", "by", "reason")
 
@@ -329,11 +332,16 @@ def check_migrated(db, old: OldData) -> None:
         app = db["applications"].find_one({"_id": rid})
         assert app is not None, rec["status"]
         assert app["kind"] == "collection"
+        shaped = new_shape(rec, rec.get("documents"), rid)  # then moved to the fuller shape (#14)
         for key, value in rec.items():
             if key in ("notices", "outbox_due_at"):
                 assert key not in app, key
+            elif key in ("education", "qualification", "employment"):
+                assert app[key] == shaped[key], (rec["status"], key)
             elif key != "history":
                 assert app[key] == value, (rec["status"], key)
+        if (rec.get("education") or {}).get("level"):
+            assert [e["id"] for e in app["educations"]] == [shape_entry_id(rid, "educations")]
         assert len(app["history"]) == len(rec["history"])
         previous = None
         for i, (was, step) in enumerate(zip(rec["history"], app["history"], strict=True)):
@@ -351,7 +359,8 @@ def check_migrated(db, old: OldData) -> None:
     archive = db["archives"].find_one({"_id": approved["archive_no"]})
     assert archive["record_id"] == approved["_id"] and archive["version"] == 1
     assert archive["openid"] == approved["openid"] and archive["region_code"] == A
-    assert archive["data"] == {**{s: approved[s] for s in SECTIONS}, "region_code": A}
+    shaped = new_shape(approved, approved["documents"], approved["_id"])
+    assert archive["data"] == {**{s: shaped[s] for s in (*SECTIONS, *LISTS)}, "region_code": A}
     assert archive["documents"] == approved["documents"] and archive["photo"] == approved["photo"]
     assert archive["open_change"] is None and [v["version"] for v in archive["versions"]] == [1]
 
@@ -411,8 +420,9 @@ async def old_calls_answer_the_same(srv, http_factory, db, old: OldData, fake_we
     assert r.status == 200, r.text
     view = r.json
     assert view["id"] == str(approved["_id"]) and view["status"] == "approved" and view["version"] == 11
-    for section in SECTIONS:
-        assert view[section] == as_json(approved[section]), section
+    shaped = new_shape(approved, approved["documents"], approved["_id"])
+    for section in (*SECTIONS, *LISTS):
+        assert view[section] == as_json(shaped[section]), section
     assert view["region_code"] == A and view["archive_no"] == approved["archive_no"]
     assert view["history"] == as_json([{k: h[k] for k in VIEW_KEYS if k in h} for h in approved["history"]])
     assert view["decision"] == as_json(

@@ -80,32 +80,66 @@ def valid_body(
         profile.update(gender="male", birth_date="1985-03-04", nationality="USA")
     body = {
         "profile": profile,
-        "education": {
-            "level": "bachelor",
-            "school": "厦门大学",
-            "major": "会计学",
-            "graduated_on": "2012-07-01",
-            "degree": "bachelor",
-        },
-        "qualification": {"level": qualification},
-        "employment": {"in_post": in_post},
+        "educations": [
+            {
+                "level": "bachelor",
+                "school": "厦门大学",
+                "major": "会计学",
+                "mode": "full_time",
+                "from": "2008-09-01",
+                "to": "2012-07-01",
+                "degree": "bachelor",
+            }
+        ],
+        "qualifications": [],
+        "work_history": [],
         "contact": {"mobile": "13800138000", "email": "zhang@example.com"},
         "region_code": "350203",
     }
     if qualification != "none":
-        body["qualification"].update(
-            obtained_by="exam", obtained_on="2014-05-18", certificate_no="ZJ-2014-0001", issuer="财政部"
-        )
+        body["qualifications"] = [
+            {
+                "level": qualification,
+                "obtained_by": "exam",
+                "obtained_on": "2014-05-18",
+                "certificate_no": "ZJ-2014-0001",
+                "issuer": "财政部",
+            }
+        ]
     if in_post:
-        body["employment"].update(
-            unit_name="厦门某某有限公司",
-            unit_credit_code=idgen.uscc(),
-            unit_nature="enterprise",
-            industry="I",
-            post="bookkeeping",
-            accounting_since="2012-08-01",
-        )
+        body["work_history"] = [
+            {
+                "unit_name": "厦门某某有限公司",
+                "unit_credit_code": idgen.uscc(),
+                "unit_nature": "enterprise",
+                "industry": "I",
+                "post": "general_ledger",
+                "from": "2012-08-01",
+            }
+        ]
+        body["employment"] = {"accounting_since": "2012-08-01"}
     return body
+
+
+async def upload_missing(client, missing: list[dict], upload) -> None:
+    """Upload a real JPEG for every document the record view lists as missing: identity documents
+    ("documents.<kind>") and the proofs of entries ("<list>.<i>.proof", with ?entry=<id>)."""
+    record = None
+    for item in missing:
+        field = item["field"]
+        if field.startswith("documents."):
+            r = await upload(client, field.split(".", 1)[1], jpeg_bytes())
+        elif field.endswith(".proof"):
+            name, index, _ = field.split(".")
+            record = record or (await client.get("/api/v1/me/record")).json
+            entry = record[name][int(index)]["id"]
+            r = await upload(client, ENTRY_KINDS[name], jpeg_bytes(), entry=entry)
+        else:
+            continue
+        assert r.status == 201, r.text
+
+
+ENTRY_KINDS = {"educations": "diploma", "qualifications": "qualification_certificate", "work_history": "work_proof"}
 
 
 @pytest.fixture
@@ -150,8 +184,16 @@ def give_photo(server):
 def upload():
     """Upload helper: `await upload(client, kind, data, filename)` → Response."""
 
-    async def _upload(client, kind: str, data: bytes, filename: str = "a.jpg", content_type: str = "image/jpeg"):
-        return await client.post(f"/api/v1/me/documents/{kind}", data=form(data, filename, content_type))
+    async def _upload(
+        client,
+        kind: str,
+        data: bytes,
+        filename: str = "a.jpg",
+        content_type: str = "image/jpeg",
+        entry: str | None = None,
+    ):
+        query = f"?entry={entry}" if entry else ""
+        return await client.post(f"/api/v1/me/documents/{kind}{query}", data=form(data, filename, content_type))
 
     return _upload
 
@@ -164,10 +206,7 @@ def make_valid_record(give_photo, upload):
         body = valid_body(**body_kw)
         resp = await client.patch("/api/v1/me/record", json=body)
         assert resp.status == 200, resp.text
-        for kind in resp.json["missing"]:
-            if kind["field"].startswith("documents."):
-                r = await upload(client, kind["field"].split(".", 1)[1], jpeg_bytes())
-                assert r.status == 201, r.text
+        await upload_missing(client, resp.json["missing"], upload)
         if photo:
             await give_photo(client.openid)
         return (await client.get("/api/v1/me/record")).json

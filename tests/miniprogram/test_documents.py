@@ -187,25 +187,32 @@ async def test_a_user_reading_another_users_document_gets_404(as_user, upload):
 
 async def test_listing_says_what_is_still_required(as_user, upload):
     c = await as_user("mo")
-    await c.patch(
+    r = await c.patch(
         "/api/v1/me/record",
         json={
             "profile": {"id_type": "passport"},
-            "employment": {"in_post": True},
-            "qualification": {"level": "senior"},
+            "educations": [{"level": "bachelor"}],
+            "qualifications": [{"level": "senior"}],
+            "work_history": [{"unit_name": "某公司", "from": "2015-01-01"}],
         },
     )
+    edu, qual, job = (r.json[n][0]["id"] for n in ("educations", "qualifications", "work_history"))
     await upload(c, "passport_info", jpeg_bytes())
     listing = (await c.get("/api/v1/me/documents")).json
     assert [d["kind"] for d in listing["documents"]] == ["passport_info"]
     assert listing["required"] == [
         "passport_info",
         "passport_validity",
-        "diploma",
-        "qualification_certificate",
-        "work_proof",
+        f"diploma_{edu}",
+        f"qualification_certificate_{qual}",
+        f"work_proof_{job}",
     ]
-    assert listing["missing"] == ["passport_validity", "diploma", "qualification_certificate", "work_proof"]
+    assert listing["missing"] == listing["required"][1:]
+    r = await upload(c, "work_proof", jpeg_bytes(), entry=job)
+    assert r.status == 201 and r.json["label"] == "工作证明", r.text
+    listing = (await c.get("/api/v1/me/documents")).json
+    assert [d["kind"] for d in listing["documents"]] == ["passport_info", f"work_proof_{job}"]
+    assert f"work_proof_{job}" not in listing["missing"]
 
 
 async def test_concurrent_uploads_of_different_kinds_all_land(server, as_user, upload):

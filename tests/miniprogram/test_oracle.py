@@ -52,7 +52,7 @@ async def test_an_account_finds_numbers_taken_five_times_an_hour_across_processe
     after = (await probe.get(RECORD)).json
     assert after["version"] == before["version"] and after["archive_no"] is None
     # Other fields still save, and so does the number the account already holds.
-    assert (await probe.patch(RECORD, json={"education": {"school": "厦门大学"}})).status == 200
+    assert (await probe.patch(RECORD, json={"educations": [{"school": "厦门大学"}]})).status == 200
     # Someone else on the same address is not affected (20 an hour per address by default).
     r = await (await as_user("neighbour")).patch(RECORD, json=id_body(taken[0]))
     assert r.status == 409

@@ -62,12 +62,15 @@ async def test_a_complete_valid_body_is_saved_normalised(as_user):
 async def test_sections_can_be_saved_one_at_a_time_and_null_clears(as_user):
     c = await as_user("cat")
     assert (await c.patch("/api/v1/me/record", json={"contact": {"mobile": "13900139000"}})).status == 200
-    r = await c.patch("/api/v1/me/record", json={"education": {"school": "集美大学"}})
+    r = await c.patch("/api/v1/me/record", json={"educations": [{"level": "bachelor", "school": "集美大学"}]})
     assert r.json["contact"]["mobile"] == "13900139000" and r.json["education"]["school"] == "集美大学"
     r = await c.patch("/api/v1/me/record", json={"contact": {"mobile": None}})
     assert "mobile" not in r.json["contact"]
-    r = await c.patch("/api/v1/me/record", json={"education": {"school": ""}})
-    assert "school" not in r.json["education"]
+    [edu] = r.json["educations"]
+    r = await c.patch("/api/v1/me/record", json={"educations": [{**edu, "school": ""}]})
+    assert "school" not in r.json["education"] and "school" not in r.json["educations"][0]
+    r = await c.patch("/api/v1/me/record", json={"educations": None})
+    assert r.json["educations"] == [] and r.json["education"] == {}
 
 
 RESIDENT_CASES = [
@@ -171,11 +174,12 @@ async def test_id_number_needs_a_type(as_user):
 )
 async def test_unified_social_credit_code(as_user, code, error):
     c = await as_user("ivy")
-    r = await c.patch("/api/v1/me/record", json={"employment": {"unit_credit_code": code}})
+    r = await c.patch("/api/v1/me/record", json={"work_history": [{"unit_credit_code": code, "from": "2015-01-01"}]})
     if error is None:
         assert r.status == 200 and r.json["employment"]["unit_credit_code"] == code
+        assert r.json["work_history"][0]["unit_credit_code"] == code
     else:
-        assert field_errors(r) == {"employment.unit_credit_code": error}
+        assert field_errors(r) == {"work_history.0.unit_credit_code": error}
 
 
 @pytest.mark.parametrize(
@@ -221,11 +225,11 @@ async def test_email(as_user):
 )
 async def test_dates(as_user, value, code):
     c = await as_user("lee")
-    r = await c.patch("/api/v1/me/record", json={"education": {"graduated_on": value}})
+    r = await c.patch("/api/v1/me/record", json={"educations": [{"level": "bachelor", "to": value}]})
     if code is None:
         assert r.status == 200 and r.json["education"]["graduated_on"] == value
     else:
-        assert field_errors(r) == {"education.graduated_on": code}
+        assert field_errors(r) == {"educations.0.to": code}
 
 
 async def test_dates_must_follow_birth(as_user):
@@ -236,9 +240,9 @@ async def test_dates_must_follow_birth(as_user):
     )
     r = await c.patch(
         "/api/v1/me/record",
-        json={"education": {"graduated_on": "1989-07-01"}, "employment": {"accounting_since": "2000-01-01"}},
+        json={"educations": [{"to": "1989-07-01"}], "employment": {"accounting_since": "2000-01-01"}},
     )
-    assert field_errors(r) == {"education.graduated_on": "before_birth", "employment.accounting_since": "before_age_16"}
+    assert field_errors(r) == {"educations.0.to": "before_birth", "employment.accounting_since": "before_age_16"}
 
 
 async def test_closed_lists(as_user):
@@ -247,18 +251,26 @@ async def test_closed_lists(as_user):
         ("profile", "gender", "female", "f"),
         ("profile", "ethnicity", "05", "99"),
         ("profile", "nationality", "JPN", "XXX"),
-        ("education", "level", "master", "phd"),
-        ("qualification", "level", "full_senior", "expert"),
-        ("qualification", "obtained_by", "review", "bought"),
-        ("employment", "unit_nature", "public_institution", "company"),
-        ("employment", "post", "cashier", "boss"),
-        ("employment", "industry", "J", "Z"),
-        ("education", "degree", "none", "honorary"),
+        ("educations", "level", "master", "phd"),
+        ("educations", "mode", "part_time", "evening"),
+        ("qualifications", "level", "full_senior", "expert"),
+        ("qualifications", "obtained_by", "exam_review", "bought"),
+        ("work_history", "unit_nature", "public_institution", "company"),
+        ("work_history", "post", "financial_reporting", "boss"),
+        ("work_history", "post", "chief_accountant", "bookkeeping"),  # an old code, not on the national list
+        ("work_history", "industry", "J", "Z"),
+        ("educations", "degree", "none", "honorary"),
     ):
-        r = await c.patch("/api/v1/me/record", json={section: {field: bad}})
-        assert field_errors(r) == {f"{section}.{field}": "invalid_choice"}, (field, bad)
-        r = await c.patch("/api/v1/me/record", json={section: {field: good}})
-        assert r.status == 200 and r.json[section][field] == good, (field, r.text)
+        if section == "profile":
+            r = await c.patch("/api/v1/me/record", json={section: {field: bad}})
+            assert field_errors(r) == {f"{section}.{field}": "invalid_choice"}, (field, bad)
+            r = await c.patch("/api/v1/me/record", json={section: {field: good}})
+            assert r.status == 200 and r.json[section][field] == good, (field, r.text)
+        else:
+            r = await c.patch("/api/v1/me/record", json={section: [{field: bad}]})
+            assert field_errors(r) == {f"{section}.0.{field}": "invalid_choice"}, (field, bad)
+            r = await c.patch("/api/v1/me/record", json={section: [{field: good}]})
+            assert r.status == 200 and r.json[section][0][field] == good, (field, r.text)
 
 
 async def test_labels_in_simplified_or_traditional_chinese_are_accepted_for_closed_lists(as_user):
@@ -267,14 +279,19 @@ async def test_labels_in_simplified_or_traditional_chinese_are_accepted_for_clos
         "/api/v1/me/record",
         json={
             "profile": {"ethnicity": "維吾爾族", "gender": "女"},
-            "education": {"level": "大學本科"},
-            "qualification": {"level": "中級（會計師）"},
+            "educations": [{"level": "大學本科", "mode": "全日制"}],
+            "qualifications": [{"level": "中級（會計師）", "obtained_by": "考評結合"}],
+            "work_history": [{"post": "財務會計報告編制", "from": "2015-01-01"}],
         },
     )
     assert r.status == 200, r.text
     assert r.json["profile"]["ethnicity"] == "05" and r.json["profile"]["gender"] == "female"
     assert r.json["education"]["level"] == "bachelor" and r.json["qualification"]["level"] == "intermediate"
-    r = await c.patch("/api/v1/me/record", json={"education": {"school": "國立臺灣大學"}})
+    assert (
+        r.json["educations"][0]["mode"] == "full_time" and r.json["qualifications"][0]["obtained_by"] == "exam_review"
+    )
+    assert r.json["employment"]["post"] == "financial_reporting"
+    r = await c.patch("/api/v1/me/record", json={"educations": [{"level": "bachelor", "school": "國立臺灣大學"}]})
     assert r.json["education"]["school"] == "國立臺灣大學"  # free text is kept as typed
 
 
@@ -292,8 +309,10 @@ async def test_region_code(as_user):
 
 async def test_qualification_none_refuses_certificate_details(as_user):
     c = await as_user("quin")
-    r = await c.patch("/api/v1/me/record", json={"qualification": {"level": "none", "certificate_no": "ZJ-1"}})
-    assert field_errors(r) == {"qualification.certificate_no": "not_applicable"}
+    r = await c.patch("/api/v1/me/record", json={"qualifications": [{"level": "none", "certificate_no": "ZJ-1"}]})
+    assert field_errors(r) == {"qualifications.0.level": "invalid_choice"}  # none = an empty list
+    r = await c.patch("/api/v1/me/record", json={"qualifications": []})
+    assert r.status == 200 and r.json["qualification"] == {"level": "none"}
 
 
 async def test_unknown_fields_and_wrong_types_are_422_and_change_nothing(as_user):
@@ -305,7 +324,8 @@ async def test_unknown_fields_and_wrong_types_are_422_and_change_nothing(as_user
         ({"status": "approved"}, {"status": "unknown_section"}),
         ({"archive_no": "X"}, {"archive_no": "unknown_section"}),
         ({"profile": "张三"}, {"profile": "invalid_type"}),
-        ({"employment": {"in_post": "yes"}}, {"employment.in_post": "invalid_type"}),
+        ({"employment": {"in_post": "yes"}}, {"employment.in_post": "derived_field"}),
+        ({"work_history": "yes"}, {"work_history": "invalid_type"}),
         ({"profile": {"name": 42}}, {"profile.name": "invalid_type"}),
         ({"contact": {"mobile": ["13800138000"]}}, {"contact.mobile": "invalid_type"}),
     ]
@@ -320,10 +340,10 @@ async def test_unknown_fields_and_wrong_types_are_422_and_change_nothing(as_user
 async def test_every_failure_is_listed_with_a_chinese_message(as_user):
     c = await as_user("sue")
     r = await c.patch(
-        "/api/v1/me/record", json={"contact": {"mobile": "1", "email": "x"}, "education": {"graduated_on": "tomorrow"}}
+        "/api/v1/me/record", json={"contact": {"mobile": "1", "email": "x"}, "educations": [{"to": "tomorrow"}]}
     )
     fields = r.json["error"]["fields"]
-    assert {f["field"] for f in fields} == {"contact.mobile", "contact.email", "education.graduated_on"}
+    assert {f["field"] for f in fields} == {"contact.mobile", "contact.email", "educations.0.to"}
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in f["message"]) for f in fields)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json["error"]["message"])
 
@@ -336,10 +356,10 @@ async def test_malformed_and_oversized_bodies(as_user):
     assert r.status == 400
     r = await c.patch("/api/v1/me/record", json=[1, 2])
     assert r.status == 400 and r.error_code == "body_not_object"
-    r = await c.patch("/api/v1/me/record", json={"education": {"school": "大" * 40000}})
+    r = await c.patch("/api/v1/me/record", json={"educations": [{"school": "大" * 40000}]})
     assert r.status == 413 and r.error_code == "body_too_large"
-    r = await c.patch("/api/v1/me/record", json={"education": {"school": "大" * 101}})
-    assert field_errors(r) == {"education.school": "too_long"}
+    r = await c.patch("/api/v1/me/record", json={"educations": [{"school": "大" * 101}]})
+    assert field_errors(r) == {"educations.0.school": "too_long"}
 
 
 async def test_a_duplicate_archive_number_is_a_409(as_user, server):

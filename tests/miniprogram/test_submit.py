@@ -48,13 +48,10 @@ async def test_an_empty_record_lists_everything_missing(as_user):
         "profile.name",
         "profile.id_type",
         "profile.id_number",
-        "education.level",
-        "qualification.level",
-        "employment.in_post",
+        "educations",
         "contact.mobile",
         "region_code",
         "photo",
-        "documents.diploma",
     ):
         assert expected in fields
     assert "信息尚未填写完整" in r.json["error"]["message"]
@@ -73,28 +70,32 @@ async def test_identity_pages_follow_the_id_type(as_user, give_photo, upload, id
     assert (await c.patch("/api/v1/me/record", json=valid_body(id_type=id_type))).status == 200
     await give_photo(c.openid)
     r = await c.post(SUBMIT, json={"commitment": True})
-    assert missing_fields(r) == pages + [
-        "documents.diploma",
-        "documents.qualification_certificate",
-        "documents.work_proof",
+    assert missing_fields(r) == [
+        "educations.0.proof",
+        "qualifications.0.proof",
+        "work_history.0.proof",
+        *pages,
     ]
     await upload(c, pages[0].split(".")[1], jpeg_bytes())
     r = await c.post(SUBMIT, json={"commitment": True})
-    assert missing_fields(r)[0] == pages[1]
+    assert missing_fields(r)[-1] == pages[1]
 
 
 async def test_work_proof_only_in_post_and_certificate_only_when_qualified(as_user, give_photo, upload):
     c = await as_user("aj")
-    await c.patch("/api/v1/me/record", json=valid_body(in_post=False, qualification="none"))
+    r = await c.patch("/api/v1/me/record", json=valid_body(in_post=False, qualification="none"))
+    [edu] = r.json["educations"]
     await give_photo(c.openid)
     r = await c.post(SUBMIT, json={"commitment": True})
-    assert missing_fields(r) == ["documents.id_front", "documents.id_back", "documents.diploma"]
-    r = await c.patch("/api/v1/me/record", json={"employment": {"in_post": True}})
-    assert "employment.unit_name" in [m["field"] for m in r.json["missing"]]
-    assert "documents.work_proof" in [m["field"] for m in r.json["missing"]]
-    r = await c.patch("/api/v1/me/record", json={"qualification": {"level": "intermediate"}})
+    assert missing_fields(r) == ["educations.0.proof", "documents.id_front", "documents.id_back"]
+    assert (await upload(c, "diploma", jpeg_bytes(), entry=edu["id"])).status == 201
+    r = await c.patch("/api/v1/me/record", json={"work_history": [{"unit_name": "厦门某公司", "from": "2015-01-01"}]})
     missing = [m["field"] for m in r.json["missing"]]
-    assert "qualification.certificate_no" in missing and "documents.qualification_certificate" in missing
+    assert "work_history.0.unit_credit_code" in missing and "work_history.0.proof" in missing
+    assert "employment.accounting_since" in missing and "educations.0.proof" not in missing
+    r = await c.patch("/api/v1/me/record", json={"qualifications": [{"level": "intermediate"}]})
+    missing = [m["field"] for m in r.json["missing"]]
+    assert "qualifications.0.certificate_no" in missing and "qualifications.0.proof" in missing
 
 
 async def test_the_photo_is_required(as_user, make_valid_record):

@@ -18,6 +18,7 @@ from server.records import (
     option_label,
     parse_districts,
 )
+from server.records.fields import LISTS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "districts.json"
@@ -27,7 +28,18 @@ def test_every_list_is_well_formed():
     for name, items in OPTIONS.items():
         codes = [o["code"] for o in items]
         assert len(codes) == len(set(codes)), name
-        assert all(set(o) == {"code", "label"} and o["code"] and o["label"] for o in items), name
+        keys = {"code", "label", "group"} if name == "posts" else {"code", "label"}
+        assert all(set(o) == keys and o["code"] and o["label"] for o in items), name
+
+
+def test_posts_are_the_national_list_in_two_groups():
+    groups = {o["code"]: o["group"] for o in OPTIONS["posts"]}
+    assert {c for c, g in groups.items() if g == "administrative"} == {"accounting_head", "chief_accountant"}
+    labels = {o["label"] for o in OPTIONS["posts"]}
+    for label in ("出纳", "资产核算", "收入费用核算", "财务成果核算", "财务会计报告编制", "稽核", "会计档案管理"):
+        assert label in labels
+    assert option_codes("post_groups") == ("administrative", "professional")
+    assert option_codes("study_modes") == ("full_time", "part_time")
 
 
 def test_required_lists_present():
@@ -47,9 +59,16 @@ def test_required_lists_present():
     ):
         assert name in OPTIONS
     assert option_codes("genders") == ("male", "female")
-    assert option_codes("id_types") == ("resident_id", "residence_permit", "passport")
+    assert option_codes("id_types") == (
+        "resident_id",
+        "residence_permit",
+        "passport",
+        "hk_macao_permit",
+        "taiwan_permit",
+    )
     assert option_codes("qualification_levels") == ("none", "junior", "intermediate", "senior", "full_senior")
-    assert option_codes("obtained_by") == ("exam", "review")
+    assert option_codes("obtained_by") == ("exam", "review", "exam_review")
+    assert option_label("obtained_by", "exam_review") == "考评结合"
     assert option_label("id_types", "residence_permit") == "港澳台居民居住证"
     assert option_label("genders", "x") is None
 
@@ -135,7 +154,11 @@ def test_openapi_components(version):
     schemas = comps["schemas"]
     patch = schemas["RecordPatch"]
     assert patch["additionalProperties"] is False
-    assert set(patch["properties"]) == set(SECTIONS) | {"region_code"}
+    # the summary sections education / qualification are derived: not in a PATCH
+    assert set(patch["properties"]) == {"profile", "employment", "contact", *LISTS, "region_code"}
+    assert set(schemas["RecordEmploymentInput"]["properties"]) == {"accounting_since", "old_certificate_no"}
+    entry = schemas["RecordWorkHistoryEntry"]
+    assert entry["additionalProperties"] is False and {"id", "from", "to", "post", "proof"} <= set(entry["properties"])
     for list_name, items in OPTIONS.items():
         camel = "".join(p.capitalize() for p in list_name.split("_"))
         enum = schemas[f"Record{camel}"]
@@ -148,10 +171,11 @@ def test_openapi_components(version):
     gender = schemas["RecordProfile"]["properties"]["gender"]
     in_post = schemas["RecordEmployment"]["properties"]["in_post"]
     if version.startswith("3.0"):
-        assert gender == {"allOf": [{"$ref": "#/components/schemas/RecordGenders"}], "nullable": True}
+        assert gender["nullable"] is True and gender["anyOf"][0] == {"$ref": "#/components/schemas/RecordGenders"}
         assert in_post["type"] == "boolean" and in_post["nullable"] is True
     else:
-        assert gender == {"anyOf": [{"$ref": "#/components/schemas/RecordGenders"}, {"type": "null"}]}
+        assert gender["anyOf"][0] == {"$ref": "#/components/schemas/RecordGenders"}
+        assert gender["anyOf"][-1] == {"type": "null"}
         assert in_post["type"] == ["boolean", "null"]
     refs = json.dumps(comps)
     for ref in {r.split('"')[0] for r in refs.split("#/components/schemas/")[1:]}:
@@ -161,7 +185,8 @@ def test_openapi_components(version):
 def test_openapi_without_districts():
     comps = openapi_components()
     region = comps["schemas"]["RecordPatch"]["properties"]["region_code"]
-    assert region["pattern"] == "^[0-9]{6}$"
+    assert region["anyOf"][0]["pattern"] == "^[0-9]{6}$"
+    assert region["anyOf"][1]["maxLength"] == 0  # "" clears it, like null
 
 
 def test_options_payload():

@@ -16,6 +16,7 @@ from server.records import (
     validate_patch,
     validate_record,
 )
+from server.records.fields import LISTS
 from tests.records import idgen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def codes(errors):
 
 
 def full_record(**over):
-    """A complete, valid record."""
+    """A complete, valid record as a PATCH body (lists without ids, no derived sections)."""
     rec = {
         "profile": {
             "name": "王𠈌",
@@ -54,35 +55,55 @@ def full_record(**over):
             "ethnicity": "01",
             "nationality": "CHN",
         },
-        "education": {
-            "level": "bachelor",
-            "school": "厦门大学",
-            "major": "会计学",
-            "graduated_on": "2012-07-01",
-            "degree": "bachelor",
-        },
-        "qualification": {
-            "level": "intermediate",
-            "obtained_by": "exam",
-            "obtained_on": "2016-09-10",
-            "certificate_no": "Z35020316000123",
-            "issuer": "财政部",
-        },
-        "employment": {
-            "in_post": True,
-            "unit_name": "厦门某某会计服务有限公司",
-            "unit_credit_code": idgen.uscc(),
-            "unit_nature": "enterprise",
-            "industry": "L",
-            "post": "bookkeeping",
-            "accounting_since": "2012-08-01",
-        },
+        "educations": [
+            {
+                "level": "bachelor",
+                "school": "厦门大学",
+                "major": "会计学",
+                "mode": "full_time",
+                "from": "2008-09-01",
+                "to": "2012-07-01",
+                "degree": "bachelor",
+            }
+        ],
+        "qualifications": [
+            {
+                "level": "intermediate",
+                "obtained_by": "exam",
+                "obtained_on": "2016-09-10",
+                "certificate_no": "Z35020316000123",
+                "issuer": "财政部",
+            }
+        ],
+        "work_history": [
+            {
+                "unit_name": "厦门某某会计服务有限公司",
+                "unit_credit_code": idgen.uscc(),
+                "unit_nature": "enterprise",
+                "industry": "L",
+                "post": "general_ledger",
+                "from": "2012-08-01",
+            }
+        ],
+        "employment": {"accounting_since": "2012-08-01"},
         "contact": {"mobile": "13800138000", "email": "wang@example.com"},
         "region_code": "350203",
     }
     for key, value in over.items():
         rec[key] = value
     return rec
+
+
+def stored_record(**over):
+    """full_record() as stored: entry ids assigned, summary sections derived."""
+    out, errors = check(full_record(**over))
+    assert errors == []
+    return apply_patch({}, out)
+
+
+def entry(name, **fields):
+    """A patch of one list holding one entry."""
+    return {name: [fields]}
 
 
 # ---- shape & types -------------------------------------------------------------------------
@@ -116,31 +137,52 @@ def test_section_must_be_object(section, bad):
 @pytest.mark.parametrize(
     "field,value",
     [
-        ("employment.in_post", "true"),
-        ("employment.in_post", 1),
-        ("employment.in_post", 0),
-        ("employment.in_post", []),
         ("profile.name", 123),
         ("profile.name", ["张三"]),
         ("profile.name", {"a": 1}),
         ("profile.gender", True),
         ("profile.birth_date", 19900517),
         ("profile.ethnicity", 1),
-        ("education.graduated_on", {}),
+        ("educations.0.to", {}),
         ("contact.mobile", 13800138000),
         ("contact.email", False),
-        ("employment.unit_credit_code", 1.5),
+        ("work_history.0.unit_credit_code", 1.5),
         ("profile.id_number", 350203199005171234),
-        ("qualification.level", ["junior"]),
+        ("qualifications.0.level", ["junior"]),
+        ("educations.0", "厦门大学"),
+        ("work_history", {"unit_name": "x"}),
         ("region_code", 350203),
         ("region_code", ["350203"]),
     ],
 )
 def test_wrong_json_types_are_field_errors(field, value):
     section, _, name = field.partition(".")
-    patch = {section: {name: value}} if name else {section: value}
+    if section in LISTS:
+        index, _, key = name.partition(".")
+        patch = {section: [{key: value} if key else value]} if name else {section: value}
+    else:
+        patch = {section: {name: value}} if name else {section: value}
     out, errors = check(patch)
     assert codes(errors) == {field: "invalid_type"}
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("employment.in_post", True),
+        ("employment.unit_name", "某公司"),
+        ("employment.post", "cashier"),
+        ("education.level", "doctor"),
+        ("education.graduated_on", "2012-07-01"),
+        ("qualification.level", "senior"),
+        ("qualification.certificate_no", "Z123456"),
+    ],
+)
+def test_derived_fields_are_refused(field, value):
+    section, _, name = field.partition(".")
+    out, errors = check({section: {name: value}}, stored_record())
+    assert codes(errors) == {field: "derived_field"}
+    assert codes(check({"legacy": {"first_work_date": "2000-01-01"}})[1]) == {"legacy": "read_only"}
 
 
 def test_fuzz_never_raises():
@@ -180,7 +222,11 @@ def test_fuzz_never_raises():
                 patch[s] = rng.choice(junk)
             else:
                 patch.setdefault(s, {})[f] = rng.choice(junk)
-        current = full_record() if rng.random() < 0.5 else {}
+        if rng.random() < 0.3:
+            patch[rng.choice(list(LISTS))] = rng.choice(
+                [rng.choice(junk), [rng.choice(junk)], [{"from": rng.choice(junk)}]]
+            )
+        current = stored_record() if rng.random() < 0.5 else {}
         out, errors = check(patch, current)
         assert isinstance(out, dict) and isinstance(errors, list)
 
@@ -190,32 +236,54 @@ def test_fuzz_never_raises():
 
 @pytest.mark.parametrize(
     "section,field,options",
-    [(s, f, spec.options) for s, fs in SECTIONS.items() for f, spec in fs.items() if spec.kind == "enum"],
+    [
+        (s, f, spec.options)
+        for s, fs in SECTIONS.items()
+        for f, spec in fs.items()
+        if spec.kind == "enum" and not spec.derived
+    ]
+    + [(n, f, spec.options) for n, ls in LISTS.items() for f, spec in ls.fields.items() if spec.kind == "enum"],
 )
 def test_enums_are_closed(section, field, options):
     for opt in OPTIONS[options]:
-        assert validate_patch({section: {field: opt["code"]}}, {}, DISTRICTS, TODAY)[0][section][field] == opt["code"]
+        if section == "qualifications" and opt["code"] == "none":
+            continue  # no qualification = an empty list
+        if section in LISTS:
+            out = validate_patch(entry(section, **{field: opt["code"]}), {}, DISTRICTS, TODAY)[0]
+            assert out[section][0][field] == opt["code"]
+        else:
+            assert (
+                validate_patch({section: {field: opt["code"]}}, {}, DISTRICTS, TODAY)[0][section][field] == opt["code"]
+            )
     for bad in ["x", "MALE", "本科", "99"]:
-        assert codes(check({section: {field: bad}})[1]) == {f"{section}.{field}": "invalid_choice"}
+        if section in LISTS:
+            assert codes(check(entry(section, **{field: bad}))[1]) == {f"{section}.0.{field}": "invalid_choice"}
+        else:
+            assert codes(check({section: {field: bad}})[1]) == {f"{section}.{field}": "invalid_choice"}
 
 
 def test_null_and_empty_string_clear_fields():
-    out, errors = check({"contact": {"email": None, "mobile": "  "}}, full_record())
+    out, errors = check({"contact": {"email": None, "mobile": "  "}}, stored_record())
     assert errors == [] and out == {"contact": {"email": None, "mobile": None}}
-    merged = apply_patch(full_record(), out)
+    merged = apply_patch(stored_record(), out)
     assert "email" not in merged["contact"] and "mobile" not in merged["contact"]
-    out, errors = check({"region_code": None}, full_record())
-    assert out == {"region_code": None} and "region_code" not in apply_patch(full_record(), out)
+    out, errors = check({"region_code": None}, stored_record())
+    assert out == {"region_code": None} and "region_code" not in apply_patch(stored_record(), out)
+    out, errors = check({"qualifications": None}, stored_record())
+    assert errors == [] and out["qualifications"] == [] and out["qualification"]["level"] == "none"
 
 
 def test_text_trim_nfc_length_and_characters():
-    out, errors = check({"education": {"school": "  厦门\t 大学  ", "major": "Cafe\u0301 管理"}})
-    assert errors == [] and out["education"] == {"school": "厦门 大学", "major": "Café 管理"}
-    assert codes(check({"education": {"school": "校" * 101}})[1]) == {"education.school": "too_long"}
-    assert check({"education": {"school": "校" * 100}})[1] == []
+    out, errors = check(entry("educations", school="  厦门\t 大学  ", major="Cafe\u0301 管理"))
+    assert errors == [] and {k: v for k, v in out["educations"][0].items() if k != "id"} == {
+        "school": "厦门 大学",
+        "major": "Café 管理",
+    }
+    assert codes(check(entry("educations", school="校" * 101))[1]) == {"educations.0.school": "too_long"}
+    assert check(entry("educations", school="校" * 100))[1] == []
     for bad in ["厦门\x07大学", "厦门\u200e大学", "\ue000大学", "厦门\ud800"]:
-        assert codes(check({"education": {"school": bad}})[1]) == {"education.school": "invalid_characters"}
-    assert check({"education": {"school": "\U00031350大学"}})[1] == []  # Ext H is not "unassigned"
+        assert codes(check(entry("educations", school=bad))[1]) == {"educations.0.school": "invalid_characters"}
+    assert check(entry("educations", school="\U00031350大学"))[1] == []  # Ext H is not "unassigned"
 
 
 @pytest.mark.parametrize(
@@ -232,13 +300,15 @@ def test_text_trim_nfc_length_and_characters():
     ],
 )
 def test_bad_dates(value, code):
-    assert codes(check({"education": {"graduated_on": value}})[1]) == {"education.graduated_on": code}
+    assert codes(check(entry("educations", to=value))[1]) == {"educations.0.to": code}
+    assert codes(check({"employment": {"accounting_since": value}})[1]) == {"employment.accounting_since": code}
 
 
 def test_good_dates():
     for value in ["2025-06-01", "2000-02-29", " 1990-01-01 "]:
-        out, errors = check({"education": {"graduated_on": value}})
-        assert errors == [] and out["education"]["graduated_on"] == value.strip()
+        out, errors = check(entry("educations", level="bachelor", to=value))
+        assert errors == [] and out["educations"][0]["to"] == value.strip()
+        assert out["education"]["graduated_on"] == value.strip()  # derived
 
 
 def test_mobile_email_uscc_certificate_normalised():
@@ -246,29 +316,29 @@ def test_mobile_email_uscc_certificate_normalised():
     out, errors = check(
         {
             "contact": {"mobile": "+86 138-0013-8000", "email": "Wang@Example.COM"},
-            "employment": {"unit_credit_code": code.lower()},
-            "qualification": {"level": "junior", "certificate_no": " z-3502 0316 "},
+            "work_history": [{"unit_credit_code": code.lower()}],
+            "qualifications": [{"level": "junior", "certificate_no": " z-3502 0316 "}],
         }
     )
     assert errors == []
     assert out["contact"] == {"mobile": "13800138000", "email": "Wang@example.com"}
-    assert out["employment"]["unit_credit_code"] == code
-    assert out["qualification"]["certificate_no"] == "Z-35020316"
+    assert out["work_history"][0]["unit_credit_code"] == code
+    assert out["qualifications"][0]["certificate_no"] == "Z-35020316"
     out, errors = check({"contact": {"mobile": "１３８００１３８０００"}})  # full-width digits
     assert out["contact"]["mobile"] == "13800138000"
     wrong = code[:17] + ("0" if code[-1] != "0" else "1")
     _, errors = check(
         {
             "contact": {"mobile": "12345678901", "email": "x@y"},
-            "employment": {"unit_credit_code": wrong},
-            "qualification": {"certificate_no": "Z1#"},
+            "work_history": [{"unit_credit_code": wrong}],
+            "qualifications": [{"certificate_no": "Z1#"}],
         }
     )
     assert codes(errors) == {
         "contact.mobile": "mobile_format",
         "contact.email": "email_format",
-        "employment.unit_credit_code": "uscc_checksum",
-        "qualification.certificate_no": "certificate_no_format",
+        "work_history.0.unit_credit_code": "uscc_checksum",
+        "qualifications.0.certificate_no": "certificate_no_format",
     }
 
 
@@ -459,12 +529,13 @@ def test_archive_no():
 
 def test_dates_after_birth():
     stored = {"profile": {"id_type": "resident_id", "id_number": ID, "birth_date": "1990-05-17"}}
-    assert codes(check({"education": {"graduated_on": "1990-05-17"}}, stored)[1]) == {
-        "education.graduated_on": "before_birth"
+    assert codes(check(entry("educations", to="1990-05-17"), stored)[1]) == {"educations.0.to": "before_birth"}
+    assert check(entry("educations", to="1990-05-18"), stored)[1] == []
+    assert codes(check(entry("qualifications", level="junior", obtained_on="1989-01-01"), stored)[1]) == {
+        "qualifications.0.obtained_on": "before_birth"
     }
-    assert check({"education": {"graduated_on": "1990-05-18"}}, stored)[1] == []
-    assert codes(check({"qualification": {"level": "junior", "obtained_on": "1989-01-01"}}, stored)[1]) == {
-        "qualification.obtained_on": "before_birth"
+    assert codes(check(entry("work_history", unit_name="甲", **{"from": "2006-05-16"}), stored)[1]) == {
+        "work_history.0.from": "before_age_16"
     }
 
 
@@ -482,39 +553,39 @@ def test_accounting_since_sixteenth_birthday():
 
 
 def test_birth_change_rechecks_stored_dates():
-    stored = full_record()
+    stored = stored_record()
     later = idgen.resident_id("350203", date(2000, 1, 1), "male")
     out, errors = check({"profile": {"id_number": later}}, stored)
     assert out["profile"]["birth_date"] == "2000-01-01"
-    assert codes(errors) == {"employment.accounting_since": "before_age_16"}  # 2012 < 16th birthday
+    assert codes(errors) == {  # 2012 < 16th birthday
+        "employment.accounting_since": "before_age_16",
+        "work_history.0.from": "before_age_16",
+    }
     much_later = idgen.resident_id("350203", date(2013, 1, 1), "male")
     assert codes(check({"profile": {"id_number": much_later}}, stored)[1]) == {
-        "education.graduated_on": "before_birth",
+        "educations.0.from": "before_birth",
+        "educations.0.to": "before_birth",
         "employment.accounting_since": "before_age_16",
+        "work_history.0.from": "before_age_16",
     }
     passport = {
         "profile": {"id_type": "passport", "id_number": "E12345678", "birth_date": "1980-01-01"},
-        "education": {"graduated_on": "2000-07-01"},
+        "educations": [{"id": "eduaaaaa", "to": "2000-07-01"}],
     }
-    assert codes(check({"profile": {"birth_date": "2001-01-01"}}, passport)[1]) == {
-        "education.graduated_on": "before_birth"
-    }
+    assert codes(check({"profile": {"birth_date": "2001-01-01"}}, passport)[1]) == {"educations.0.to": "before_birth"}
 
 
 def test_degree_vs_level():
-    assert codes(check({"education": {"level": "associate", "degree": "bachelor"}})[1]) == {
-        "education.degree": "degree_inconsistent"
+    assert codes(check(entry("educations", level="associate", degree="bachelor"))[1]) == {
+        "educations.0.degree": "degree_inconsistent"
     }
-    assert check({"education": {"level": "bachelor", "degree": "master"}})[1] == []  # 同等学力
-    assert check({"education": {"level": "associate", "degree": "none"}})[1] == []
-    stored = {"education": {"level": "high_school"}}
-    assert codes(check({"education": {"degree": "doctor"}}, stored)[1]) == {"education.degree": "degree_inconsistent"}
+    assert check(entry("educations", level="bachelor", degree="master"))[1] == []  # 同等学力
+    assert check(entry("educations", level="associate", degree="none"))[1] == []
 
 
-def test_qualification_none():
-    _, errors = check({"qualification": {"level": "none", "certificate_no": "Z123456"}})
-    assert codes(errors) == {"qualification.certificate_no": "not_applicable"}
-    out, errors = check({"qualification": {"level": "none"}}, full_record())
+def test_no_qualification_is_an_empty_list():
+    assert codes(check(entry("qualifications", level="none"))[1]) == {"qualifications.0.level": "invalid_choice"}
+    out, errors = check({"qualifications": []}, stored_record())
     assert errors == []
     assert out["qualification"] == {
         "level": "none",
@@ -523,7 +594,53 @@ def test_qualification_none():
         "certificate_no": None,
         "issuer": None,
     }
-    assert apply_patch(full_record(), out)["qualification"] == {"level": "none"}
+    assert apply_patch(stored_record(), out)["qualification"] == {"level": "none"}
+
+
+def test_highest_entries_are_derived():
+    educations = [
+        {"level": "master", "school": "甲大学", "to": "2015-06-30", "degree": "master"},
+        {"level": "doctor", "school": "乙大学", "to": "2019-06-30", "degree": "doctor"},
+        {"level": "bachelor", "school": "丙大学", "to": "2012-06-30"},
+    ]
+    qualifications = [
+        {"level": "senior", "obtained_on": "2020-01-01"},
+        {"level": "junior", "obtained_on": "2013-01-01"},
+        {"level": "senior", "obtained_on": "2018-01-01"},
+    ]
+    out, errors = check({"educations": educations, "qualifications": qualifications})
+    assert errors == []
+    assert out["education"]["school"] == "乙大学" and out["education"]["graduated_on"] == "2019-06-30"
+    assert out["qualification"]["level"] == "senior" and out["qualification"]["obtained_on"] == "2018-01-01"
+
+
+def test_entry_ids_are_assigned_and_kept():
+    stored = stored_record()
+    [edu] = stored["educations"]
+    assert re.fullmatch(r"[a-z]{8}", edu["id"])
+    second = {"level": "master", "school": "乙大学", "mode": "part_time", "from": "2014-09-01", "to": "2017-06-30"}
+    out, errors = check({"educations": [edu, second]}, stored)
+    assert errors == [] and out["educations"][0]["id"] == edu["id"] and out["educations"][1]["id"] != edu["id"]
+    assert codes(check({"educations": [edu, edu]}, stored)[1]) == {"educations.1.id": "duplicate_entry"}
+    assert codes(check({"educations": [{**edu, "id": "zzzzzzzz"}]}, stored)[1]) == {"educations.0.id": "unknown_entry"}
+    kept = {**stored, "educations": [{**edu, "proof": "diploma"}]}
+    out, _ = check({"educations": [{**edu, "proof": "forged"}]}, kept)
+    assert out["educations"][0]["proof"] == "diploma"  # the server's, not the client's
+
+
+def test_work_periods():
+    stored = stored_record()
+    [job] = stored["work_history"]
+    nxt = {"unit_name": "乙公司", "from": "2020-01-01"}
+    out, errors = check({"work_history": [{**job, "to": "2019-12-31"}, nxt]}, stored)
+    assert errors == [] and out["employment"]["unit_name"] == "乙公司"
+    assert codes(check({"work_history": [job, nxt]}, stored)[1]) == {
+        "work_history.0.to": "several_current",
+        "work_history.0": "periods_overlap",
+        "work_history.1": "periods_overlap",
+    }
+    early = {"unit_name": "丙公司", "from": "2011-01-01", "to": "2011-12-31"}
+    assert codes(check({"work_history": [early, job]}, stored)[1]) == {"work_history.0.from": "before_accounting_since"}
 
 
 # ---- whole records ---------------------------------------------------------------------------
@@ -534,9 +651,9 @@ def test_full_record_valid_and_idempotent():
     out, errors = check(rec)
     assert errors == []
     merged = apply_patch({}, out)
-    again, errors = check(merged, merged)
+    again, errors = check({name: merged[name] for name in LISTS}, merged)  # the lists sent back as they are
     assert errors == [] and apply_patch(merged, again) == merged
-    assert validate_record(rec, DISTRICTS, TODAY)[1] == []
+    assert validate_record(merged, DISTRICTS, TODAY)[1] == []
 
 
 def test_apply_patch_does_not_mutate():
@@ -552,10 +669,13 @@ def test_garbage_stored_record_does_not_raise():
     for _ in range(500):
         current = {s: rng.choice(junk + [{f: rng.choice(junk) for f in SECTIONS[s]}]) for s in SECTIONS}
         current["region_code"] = rng.choice(junk)
+        for name in LISTS:
+            current[name] = rng.choice([*junk, [rng.choice(junk)], [{"id": "abcdefgh", "from": rng.choice(junk)}]])
+        current["legacy"] = rng.choice([*junk, {"first_work_date": rng.choice(junk)}])
         patch = {
             "profile": {"birth_date": "1990-01-01", "id_number": ID},
-            "education": {"degree": "master"},
-            "qualification": {"level": "none"},
+            "educations": [{"degree": "master"}],
+            "work_history": [{"from": "2012-01-01"}],
             "employment": {"accounting_since": "2010-01-01"},
         }
         out, errors = check(patch, current)
