@@ -216,6 +216,7 @@ DEFAULT_REASON = {
     "unit_admin_verified": "单位管理员认证通过",
     "unit_confirmed": "请在小程序中查看",
     "unit_denied": "请与单位核实",
+    "ce_reminder": "本年度继续教育学分尚未修满",
 }
 
 # Stops and pauses a reason may end with (Chinese and ASCII), and trailing white space.
