@@ -245,7 +245,17 @@ class People:
         return f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}"
 
     def sections(self, region: str) -> dict:
-        """The five sections of one person (valid values)."""
+        """The sections and lists of one person (valid values): drawn as the first shape's sections, then
+        moved to the fuller one as the migration does (one entry per list, proofs the single documents
+        `files` stores)."""
+        from server.records.migrate_shape import new_shape
+
+        old = self.old_sections(region)
+        proofs = {"diploma": 1, "qualification_certificate": 1, "work_proof": 1}
+        return new_shape(old, proofs, uuid.UUID(int=self.rng.getrandbits(128)).hex)
+
+    def old_sections(self, region: str) -> dict:
+        """The five sections of one person in the first shape."""
         rng = self.rng
         gender = rng.choice(("male", "female"))
         birth = dt.date(1962, 1, 1) + dt.timedelta(days=rng.randrange(40 * 365))
@@ -296,11 +306,11 @@ class People:
                 "post": rng.choice(
                     (
                         "cashier",
-                        "bookkeeping",
+                        "income_expense",
                         "accounting_head",
                         "general_ledger",
                         "cost_accounting",
-                        "payroll",
+                        "settlement",
                         "auditing",
                     )
                 ),
@@ -494,13 +504,24 @@ class Seed:
         """A submitted change of an approved archive (new mobile and employer), as ChangeService.submit makes it."""
         from server.lifecycle.archive import diff_of, record_data, set_path
         from server.lifecycle.store import new_step
+        from server.records.derived import with_derived
         from server.records.fields import all_field_paths
+        from server.records.migrate_shape import entry_id
 
         at = self.now - dt.timedelta(seconds=self.rng.uniform(600, 30 * 86400))
         current = record_data(archive["data"])
         merged = json.loads(json.dumps(current))
         set_path(merged, "contact.mobile", self.people.mobile())
-        set_path(merged, "employment.unit_name", self.rng.choice(self.people.units))
+        start = (self.now - dt.timedelta(days=self.rng.randrange(30, 300))).date()
+        history = [dict(e) for e in merged.get("work_history") or []]  # a new employer: a new current period
+        for e in history:
+            e.setdefault("to", (start - dt.timedelta(days=1)).isoformat())
+        new_period = {**(history[-1] if history else {}), "unit_name": self.rng.choice(self.people.units)}
+        new_period["id"] = entry_id(uuid.UUID(int=self.rng.getrandbits(128)).hex, "work_history")
+        new_period.update({"from": start.isoformat(), "proof": "change_proof"})
+        new_period.pop("to", None)
+        merged["work_history"] = [*history, new_period]
+        merged = with_derived(merged)
         diff = diff_of(current, merged, all_field_paths())
         change = {
             "_id": ObjectId(),

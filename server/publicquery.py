@@ -83,10 +83,13 @@ from server.masking import mask_id_number, mask_name
 from server.ratelimit import PublicLimits
 from server.records.errors import FieldProblem
 from server.records.identifiers import (
+    ARCHIVE_PREFIXES,
     PERMIT_PREFIXES,
+    archive_no_candidates,
     normalize_passport,
     parse_residence_permit,
     parse_resident_id,
+    parse_travel_permit,
 )
 from server.records.names import derive_pinyin, normalize_name
 from server.records.service import today
@@ -151,9 +154,22 @@ def parse_number(raw: object) -> str:
             if text[:6] in PERMIT_PREFIXES:
                 return parse_residence_permit(text, today()).number
             return parse_resident_id(text, today()).number
+        if _is_travel_permit(text):
+            return text  # a travel permit's number (or a passport's of that shape): see archive_no_candidates
         return normalize_passport(text)
     except FieldProblem as p:
         raise _problem("id_number", p.code, p.message) from None
+
+
+def _is_travel_permit(text: str) -> bool:
+    """True when the text reads as a 港澳 or 台湾 travel permit's number."""
+    for id_type in ARCHIVE_PREFIXES:
+        try:
+            parse_travel_permit(id_type, text)
+        except FieldProblem:
+            continue
+        return True
+    return False
 
 
 def parse_name(raw: object) -> str:
@@ -262,6 +278,17 @@ class PublicQuery:
             problems.extend(exc.fields)
         if problems:
             raise Invalid(problems)
+        status = NOT_COMPLETED
+        # a passport-shaped number may also be a travel permit's, whose archive number has a prefix
+        # (archive_no_for): each reading is looked up the same way, so the time depends on the input only
+        for key in archive_no_candidates(number):
+            found = await self._status_of(key, wanted)
+            if found != NOT_COMPLETED:
+                status = found
+        return answer(status)
+
+    async def _status_of(self, number: str, wanted: str) -> str:
+        """The status of one archive number for a wanted (comparable) name: three reads by `_id`."""
         claim = await self.claims.find_one({"_id": number})
         record_id = claim.get("record_id") if claim else None
         app = await self.store.applications.find_one(
@@ -274,6 +301,7 @@ class PublicQuery:
         status, stored = judge(number, app, archive)
         if status != NOT_COMPLETED and _stored_name(stored) != wanted:
             status = NOT_COMPLETED  # the same answer as an unknown number
+        return status
         return answer(status)
 
     # -- (b) published lists: the public side -----------------------------------------------

@@ -59,8 +59,8 @@ def entry_target(doc: dict, kind: str, entry_id: str | None) -> tuple[str, str |
             entry_id = entries[0]["id"]  # the one entry of its list: no need to name it
         else:
             return kind, None
-    entries = doc.get(lists[0]) if lists else None
-    held = lists and any(isinstance(e, dict) and e.get("id") == entry_id for e in entries or [])
+    stored = (doc.get(lists[0]) if lists else None) or []
+    held = lists and any(isinstance(e, dict) and e.get("id") == entry_id for e in stored)
     if not held:
         what = LISTS[lists[0]].label if lists else DOCUMENT_KINDS.get(kind, kind)
         message = f"未找到该条{what}，请先保存后再上传证明材料" if lists else "该类材料不属于某一条目，请不要指定entry"

@@ -204,7 +204,13 @@ class Archives:
             await self.services.atomic.update(
                 self.store.archives, {"_id": number, "open_change": app["_id"]}, {"$set": {"open_change": None}}
             )
-        claimed = archive_no({"profile": {"id_number": changes_of(app).get("profile.id_number")}})
+        changes = changes_of(app)
+        id_type = changes.get("profile.id_type")
+        if id_type is None and number:  # the type stays: the archive's own
+            id_type = ((((await self.store.archive(number)) or {}).get("data") or {}).get("profile") or {}).get(
+                "id_type"
+            )
+        claimed = archive_no({"profile": {"id_type": id_type, "id_number": changes.get("profile.id_number")}})
         if claimed:
             claims = self.services.db["archive_numbers"]
             held = await claims.find_one({"_id": claimed})

@@ -384,17 +384,20 @@ async def test_the_person_gets_stored_documents_with_csp_sandbox(as_user, upload
 async def test_staff_get_stored_documents_with_csp_sandbox(server, as_user, upload, make_valid_record, http_factory):
     c = await as_user("csp-staff")
     await make_valid_record(c)
-    assert (await upload(c, "work_proof", pdf_bytes(), "a.pdf", "application/pdf")).status == 201
+    up = await upload(c, "work_proof", pdf_bytes(), "a.pdf", "application/pdf")  # the one work period's proof
+    assert up.status == 201, up.text
+    proof = up.json["kind"]
+    assert proof.startswith("work_proof_")
     r = await c.post("/api/v1/me/record/submit", json={"commitment": True})
     assert r.status == 200, r.text
     record_id = r.json["id"]
     await server.services.get(StaffAccounts).ensure("csp-reviewer", "reviewer", ["350203"], PASSWORD)
     staff = StaffClient(http_factory(server))
     assert (await staff.login("csp-reviewer")).status == 200
-    for kind in ("id_front", "work_proof"):
+    for kind in ("id_front", proof):
         got = await staff.get(f"/admin/api/records/{record_id}/files/{kind}")
         assert got.status == 200, got.text
         assert "sandbox" in got.headers.get("Content-Security-Policy", ""), (kind, got.headers)
         assert got.headers["X-Content-Type-Options"] == "nosniff"
-    pdf = await staff.get(f"/admin/api/records/{record_id}/files/work_proof")
+    pdf = await staff.get(f"/admin/api/records/{record_id}/files/{proof}")
     assert pdf.headers["Content-Disposition"].startswith("attachment")  # read outside the page

@@ -49,7 +49,8 @@ async def test_openapi_documents_every_mini_program_endpoint_with_the_enums(http
         assert schemas[f"Record{camel}"]["enum"] == [o["code"] for o in items], name
     assert "350203" in schemas["RecordDistricts"]["enum"]
     assert schemas["RecordPatch"]["additionalProperties"] is False
-    assert schemas["RecordProfile"]["properties"]["gender"]["allOf"][0]["$ref"] == "#/components/schemas/RecordGenders"
+    gender = schemas["RecordProfile"]["properties"]["gender"]  # the enum, or "" (= clear), or null
+    assert gender["anyOf"][0]["$ref"] == "#/components/schemas/RecordGenders" and gender["nullable"] is True
     patch = paths["/api/v1/me/record"]["patch"]
     assert patch["requestBody"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/RecordPatch"
     upload = paths["/api/v1/me/documents/{kind}"]["post"]
