@@ -40,6 +40,33 @@ register_schema(
             "sha256": {"type": "string"},
             "uploaded_at": {"type": "string", "format": "date-time"},
             "url": {"type": "string"},
+            "page_count": {"type": "integer", "description": "文件数：第一个文件加追加的页面（PDF 按一个文件计）"},
+            "pages": {
+                "type": "array",
+                "description": "追加的页面（第2页起）",
+                "items": {"$ref": "#/components/schemas/DocumentPage"},
+            },
+            "handoff": {
+                "allOf": [{"$ref": "#/components/schemas/HandoffImage"}],
+                "nullable": True,
+                "description": "上报图片（尚未生成时为 null）",
+            },
+        },
+    },
+)
+register_schema(
+    "DocumentPage",
+    {
+        "type": "object",
+        "description": "材料中追加的一页（图片）",
+        "properties": {
+            "id": {"type": "string"},
+            "number": {"type": "integer", "description": "页码（从2开始）"},
+            "content_type": {"type": "string", "enum": ["image/jpeg", "image/png"]},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "uploaded_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string"},
         },
     },
 )

@@ -50,19 +50,7 @@ register_schema(
             "size": {"type": "integer"},
             "url": {"type": "string"},
             "page_count": {"type": "integer", "description": "文件数：第一个文件加追加的页面（PDF 按一个文件计）"},
-            "pages": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "number": {"type": "integer"},
-                        "content_type": {"type": "string", "enum": ["image/jpeg", "image/png"]},
-                        "size": {"type": "integer"},
-                        "url": {"type": "string"},
-                    },
-                },
-            },
+            "pages": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentPage"}},
             "handoff": {"allOf": [{"$ref": "#/components/schemas/HandoffImage"}], "nullable": True},
         },
     },

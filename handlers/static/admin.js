@@ -557,6 +557,7 @@ function showDoc(d, btn) {
     view.append(h("p", { class: "muted" }, "PDF 文件，请下载后查看（" + Math.ceil((d.size || 0) / 1024) + " KB）"));
     view.append(h("p", {}, h("a", { href: d.url, download: "" }, "下载 " + d.label)));
   }
+  if (typeof showHandoff === "function") showHandoff(view, state.docTab.id, d);  // admin_handoff.js
   view.dataset.loaded = "1";
 }
 

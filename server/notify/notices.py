@@ -179,7 +179,7 @@ TEMPLATES: dict[str, tuple[str, str, str, str]] = {
         "standing_changed",
         "状态变更",
         "会计人员状态变更",
-        "您的会计人员状态已变为“{reason}”。",
+        "您的会计人员状态已变为：{reason}。",
     ),
     # Sent by the continuing-education reminder job (server/duties/reminders.py): {reason} says what is missing.
     "ce_reminder": (
