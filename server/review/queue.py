@@ -84,9 +84,10 @@ async def _search(services, staff: Staff, regions: list[str], status: str, text:
     """Rows of first collections whose name contains `text`, or whose ID number is `text`, in queue order."""
     found: dict[str, tuple[str, dict]] = {}
     wanted_regions = set(staff.regions) if regions == [ALL] else set(regions)
-    if ID_LIKE.fullmatch(text):
+    compact = "".join(text.split())  # numbers are printed in groups: "H1234 5678"
+    if ID_LIKE.fullmatch(compact):
         store = services.get(LifecycleStore)
-        for number in archive_no_candidates(text):  # a travel permit's number is kept with its prefix
+        for number in archive_no_candidates(compact):  # a travel permit's number is kept with its prefix
             claim = await services.db["archive_numbers"].find_one({"_id": number})
             app = await store.application(claim["record_id"]) if claim else None
             if app and app.get("region_code") in wanted_regions and app.get("archive_no") == number:

@@ -113,6 +113,9 @@ async def test_permit_holder_end_to_end(server, as_user, give_photo, upload, sta
     # after approval the staff search still finds the person
     r = await staff.get(f"/admin/api/records?q={quote(number.lower())}")
     assert [i["id"] for i in r.json["items"]] == [rec["id"]]
+    grouped = f" {number[:5]} {number[5:]} "  # as printed on the card, in groups
+    r = await staff.get(f"/admin/api/records?q={quote(grouped)}")
+    assert [i["id"] for i in r.json["items"]] == [rec["id"]]
 
 
 @pytest.mark.parametrize(
