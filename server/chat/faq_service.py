@@ -16,6 +16,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from faq import FaqEngine, MatchResult
 from server.chat.faq_store import FaqStore
@@ -39,7 +40,20 @@ def answer_context(settings: Settings) -> dict:
         "photo_dpi": settings.photo_dpi,
         "file_max_kb": settings.upload_max_mb * 1024,
         "file_max_mb": settings.upload_max_mb,
+        "ce_required_credits": settings.ce_required_credits,
+        "ce_professional_share": share_words(settings.ce_professional_share),
     }
+
+
+_DIGITS = "零一二三四五六七八九十"
+
+
+def share_words(share: str) -> str:
+    """A share as people read it: "2/3" -> 三分之二, "0.6" -> 五分之三, else a percentage."""
+    value = Fraction(share.strip()).limit_denominator(10)
+    if abs(float(value) - float(Fraction(share.strip()))) < 1e-3 and 0 < value.numerator <= 10:
+        return f"{_DIGITS[value.denominator]}分之{_DIGITS[value.numerator]}" if value.denominator > 1 else "全部"
+    return f"{float(Fraction(share.strip())) * 100:.0f}%"
 
 
 def build_engine(extra_topics: list[dict]) -> FaqEngine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.chat.conftest import answer_of, event_xml, image_xml, miss_question, voice_xml
+from tests.chat.conftest import answer_of, event_xml, image_xml, miss_question, text_xml, voice_xml
 
 
 async def test_voice_with_recognition_is_answered_like_text(chat):
@@ -123,3 +123,15 @@ async def test_an_out_of_scope_question_is_declined_without_choices(chat):
     assert await server.services.db["chat_choices"].count_documents({}) == 0
     miss = await server.services.db["chat_misses"].find_one({})
     assert miss["out_of_scope"] is True and miss["count"] == 1
+
+
+async def test_the_continuing_education_answer_quotes_the_requirement_from_settings(chat):
+    from server.chat.faq_service import share_words
+
+    assert "每年须修满90学分" in answer_of("continuing_education") and "三分之二" in answer_of("continuing_education")
+    answer = answer_of("continuing_education", ce_required_credits=60, ce_professional_share="0.6")
+    assert "每年须修满60学分" in answer and "五分之三" in answer and "90" not in answer
+    assert share_words("0.67") == "67%" and share_words("3/4") == "四分之三"
+    _, sender = await chat(ce_required_credits=72)
+    reply = await sender.send(text_xml("o-ce", "继续教育每年要多少学分"))
+    assert "72学分" in reply.content
