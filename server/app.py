@@ -45,6 +45,7 @@ from server.staff.demo import seed_demo_staff
 from server.transfers.effects import TransferEffects
 from server.transfers.service import TransferService
 from server.units.appointments import Appointments
+from server.units.assessments import Assessments
 from server.units.confirmations import UnitConfirmations
 from server.units.effects import UnitAdminEffects
 from server.units.migrate import migrate_units_if_needed
@@ -126,6 +127,7 @@ def wire(services: Services) -> None:
     lifecycle.on_notice(services.get(NoticeSender).poke)
     services.get(RecordService).after_patch.append(services.get(LegacyMatcher).after_patch)  # the old register
     services.get(RecordService).after_patch.append(services.get(Appointments).after_patch)  # 单位聘任备案 prefill
+    services.get(Assessments).on_written.append(services.get(StandingService).recompute_records)  # 非在岗 at once
     services.get(Appointments).register_effects(lifecycle)  # an approved change naming a registering unit: confirmed
 
 

@@ -33,7 +33,7 @@ import asyncio
 import datetime as dt
 import logging
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import bson
@@ -121,6 +121,9 @@ class Assessments:
         self.uploads = services.db[UPLOADS]
         self.person_list = SortedList(services.db, services.atomic, PERSON_LIST)
         self.pool = BoundedPool(1, 2, "assessment-sheets", "正在处理其他表格，请稍后重试", "sheet_busy", 2.0)
+        # told the first collections' ids of people whose results were written (wired in server/app.py:
+        # the yearly-duties standing is recomputed at once)
+        self.on_written: list[Callable[[list[Any]], Awaitable[Any]]] = []
 
     async def close(self) -> None:
         self.pool.close()
@@ -288,6 +291,9 @@ class Assessments:
         for year, puts in by_year.items():
             for at in range(0, len(puts), WRITE_BATCH):
                 await self.year_list(year).apply(puts[at : at + WRITE_BATCH], [])
+        written = list(dict.fromkeys(r["record_id"] for r in rows))
+        for hook in self.on_written:
+            await hook(written)
 
     # -- the sheet -----------------------------------------------------------------------------
 

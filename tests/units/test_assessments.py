@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 
 from server.units.assessments_rules import Period, assessment_standing, periods_of
 from tests.admin.test_admin_page import ARGS, ARTIFACTS, CHROMIUM
-from tests.units.conftest import APPS, person_of_unit, unit_reviewer
+from tests.units.conftest import APPS, approve, person_of_unit, unit_reviewer
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEAD = ["证件号码", "姓名", "考评年度", "考评结果", "评语"]
@@ -160,12 +160,16 @@ async def test_a_sheet_is_previewed_with_row_errors_and_written_only_once_confir
 
 
 async def test_one_by_one_and_the_standing_two_missing_years_make_non_in_post(
-    make_server, make_unit_admin, as_user, http_factory
+    make_server, make_unit_admin, as_user, http_factory, staff_client
 ):
     running = await make_server(assessment_first_year=2024)
     admin, uscc = await make_unit_admin("one-admin", running=running)
     rec = await person_of_unit(running, uscc, name="林一一", login="one-p")
+    r = await approve(await unit_reviewer(running, staff_client), rec["_id"])  # an archive: duties apply
+    assert r.status == 200, r.text
     person = await as_user("one-p", running)
+    standings = running.services.db["standings"]
+    assert await standings.find_one({"_id": rec["archive_no"]}) is None  # nothing computed it yet
     this_year = dt.date.today().year
     # not confirmed yet: 409, nothing written
     r = await admin.request(
@@ -191,6 +195,8 @@ async def test_one_by_one_and_the_standing_two_missing_years_make_non_in_post(
         json={"result": "基本合格", "comment": "良好"},
     )
     assert r.status == 200 and r.json["changed"] is True, r.text
+    # the write recomputed the yearly-duties standing at once (Assessments.on_written, wired in app.py)
+    assert (await standings.find_one({"_id": rec["archive_no"]}))["computed_at"]
     r = await admin.request(
         "PUT",
         f"/api/v1/unit/{uscc}/assessments/{this_year}/people/{rec['_id']}",
