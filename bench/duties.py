@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import random
 import sys
@@ -90,6 +91,7 @@ def make_archive(i: int, codes: list[str], rnd: random.Random) -> dict:
         },
         "versions": [],
         "changes": [],
+        "created_at": dt.datetime(qualified + 1, 1, 10, tzinfo=dt.UTC),  # collected the year after: every year counts
     }
 
 

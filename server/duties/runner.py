@@ -67,6 +67,7 @@ PROJECTION = {
     "data.employment": 1,
     "data.work_history": 1,
     "data.legacy.ce_years": 1,
+    "created_at": 1,
 }
 KEPT = ("standing", "incomplete_years", "abnormal_years", "missing_assessment_years", "years", "first_year")
 
@@ -230,6 +231,8 @@ class StandingService:
         data = archive.get("data") or {}
         return rules.Facts(
             first_year=rules.first_year(data),
+            records_from=rules.records_from(archive.get("created_at")),
+            legacy_years=rules.legacy_years(data),
             totals=totals,
             legacy_done=rules.legacy_complete(data, self.requirement),
             assessments=assessments,

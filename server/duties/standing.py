@@ -12,6 +12,10 @@ year, professional subjects at least two thirds (CE_REQUIRED_CREDITS, CE_PROFESS
 - A year is complete when its credits reach the total and the professional share; a year of the
   old register (`legacy.ce_years`) marked completed, or with enough credits, is complete too.
 - Only ended years count against a person (the current year is shown, in progress).
+- The archive's records start with the year of its collection (seed 001: "会计信息档案将从采集年度算起"):
+  an earlier year counts only when something records it, the old register (`legacy.ce_years`) or
+  credits imported for it. Someone qualified in 2010 who collects in 2026 is not 异动 on day one
+  for fifteen years nobody recorded here.
 - 异动 (`abnormal`): 3 consecutive or 4 cumulative incomplete ended years; the incomplete years
   are named. 非在岗 (`not_in_post`): the annual assessments' rule
   (`server.units.assessments_rules.assessment_standing`: two consecutive years without an
@@ -100,6 +104,21 @@ def first_year(data: Mapping[str, Any]) -> int | None:
     return min(known) + 1 if known else None
 
 
+def records_from(created_at: Any) -> int | None:
+    """The first year the archive's own records cover: the year it was created (None: no floor)."""
+    return _year_of(created_at)
+
+
+def legacy_years(data: Mapping[str, Any]) -> set[int]:
+    """Every year the old register (`legacy.ce_years`) mentions, completed or not."""
+    legacy = data.get("legacy") if isinstance(data.get("legacy"), Mapping) else {}
+    return {
+        y["year"]
+        for y in (legacy or {}).get("ce_years") or []
+        if isinstance(y, Mapping) and isinstance(y.get("year"), int)
+    }
+
+
 def year_totals(entries: Iterable[Mapping[str, Any]]) -> dict[int, tuple[int, int]]:
     """{year: (total, professional)} of credit entries, in tenths."""
     out: dict[int, tuple[int, int]] = {}
@@ -144,6 +163,8 @@ class Facts:
     """What the rules read for one archive."""
 
     first_year: int | None
+    records_from: int | None = None  # years before it count only when recorded (legacy_years or totals)
+    legacy_years: set[int] = field(default_factory=set)
     totals: dict[int, tuple[int, int]] = field(default_factory=dict)  # year -> (total, professional) in tenths
     legacy_done: set[int] = field(default_factory=set)
     assessments: dict[int, str] = field(default_factory=dict)  # year -> result label
@@ -157,6 +178,9 @@ def evaluate(facts: Facts, requirement: Requirement, today: dt.date) -> dict[str
     start = facts.first_year
     if start is not None and start <= today.year:
         for y in range(start, today.year + 1):
+            recorded = y in facts.totals or y in facts.legacy_years
+            if facts.records_from is not None and y < facts.records_from and not recorded:
+                continue  # before this archive's records began, and nothing tells about it
             total, prof = facts.totals.get(y, (0, 0))
             complete = (total >= requirement.total and prof >= requirement.professional) or y in facts.legacy_done
             if not complete and y < today.year:

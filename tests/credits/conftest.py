@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import openpyxl
@@ -66,11 +67,19 @@ async def reviewer(running, staff_client, name: str, regions: list[str]) -> Staf
 
 
 async def qualified_in(services, rec: dict, year: int) -> None:
-    """Set the archive's qualification date (its first counted year is the next one)."""
+    """Set the archive's qualification date (its first counted year is the next one), and collect it
+    that next January: every year since is one the archive's own records cover (see standing.py)."""
     on = f"{year}-06-01"
+    collected = dt.datetime(year + 1, 1, 10, tzinfo=dt.UTC)
     await services.db["archives"].update_one(
         {"_id": rec["archive_no"]},
-        {"$set": {"data.qualification.obtained_on": on, "data.qualifications.0.obtained_on": on}},
+        {
+            "$set": {
+                "data.qualification.obtained_on": on,
+                "data.qualifications.0.obtained_on": on,
+                "created_at": collected,
+            }
+        },
     )
 
 

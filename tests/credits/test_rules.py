@@ -82,3 +82,20 @@ def test_the_requirement_settings_are_checked():
             Settings.from_env({}, **bad)
     assert rules.number(rules.Requirement.of(90, rules.parse_share("2/3")).professional) == 60
     assert rules.Requirement.of(100, rules.parse_share("2/3")).professional == 667  # tenths, rounded up
+
+
+def test_years_before_the_archive_was_collected_count_only_when_something_records_them():
+    today = dt.date(2026, 12, 2)
+    # qualified in 2010, collected in 2026, nothing recorded before: not 异动 for fifteen unknown years
+    result = rules.evaluate(facts(2011, {}, records_from=2026), REQ, today)
+    assert result["standing"] == "normal" and result["incomplete_years"] == []
+    assert [y["year"] for y in result["years"]] == [2026]
+    # credits imported for three earlier years, each short: those years are recorded, and they count
+    short = {y: (30.0, 20.0) for y in (2023, 2024, 2025)}
+    result = rules.evaluate(facts(2011, short, records_from=2026), REQ, today)
+    assert result["standing"] == "abnormal" and result["abnormal_years"] == [2023, 2024, 2025]
+    # the old register's years count too, completed or not
+    result = rules.evaluate(facts(2011, {}, records_from=2026, legacy_years={2024, 2025}), REQ, today)
+    assert result["incomplete_years"] == [2024, 2025] and result["standing"] == "normal"
+    # without a floor (no creation time) every year since the first counts, as before
+    assert rules.evaluate(facts(2011, {}), REQ, today)["standing"] == "abnormal"

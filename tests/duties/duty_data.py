@@ -8,6 +8,8 @@ is given with a complete year, so that only the years named decide.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from server.duties.credits import CreditStore
 from server.duties.runner import StandingService
 from server.lifecycle.store import ARCHIVES
@@ -47,6 +49,8 @@ async def standing_of(
     """Give a person credits ({year: total} with 2/3 professional, or {year: (total, professional)};
     complete years before the first named), compute their standing, and return it."""
     number = rec["archive_no"]
+    collected = dt.datetime(FIRST_YEAR, 1, 10, tzinfo=dt.UTC)  # an archive whose records cover every year
+    await services.db[ARCHIVES].update_one({"_id": number}, {"$set": {"created_at": collected}})
     entries = []
     for year in range(FIRST_YEAR, min(credits)):
         entries += _entries(year, 90, 60)
