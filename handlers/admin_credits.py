@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
 from handlers.base import MAX_PAGE_SIZE, int_argument
-from handlers.openapi import register_schema
+from handlers.openapi import json_schema_ref, multipart_file_body, register_schema
 from server.duties.claims import ClaimService
 from server.duties.credits import CREDITS_MAX, NOTE_MAX, TEXT_MAX
 from server.duties.imports import MAX_ROWS, CreditImports
@@ -14,31 +14,15 @@ from server.duties.manual import ManualCredits
 from server.errors import BadRequest
 
 TAGS = ["admin", "duties"]
-_JSON = "application/json"
 ARCHIVE = r"(?P<archive_no>[0-9A-Za-z]{5,30})"
 IMPORT = r"(?P<import_id>[0-9a-f]{24})"
 
 
-def _content(schema: str) -> dict:
-    return {_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-
-
-_ERR = _content("Error")
-_FILE_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file"],
-                "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "Excel（.xlsx）或 CSV"},
-                    "skip_invalid": {"type": "string", "enum": ["0", "1"], "description": "1：只导入正确的行"},
-                },
-            }
-        }
-    },
-}
+_ERR = json_schema_ref("Error")
+_FILE_BODY = multipart_file_body(
+    "Excel（.xlsx）或 CSV",
+    {"skip_invalid": {"type": "string", "enum": ["0", "1"], "description": "1：只导入正确的行"}},
+)
 _FILE_ERRORS = {
     "400": {"description": "不是 multipart 或缺少 file（not_multipart / file_missing / empty_file）", "content": _ERR},
     "403": {"description": "只有市级管理员可以导入（ce_import_city_admin_only）", "content": _ERR},
@@ -171,10 +155,10 @@ class ImportsHandler(_FileHandler):
             "tags": TAGS,
             "requestBody": _FILE_BODY,
             "responses": {
-                "201": {"description": "已导入", "content": _content("CreditImport")},
+                "201": {"description": "已导入", "content": json_schema_ref("CreditImport")},
                 "200": {
                     "description": "该文件已导入过（already_imported），未改变任何数据",
-                    "content": _content("CreditImport"),
+                    "content": json_schema_ref("CreditImport"),
                 },
                 **_FILE_ERRORS,
             },
@@ -201,7 +185,10 @@ class ImportPreviewHandler(_FileHandler):
             "summary": "预览学分文件：逐行检查（无档案、姓名不符、年度或学分有误、文件内重复），不写入任何数据",
             "tags": TAGS,
             "requestBody": _FILE_BODY,
-            "responses": {"200": {"description": "预览", "content": _content("CreditImportPreview")}, **_FILE_ERRORS},
+            "responses": {
+                "200": {"description": "预览", "content": json_schema_ref("CreditImportPreview")},
+                **_FILE_ERRORS,
+            },
         }
     }
 
@@ -218,7 +205,7 @@ class ImportHandler(StaffHandler):
             "summary": "一次学分导入的详情",
             "tags": TAGS,
             "responses": {
-                "200": {"description": "成功", "content": _content("CreditImport")},
+                "200": {"description": "成功", "content": json_schema_ref("CreditImport")},
                 "404": {"description": "不存在（import_not_found）", "content": _ERR},
             },
         }
@@ -236,7 +223,7 @@ class ImportUndoHandler(StaffHandler):
             "summary": "撤销一次学分导入（只删除该次导入的学分，重新计算人员状态）",
             "tags": TAGS,
             "responses": {
-                "200": {"description": "已撤销", "content": _content("CreditImport")},
+                "200": {"description": "已撤销", "content": json_schema_ref("CreditImport")},
                 "403": {"description": "只有市级管理员可以撤销", "content": _ERR},
                 "404": {"description": "不存在（import_not_found）", "content": _ERR},
                 "409": {"description": "已经撤销（import_undone）", "content": _ERR},
@@ -255,9 +242,9 @@ class CreditsHandler(StaffHandler):
         "post": {
             "summary": "财政局录入继续教育学分（记入审核日志，重新计算人员状态）",
             "tags": TAGS,
-            "requestBody": {"required": True, "content": _content("CreditEntryRequest")},
+            "requestBody": {"required": True, "content": json_schema_ref("CreditEntryRequest")},
             "responses": {
-                "201": {"description": "已录入", "content": _content("PersonCredits")},
+                "201": {"description": "已录入", "content": json_schema_ref("PersonCredits")},
                 "404": {"description": "没有该档案或不在本人管辖地区（archive_not_found）", "content": _ERR},
                 "422": {"description": "字段不正确（fields 逐项说明）", "content": _ERR},
             },
@@ -276,7 +263,7 @@ class PersonCreditsHandler(StaffHandler):
             "summary": "某人的继续教育学分（按年度）和人员状态",
             "tags": TAGS,
             "responses": {
-                "200": {"description": "成功", "content": _content("PersonCredits")},
+                "200": {"description": "成功", "content": json_schema_ref("PersonCredits")},
                 "404": {"description": "没有该档案或不在本人管辖地区", "content": _ERR},
             },
         }
@@ -294,7 +281,7 @@ class CreditEntryHandler(StaffHandler):
             "summary": "删除一条财政局录入的学分（导入的学分请撤销该次导入）",
             "tags": TAGS,
             "responses": {
-                "200": {"description": "已删除", "content": _content("PersonCredits")},
+                "200": {"description": "已删除", "content": json_schema_ref("PersonCredits")},
                 "404": {"description": "不存在（archive_not_found / credit_not_found）", "content": _ERR},
             },
         }
@@ -311,7 +298,7 @@ class ClaimDecisionHandler(StaffHandler):
         "post": {
             "summary": "视同继续教育审核：认定（填写认定学分，可少于申请）或不予认定（填写原因）",
             "tags": TAGS,
-            "requestBody": {"required": True, "content": _content("ClaimDecision")},
+            "requestBody": {"required": True, "content": json_schema_ref("ClaimDecision")},
             "responses": {
                 "200": {"description": "已审核（申请详情）"},
                 "403": {"description": "不是本人管辖地区的步骤", "content": _ERR},

@@ -9,15 +9,10 @@ otherwise). Publishing answers 202 at once: the list is computed by a job; `stat
 from __future__ import annotations
 
 from handlers.admin_base import StaffHandler
-from handlers.openapi import register_schema
+from handlers.openapi import json_schema_ref, register_schema
 from server.publicquery import TITLE_MAX, PublicQuery
 
 TAGS = ["admin", "public"]
-
-
-def json_schema_ref(name: str) -> dict:
-    """An OpenAPI JSON content object referring to a component schema."""
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
 _ERR = json_schema_ref("Error")

@@ -50,6 +50,25 @@ _SECURITY = {
 }
 
 
+def json_schema_ref(name: str) -> dict:
+    """An OpenAPI JSON content object referring to a component schema."""
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+
+
+def multipart_file_body(description: str = "", extra: dict | None = None) -> dict:
+    """A required multipart/form-data requestBody with a binary `file` field (described when given)
+    and the `extra` form fields ({name: schema})."""
+    file = {"type": "string", "format": "binary"} | ({"description": description} if description else {})
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"], "properties": {"file": file, **(extra or {})}}
+            }
+        },
+    }
+
+
 def register_schema(name: str, schema: dict) -> None:
     """Add a named schema to components/schemas."""
     _SCHEMAS[name] = schema

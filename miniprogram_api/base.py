@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.base import ApiHandler
+from handlers.openapi import json_schema_ref
 from server.accounts.sessions import SessionService, SessionUser
 from server.errors import Unauthorized
 
@@ -39,11 +40,6 @@ class UserHandler(ApiHandler):
         if isinstance(exc, Unauthorized) or status_code == 401:
             self.set_header("WWW-Authenticate", 'Bearer realm="kjcj"')
         super().write_error(status_code, **kwargs)
-
-
-def json_schema_ref(name: str) -> dict:
-    """An OpenAPI JSON content object referring to a component schema."""
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
 UNAUTHORIZED = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.openapi import register_schema
+from handlers.openapi import multipart_file_body, register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from miniprogram_api.documents import UploadHandler
 from server.lifecycle.changes import REASON_MAX, ChangeService
@@ -103,7 +103,7 @@ class ProofHandler(UploadHandler):
         "post": {
             "summary": "上传信息变更的证明材料（multipart/form-data，文件字段名 file；JPG/PNG/PDF）",
             "tags": ["mini-program"],
-            "requestBody": UploadHandler.openapi["post"]["requestBody"],
+            "requestBody": multipart_file_body(),
             "responses": {
                 "201": {"description": "已保存，提交变更时使用", "content": json_schema_ref("StagedFile")},
                 **UNAUTHORIZED,

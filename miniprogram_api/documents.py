@@ -6,7 +6,7 @@ import tornado.httputil
 import tornado.web
 from tornado.ioloop import IOLoop
 
-from handlers.openapi import register_schema
+from handlers.openapi import multipart_file_body, register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.documents import DOCUMENT_KINDS, DocumentService
 from server.documents.service import check_kind
@@ -102,18 +102,7 @@ class UploadHandler(UserHandler):
                     "所属条目的id：材料保存为该条目的证明（键为“类型_条目id”）",
                 },
             ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
-                        }
-                    }
-                },
-            },
+            "requestBody": multipart_file_body(),
             "responses": {
                 "201": {"description": "已保存（同类材料旧文件被替换并删除）", "content": json_schema_ref("Document")},
                 "400": {
@@ -193,7 +182,7 @@ class SlotUploadHandler(UploadHandler):
                 "parameters": [
                     {"name": "slot", "in": "query", "required": True, "schema": {"type": "string", "enum": list(slots)}}
                 ],
-                "requestBody": UploadHandler.openapi["post"]["requestBody"],
+                "requestBody": multipart_file_body(),
                 "responses": {
                     "201": {"description": saved, "content": json_schema_ref("StagedFile")},
                     **UNAUTHORIZED,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from handlers.openapi import register_schema
+from handlers.openapi import multipart_file_body, register_schema
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from miniprogram_api.documents import UploadHandler
 from server.documents.handoff import HandoffService
@@ -69,7 +69,7 @@ class PageUploadHandler(UploadHandler):
         "post": {
             "summary": "为已上传的材料追加一页（multipart/form-data，文件字段名 file；仅 JPG/PNG 图片，去除元数据）",
             "tags": TAGS,
-            "requestBody": UploadHandler.openapi["post"]["requestBody"],
+            "requestBody": multipart_file_body(),
             "responses": {
                 "201": {
                     "description": "已追加（该材料已生成的上报图片随之删除）",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from handlers.openapi import register_schema
+from handlers.openapi import multipart_file_body, register_schema
 from miniprogram_api.base import UNAUTHORIZED, json_schema_ref
 from miniprogram_api.documents import UploadHandler
 from server.photos import CHECK_IDS
@@ -83,18 +83,7 @@ class PhotoHandler(UploadHandler):
             "summary": "上传证件照（multipart/form-data，文件字段名 file；JPG/PNG/HEIC）。自动转正、裁剪为规定尺寸、"
             "压缩到规定大小并去除拍摄信息；逐项检查结果在 checks 中。原图不保存，只保存其 SHA-256",
             "tags": ["mini-program"],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
-                        }
-                    }
-                },
-            },
+            "requestBody": multipart_file_body(),
             "responses": {
                 "201": {"description": "已保存（旧照片被替换并删除）", "content": json_schema_ref("Photo")},
                 "400": {

@@ -6,11 +6,10 @@ from __future__ import annotations
 import tornado.web
 from tornado.ioloop import IOLoop
 
-from handlers.base import int_argument
-from handlers.openapi import register_schema
+from handlers.openapi import multipart_file_body, register_schema
 from miniprogram_api.base import json_schema_ref
 from miniprogram_api.documents import MULTIPART_OVERHEAD, _multipart_file
-from miniprogram_api.unit_base import UNIT_RESPONSES, USCC, UnitHandler
+from miniprogram_api.unit_base import UNIT_RESPONSES, USCC, UnitHandler, page_arguments, paging_parameters
 from server.errors import BadRequest, TooLarge
 from server.units.assessments import XLSX, Assessments
 from server.units.assessments_rules import COMMENT_MAX, RESULTS
@@ -52,8 +51,7 @@ class AssessmentYearHandler(UnitHandler):
             "summary": "本单位已确认在职人员的年度考评结果（按年度；证件号码部分隐藏）",
             "tags": ["mini-program"],
             "parameters": [
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000}},
-                {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
+                *paging_parameters(PAGE_MAX),
             ],
             "responses": {
                 "200": {"description": "items、total、recorded（已登记人数）、results（可选结果）"},
@@ -67,8 +65,7 @@ class AssessmentYearHandler(UnitHandler):
     async def get(self, uscc: str, year: str) -> None:
         service = self.services.get(Assessments)
         y = service.parse_year(year)
-        page = int_argument(self, "page", 1, 1, 100000)
-        size = int_argument(self, "page_size", 20, 1, PAGE_MAX)
+        page, size = page_arguments(self, PAGE_MAX)
         self.write_json(await service.year_page(self.unit, y, page, size))
 
 
@@ -142,18 +139,7 @@ class AssessmentUploadHandler(UnitHandler):
         "post": {
             "summary": "上传年度考评表（multipart/form-data，字段 file，.xlsx）：返回逐行检查结果，确认前不写入",
             "tags": ["mini-program"],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
-                        }
-                    }
-                },
-            },
+            "requestBody": multipart_file_body(),
             "responses": {
                 "201": {"description": "预览", "content": json_schema_ref("AssessmentPreview")},
                 "400": {"description": "缺少文件或不是 multipart（file_missing / not_multipart）", "content": _ERR},

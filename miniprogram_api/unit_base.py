@@ -14,6 +14,9 @@ Routes: `(rf"/api/v1/unit/{USCC}/...", MyHandler)`; add `UNIT_FORBIDDEN` to the 
 
 from __future__ import annotations
 
+import tornado.web
+
+from handlers.base import int_argument
 from miniprogram_api.base import UNAUTHORIZED, UserHandler, json_schema_ref
 from server.units.access import require_unit_admin
 
@@ -22,6 +25,20 @@ UNIT_FORBIDDEN = {
     "403": {"description": "不是该单位的已认证管理员（not_unit_admin）", "content": json_schema_ref("Error")}
 }
 UNIT_RESPONSES = {**UNAUTHORIZED, **UNIT_FORBIDDEN}
+PAGE_LAST = 100000
+
+
+def paging_parameters(size_max: int) -> list[dict]:
+    """The OpenAPI `page` and `page_size` query parameters of a unit list."""
+    return [
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_LAST}},
+        {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": size_max}},
+    ]
+
+
+def page_arguments(handler: tornado.web.RequestHandler, size_max: int) -> tuple[int, int]:
+    """A unit list's `page` (default 1) and `page_size` (default 20, at most size_max), or a 400."""
+    return int_argument(handler, "page", 1, 1, PAGE_LAST), int_argument(handler, "page_size", 20, 1, size_max)
 
 
 class UnitHandler(UserHandler):

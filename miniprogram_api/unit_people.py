@@ -3,10 +3,9 @@ unit as employer (masked ID numbers, paged), one person, confirm, deny with a re
 
 from __future__ import annotations
 
-from handlers.base import int_argument
 from handlers.openapi import register_schema
 from miniprogram_api.base import json_schema_ref
-from miniprogram_api.unit_base import UNIT_RESPONSES, USCC, UnitHandler
+from miniprogram_api.unit_base import UNIT_RESPONSES, USCC, UnitHandler, page_arguments, paging_parameters
 from server.units.admins import REASON_MAX
 from server.units.answers import STATES
 from server.units.confirmations import MAX_PAGE_SIZE, UnitConfirmations
@@ -48,12 +47,7 @@ class UnitPeopleHandler(UnitHandler):
                     "in": "query",
                     "schema": {"type": "string", "enum": list(STATES), "x-enum-labels": STATES},
                 },
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000}},
-                {
-                    "name": "page_size",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-                },
+                *paging_parameters(MAX_PAGE_SIZE),
             ],
             "responses": {
                 "200": {"description": "items、total、counts（各确认状态人数）"},
@@ -68,8 +62,7 @@ class UnitPeopleHandler(UnitHandler):
             await self.services.get(UnitConfirmations).people(
                 self.unit,
                 self.get_query_argument("state", None),
-                int_argument(self, "page", 1, 1, 100000),
-                int_argument(self, "page_size", 20, 1, MAX_PAGE_SIZE),
+                *page_arguments(self, MAX_PAGE_SIZE),
             )
         )
 

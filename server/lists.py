@@ -32,6 +32,7 @@ holding an older head that meets a chunk written under a newer one reads the hea
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import zlib
 from bisect import bisect_left, bisect_right
@@ -611,6 +612,63 @@ async def _insert_or_replace(coll: AsyncCollection, docs: list[dict]) -> None:
         if len(taken) != len(exc.details.get("writeErrors", [])):
             raise
         await asyncio.gather(*(coll.replace_one({"_id": docs[i]["_id"]}, docs[i], upsert=True) for i in taken))
+
+
+async def start_build(atomic: Atomic, db: AsyncDatabase, docs: AsyncCollection, region: str, fields: dict) -> dict:
+    """$set `fields` (a new generation: its state, gen, building_list...) on the district's document that
+    tracks a list, creating it without a list if need be, and drop the list an interrupted build had left
+    (a running one stops at its next progress report); the document."""
+    before = await docs.find_one({"_id": region}, {"building_list": 1, "list": 1})
+    doc = await atomic.update(
+        docs,
+        {"_id": region},
+        {"$set": fields, "$setOnInsert": {"region_code": region, "list": None, "total": 0}},
+        upsert=True,
+    )
+    stale = (before or {}).get("building_list")
+    if stale and stale != (before or {}).get("list"):
+        await drop(db, stale)
+    assert doc is not None  # an upsert returns the document
+    return doc
+
+
+async def build_and_swap(
+    db: AsyncDatabase,
+    atomic: Atomic,
+    docs: AsyncCollection,
+    key: dict,
+    name: str,
+    build: Callable[[], Awaitable[int | None]],
+    done: Callable[[int], dict],
+    log: logging.Logger,
+    what: str,
+) -> int | None:
+    """Build the list `name` for the document `key` ({_id, gen}) that tracks it, then swap it in.
+
+    build() writes the list and answers its count, or None when the document moved on meanwhile.
+    On an error the list is dropped, `what` logged as failed and the document marked state "failed"
+    (with the error's type); once built, `done(count)` is $set on the document if it is still at
+    `key`, and the list it names before is dropped. The count, or None when the list was abandoned."""
+    try:
+        total = await build()
+    except Exception as exc:
+        log.exception("%s failed", what)
+        await drop(db, name)
+        await atomic.update(
+            docs, key, {"$set": {"state": "failed", "building_list": None, "error": type(exc).__name__}}
+        )
+        return None
+    if total is None:
+        await drop(db, name)
+        return None
+    before = await docs.find_one(key, {"list": 1})
+    if await atomic.update(docs, key, {"$set": done(total)}) is None:
+        await drop(db, name)
+        return None
+    old = (before or {}).get("list")
+    if old and old != name:
+        await drop(db, old)
+    return total
 
 
 async def drop(db: AsyncDatabase, name: str) -> None:

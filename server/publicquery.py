@@ -78,7 +78,7 @@ from server.db import declare_indexes, utcnow
 from server.districts import deployment_districts, district_name
 from server.errors import Forbidden, Invalid, NotFound
 from server.lifecycle.store import LifecycleStore
-from server.lists import SortedList, drop
+from server.lists import SortedList, build_and_swap, drop, start_build
 from server.masking import mask_id_number, mask_name
 from server.ratelimit import PublicLimits
 from server.records.errors import FieldProblem
@@ -375,29 +375,22 @@ class PublicQuery:
             text = title.strip()
         gen = secrets.token_hex(8)
         now = utcnow()
-        before = await self.lists.find_one({"_id": region}, {"building_list": 1, "list": 1})
-        doc = await self.services.atomic.update(
+        doc = await start_build(
+            self.services.atomic,
+            self.db,
             self.lists,
-            {"_id": region},
+            region,
             {
-                "$set": {
-                    "title": text,
-                    "state": BUILDING,
-                    "gen": gen,
-                    "building_list": list_name(region, gen),
-                    "scanned": 0,
-                    "requested_by": staff.username,
-                    "requested_at": now,
-                    "error": None,
-                },
-                "$setOnInsert": {"region_code": region, "list": None, "total": 0},
+                "title": text,
+                "state": BUILDING,
+                "gen": gen,
+                "building_list": list_name(region, gen),
+                "scanned": 0,
+                "requested_by": staff.username,
+                "requested_at": now,
+                "error": None,
             },
-            upsert=True,
         )
-        stale = (before or {}).get("building_list")
-        if stale and stale != (before or {}).get("list"):
-            await drop(self.db, stale)  # what an interrupted job had written (a running one stops at its next batch)
-        assert doc is not None  # an upsert returns the document
         log.info("public list of %s requested by %s", region, staff.username)
         self.services.spawn(lambda: self.build(region, gen, staff.username), f"public-list-{region}")
         return self.view(doc)
@@ -435,41 +428,26 @@ class PublicQuery:
     async def build(self, region: str, gen: str, username: str) -> None:
         """Compute the district's list and publish it, unless replaced meanwhile."""
         name = list_name(region, gen)
-        try:
-            total = await self._build(region, gen, name)
-        except Exception as exc:
-            log.exception("public list of %s failed", region)
-            await drop(self.db, name)
-            await self.services.atomic.update(
-                self.lists,
-                {"_id": region, "gen": gen},
-                {"$set": {"state": FAILED, "building_list": None, "error": type(exc).__name__}},
-            )
-            return
-        if total is None:  # replaced or withdrawn
-            await drop(self.db, name)
-            return
-        before = await self.lists.find_one({"_id": region, "gen": gen}, {"list": 1})
-        done = await self.services.atomic.update(
+        total = await build_and_swap(
+            self.db,
+            self.services.atomic,
             self.lists,
             {"_id": region, "gen": gen},
-            {
-                "$set": {
-                    "state": PUBLISHED,
-                    "list": name,
-                    "building_list": None,
-                    "total": total,
-                    "published_by": username,
-                    "published_at": utcnow(),
-                }
+            name,
+            lambda: self._build(region, gen, name),
+            lambda total: {
+                "state": PUBLISHED,
+                "list": name,
+                "building_list": None,
+                "total": total,
+                "published_by": username,
+                "published_at": utcnow(),
             },
+            log,
+            f"public list of {region}",
         )
-        if done is None:
-            await drop(self.db, name)
+        if total is None:  # failed, replaced or withdrawn
             return
-        old = (before or {}).get("list")
-        if old and old != name:
-            await drop(self.db, old)
         log.info("public list of %s published: %d people not yet collected", region, total)
 
     async def _build(self, region: str, gen: str, name: str) -> int | None:

@@ -56,21 +56,37 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (method !== "GET") {
-    headers["X-XSRF-Token"] = state.xsrf || cookie("kjcj_xsrf");
-    headers["Content-Type"] = "application/json";
-  }
+/* fetch with the session cookie, asking for JSON: { resp, data } (data null when the answer is not
+   JSON); ApiError 0 `network` when the request could not be made. */
+async function fetchJson(method, path, headers, body) {
   let resp;
   try {
-    resp = await fetch(path, { method, headers, credentials: "same-origin",
-                               body: body === undefined ? undefined : JSON.stringify(body) });
+    resp = await fetch(path, { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin",
+                               body });
   } catch (e) {
     throw new ApiError(0, { error: { code: "network", message: "网络连接失败，请检查网络后重试" } });
   }
   let data = null;
   try { data = await resp.json(); } catch (e) { data = null; }
+  return { resp, data };
+}
+
+/* POST a file (a File, or FormData) as the request body, with the XSRF token and `headers`: the JSON
+   answer, or ApiError. Used by the import views (admin_legacy.js, admin_credits.js). */
+async function postFile(path, body, headers) {
+  const { resp, data } = await fetchJson("POST", path,
+    { ...headers, "X-XSRF-Token": state.xsrf || cookie("kjcj_xsrf") }, body);
+  if (!resp.ok) throw new ApiError(resp.status, data);
+  return data;
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (method !== "GET") {
+    headers["X-XSRF-Token"] = state.xsrf || cookie("kjcj_xsrf");
+    headers["Content-Type"] = "application/json";
+  }
+  const { resp, data } = await fetchJson(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
   if (!resp.ok) {
     const err = new ApiError(resp.status, data);
     if (resp.status === 401 && !path.endsWith("/login")) { showLogin(); }

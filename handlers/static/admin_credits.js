@@ -2,7 +2,7 @@
    file (upload → preview with row errors → import; import history with undo), a person's credits
    by year and standing with a manual entry, and the equivalence claims (视同继续教育) waiting in
    the caller's districts, decided with the credits granted. Loaded before admin.js; uses its helpers
-   ($, h, clear, api, ApiError, cookie, flash, state, fmtTime) only when called. The view's markup
+   ($, h, clear, api, postFile, flash, state, fmtTime) only when called. The view's markup
    is built here into #view-credits. */
 "use strict";
 
@@ -13,17 +13,7 @@ async function ceUpload(path, file, fields) {
   const body = new FormData();
   body.append("file", file, file.name);
   for (const [k, v] of Object.entries(fields || {})) body.append(k, v);
-  let resp;
-  try {
-    resp = await fetch(path, { method: "POST", credentials: "same-origin", body,
-      headers: { Accept: "application/json", "X-XSRF-Token": state.xsrf || cookie("kjcj_xsrf") } });
-  } catch (e) {
-    throw new ApiError(0, { error: { code: "network", message: "网络连接失败，请检查网络后重试" } });
-  }
-  let data = null;
-  try { data = await resp.json(); } catch (e) { data = null; }
-  if (!resp.ok) throw new ApiError(resp.status, data);
-  return data;
+  return postFile(path, body);
 }
 
 function ceBuild() {

@@ -1,6 +1,6 @@
 /* 原会计档案 (the old register, /admin/api/legacy/): import (upload → preview with row errors →
    confirm), import history, name mismatches to check, people not yet collected per district.
-   Loaded before admin.js; uses its helpers ($, h, clear, api, ApiError, cookie, flash, state,
+   Loaded before admin.js; uses its helpers ($, h, clear, api, postFile, flash, state,
    fmtTime, pager) only when called. The view's markup is built here into #view-legacy. */
 "use strict";
 
@@ -15,20 +15,7 @@ const legacyState = { file: null, preview: null, pendingRegion: null, pendingPag
 
 /* POST a file as the request body (the file's name in the query). */
 async function legacyUpload(path, file) {
-  let resp;
-  try {
-    resp = await fetch(path, {
-      method: "POST", credentials: "same-origin", body: file,
-      headers: { Accept: "application/json", "Content-Type": "application/octet-stream",
-                 "X-XSRF-Token": state.xsrf || cookie("kjcj_xsrf") },
-    });
-  } catch (e) {
-    throw new ApiError(0, { error: { code: "network", message: "网络连接失败，请检查网络后重试" } });
-  }
-  let data = null;
-  try { data = await resp.json(); } catch (e) { data = null; }
-  if (!resp.ok) throw new ApiError(resp.status, data);
-  return data;
+  return postFile(path, file, { "Content-Type": "application/octet-stream" });
 }
 
 function legacyBuild() {

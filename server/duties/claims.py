@@ -24,15 +24,15 @@ from bson import ObjectId
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.districts import district_name
-from server.documents.service import document_view
 from server.duties import standing as rules
 from server.duties.credits import CreditStore, credit_type, parse_credits
 from server.duties.runner import StandingService
 from server.errors import Conflict, Invalid, NotFound
 from server.lifecycle import staging
+from server.lifecycle.applicant_view import decision_view, documents_view, history_view, state_view
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
-from server.lifecycle.tables import CE_CLAIM, step_label
+from server.lifecycle.tables import CE_CLAIM
 from server.records.store import RecordStore
 from server.review.decisions import parse_decision, reason_text
 from server.review.detail import application_detail
@@ -62,13 +62,8 @@ def _problem(field: str, code: str, message: str) -> dict:
 def claim_view(settings, app: Doc) -> Doc:
     """A claim as its applicant sees it."""
     payload = app.get("payload") or {}
-    decision = app.get("decision") or {}
     return {
-        "id": str(app["_id"]),
-        "kind": CE_CLAIM.name,
-        "status": app.get("status"),
-        "status_label": CE_CLAIM.state_label(app.get("status")),
-        "withdrawable": CE_CLAIM.transition(app.get("status") or "", "withdraw") is not None,
+        **state_view(app, CE_CLAIM),
         "version": app.get("version"),
         "activity": payload.get("activity"),
         "activity_label": ACTIVITIES.get(payload.get("activity") or "", ""),
@@ -79,22 +74,10 @@ def claim_view(settings, app: Doc) -> Doc:
         "title": payload.get("title") or "",
         "note": payload.get("note") or "",
         "region_name": district_name(settings, app.get("region_code")),
-        "documents": {
-            k: document_view(k, v) | {"url": None, "label": SLOTS.get(k, k)}
-            for k, v in (app.get("documents") or {}).items()
-        },
-        "granted": decision.get("granted"),
-        "decision": {k: decision.get(k) for k in ("decision", "reason", "at")} if decision else None,
-        "history": [
-            {
-                "label": step_label(CE_CLAIM.name, h.get("from"), h.get("action")),
-                "status_label": CE_CLAIM.state_label(h.get("status")),
-                "at": h.get("at"),
-                "by": "本人" if h.get("role") == "applicant" else "财政局",
-                "reason": h.get("reason"),
-            }
-            for h in app.get("history") or []
-        ],
+        "documents": documents_view(app, SLOTS),
+        "granted": (app.get("decision") or {}).get("granted"),
+        "decision": decision_view(app),
+        "history": history_view(app, CE_CLAIM),
         "submitted_at": app.get("submitted_at"),
         "decided_at": app.get("decided_at"),
     }
@@ -147,8 +130,7 @@ class ClaimService:
         return record, await self.store.archive_of(record)
 
     async def _mine(self, archive: Doc | None, openid: str) -> list[Doc]:
-        apps = [await self.store.application(i) for i in dict.fromkeys((archive or {}).get("changes") or [])]
-        return [a for a in apps if a and a.get("kind") == CE_CLAIM.name and a.get("openid") == openid]
+        return await self.store.owned((archive or {}).get("changes"), openid, CE_CLAIM.name)
 
     async def overview(self, user: SessionUser) -> Doc:
         _, archive = await self._archive(user)
@@ -156,8 +138,7 @@ class ClaimService:
         apps = await self._mine(archive, user.openid)
         return {
             "claims": [claim_view(self.settings, a) for a in reversed(apps)],
-            "staged": {SLOT: staging.staged_view(SLOT, account.get(SLOT), SLOTS[SLOT])},
-            "slots": [{"code": s, "label": label} for s, label in SLOTS.items()],
+            **staging.staged_slots(account, SLOTS),
             "activities": [{"code": k, "label": v} for k, v in ACTIVITIES.items()],
             "can_apply": archive is not None,
         }

@@ -21,7 +21,7 @@ import secrets
 from server.db import utcnow
 from server.districts import deployment_districts, district_name
 from server.errors import Forbidden, Invalid, NotFound
-from server.lists import SortedList, drop
+from server.lists import SortedList, build_and_swap, start_build
 from server.publicquery import PublicQuery
 from server.staff import Staff
 
@@ -102,29 +102,22 @@ class LegacyPending:
 
     async def _start(self, region: str, username: str) -> dict:
         gen = secrets.token_hex(8)
-        before = await self.docs.find_one({"_id": region}, {"building_list": 1, "list": 1})
-        doc = await self.services.atomic.update(
+        doc = await start_build(
+            self.services.atomic,
+            self.db,
             self.docs,
-            {"_id": region},
+            region,
             {
-                "$set": {
-                    "state": BUILDING,
-                    "gen": gen,
-                    "building_list": list_name(region, gen),
-                    "scanned": 0,
-                    "requested_by": username,
-                    "requested_at": utcnow(),
-                    "error": None,
-                },
-                "$setOnInsert": {"region_code": region, "list": None, "total": 0},
+                "state": BUILDING,
+                "gen": gen,
+                "building_list": list_name(region, gen),
+                "scanned": 0,
+                "requested_by": username,
+                "requested_at": utcnow(),
+                "error": None,
             },
-            upsert=True,
         )
-        stale = (before or {}).get("building_list")
-        if stale and stale != (before or {}).get("list"):
-            await drop(self.db, stale)
         self.services.spawn(lambda: self._build(region, gen), f"legacy-pending-build-{region}")
-        assert doc is not None
         return doc
 
     async def _progress(self, region: str, gen: str, scanned: int) -> bool:
@@ -133,32 +126,25 @@ class LegacyPending:
 
     async def _build(self, region: str, gen: str) -> None:
         name = list_name(region, gen)
-        try:
-            total = await self.services.get(PublicQuery).not_collected(
-                region, name, lambda scanned: self._progress(region, gen, scanned)
-            )
-        except Exception as exc:
-            log.exception("legacy not-collected list of %s failed", region)
-            await drop(self.db, name)
-            await self.services.atomic.update(
-                self.docs,
-                {"_id": region, "gen": gen},
-                {"$set": {"state": FAILED, "building_list": None, "error": type(exc).__name__}},
-            )
-            return
-        if total is None:
-            await drop(self.db, name)
-            return
-        before = await self.docs.find_one({"_id": region, "gen": gen}, {"list": 1})
-        done = await self.services.atomic.update(
+        total = await build_and_swap(
+            self.db,
+            self.services.atomic,
             self.docs,
             {"_id": region, "gen": gen},
-            {"$set": {"state": READY, "list": name, "building_list": None, "total": total, "computed_at": utcnow()}},
+            name,
+            lambda: self.services.get(PublicQuery).not_collected(
+                region, name, lambda scanned: self._progress(region, gen, scanned)
+            ),
+            lambda total: {
+                "state": READY,
+                "list": name,
+                "building_list": None,
+                "total": total,
+                "computed_at": utcnow(),
+            },
+            log,
+            f"legacy not-collected list of {region}",
         )
-        if done is None:
-            await drop(self.db, name)
+        if total is None:
             return
-        old = (before or {}).get("list")
-        if old and old != name:
-            await drop(self.db, old)
         log.info("legacy not-collected list of %s: %d people", region, total)

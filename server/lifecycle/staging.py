@@ -57,6 +57,14 @@ def staged_view(slot: str, entry: Doc | None, label: str = "") -> Doc | None:
     return document_view(slot, entry) | {"url": None, **({"label": label} if label else {})}
 
 
+def staged_slots(account: Doc, slots: Mapping[str, str]) -> Doc:
+    """An overview's `staged` (each slot's staged file or None) and `slots` ([{code, label}]) for a kind's slots."""
+    return {
+        "staged": {s: staged_view(s, account.get(s), label) for s, label in slots.items()},
+        "slots": [{"code": s, "label": label} for s, label in slots.items()],
+    }
+
+
 async def consume(services, openid: str, slot: str, entry: Doc) -> None:
     """Empty the slot if it still holds this file (the application now owns it)."""
     store = services.get(LifecycleStore)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -110,6 +110,11 @@ class LifecycleStore:
         ids += list((record or {}).get("transfers_in") or [])
         found = [await self.application(i) for i in dict.fromkeys(ids)]
         return [a for a in found if a is not None]
+
+    async def owned(self, ids: Iterable[Any] | None, openid: str, kind: str) -> list[Application]:
+        """The applications among ids (in order, once each) that this account made and that are of this kind."""
+        found = [await self.application(i) for i in dict.fromkeys(ids or [])]
+        return [a for a in found if a and a.get("openid") == openid and a.get("kind") == kind]
 
     async def add_job(self, app_id: Any, n: int) -> str:
         """Record that step n of an application may have effects to apply (before writing it).

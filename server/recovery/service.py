@@ -20,12 +20,12 @@ from bson import ObjectId
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.districts import district_name
-from server.documents.service import document_view
 from server.errors import Conflict, Invalid, NotFound
 from server.lifecycle import staging
+from server.lifecycle.applicant_view import decision_view, documents_view, history_view, state_view
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
-from server.lifecycle.tables import RECOVERY, step_label
+from server.lifecycle.tables import RECOVERY
 from server.masking import mask_id_number
 from server.ratelimit import SharedLimit
 from server.records import archive_no
@@ -72,48 +72,28 @@ class RecoveryService:
         """A recovery as its applicant sees it (no staff names, the ID number masked)."""
         payload = app.get("payload") or {}
         return {
-            "id": str(app["_id"]),
-            "kind": "recovery",
-            "status": app.get("status"),
-            "status_label": RECOVERY.state_label(app.get("status")),
-            "withdrawable": RECOVERY.transition(app.get("status") or "", "withdraw") is not None,
+            **state_view(app, RECOVERY),
             "name": payload.get("name") or "",
             "id_number": mask_id_number(payload.get("id_number")),
             "region_name": district_name(self.settings, app.get("region_code")),
             "note": payload.get("note") or "",
-            "documents": {
-                k: document_view(k, v) | {"url": None, "label": SLOTS.get(k, k)}
-                for k, v in (app.get("documents") or {}).items()
-            },
-            "decision": {k: (app.get("decision") or {}).get(k) for k in ("decision", "reason", "at")}
-            if app.get("decision")
-            else None,
-            "history": [
-                {
-                    "label": step_label("recovery", h.get("from"), h.get("action")),
-                    "status_label": RECOVERY.state_label(h.get("status")),
-                    "at": h.get("at"),
-                    "by": "本人" if h.get("role") == "applicant" else "财政局",
-                    "reason": h.get("reason"),
-                }
-                for h in app.get("history") or []
-            ],
+            "documents": documents_view(app, SLOTS),
+            "decision": decision_view(app),
+            "history": history_view(app, RECOVERY),
             "submitted_at": app.get("submitted_at"),
             "decided_at": app.get("decided_at"),
         }
 
     async def _mine(self, user: SessionUser) -> list[Doc]:
         account = await self.store.account(user.openid) or {}
-        apps = [await self.store.application(i) for i in dict.fromkeys(account.get("recoveries") or [])]
-        return [a for a in apps if a and a.get("openid") == user.openid and a.get("kind") == "recovery"]
+        return await self.store.owned(account.get("recoveries"), user.openid, "recovery")
 
     async def overview(self, user: SessionUser) -> Doc:
         account = await self.store.account(user.openid) or {}
         apps = await self._mine(user)
         return {
             "recoveries": [self.view(a) for a in reversed(apps)],
-            "staged": {s: staging.staged_view(s, account.get(s), label) for s, label in SLOTS.items()},
-            "slots": [{"code": s, "label": label} for s, label in SLOTS.items()],
+            **staging.staged_slots(account, SLOTS),
         }
 
     async def stage_file(self, user: SessionUser, slot: Any, data: bytes) -> Doc:

@@ -20,12 +20,12 @@ from bson import ObjectId
 from server.accounts.sessions import SessionUser
 from server.db import utcnow
 from server.districts import deployment_districts, district_name
-from server.documents.service import document_view
 from server.errors import Conflict, Invalid, NotFound
 from server.lifecycle import staging
+from server.lifecycle.applicant_view import decision_view, documents_view, history_view, state_view
 from server.lifecycle.engine import Actor, Lifecycle
 from server.lifecycle.store import Doc, LifecycleStore
-from server.lifecycle.tables import UNIT_ADMIN, step_label
+from server.lifecycle.tables import UNIT_ADMIN
 from server.masking import mask_mobile, mask_name
 from server.records.errors import FieldProblem
 from server.records.identifiers import normalize_mobile, normalize_uscc
@@ -80,11 +80,7 @@ class UnitAdminService:
         """An application as its applicant sees it (no staff names)."""
         payload = app.get("payload") or {}
         return {
-            "id": str(app["_id"]),
-            "kind": "unit_admin",
-            "status": app.get("status"),
-            "status_label": UNIT_ADMIN.state_label(app.get("status")),
-            "withdrawable": UNIT_ADMIN.transition(app.get("status") or "", "withdraw") is not None,
+            **state_view(app, UNIT_ADMIN),
             "unit_name": payload.get("unit_name") or "",
             "uscc": payload.get("uscc") or "",
             "region_code": app.get("region_code"),
@@ -93,23 +89,9 @@ class UnitAdminService:
             "applicant_name": payload.get("applicant_name") or "",
             "mobile": mask_mobile(payload.get("mobile")),
             "note": payload.get("note") or "",
-            "documents": {
-                k: document_view(k, v) | {"url": None, "label": SLOTS.get(k, k)}
-                for k, v in (app.get("documents") or {}).items()
-            },
-            "decision": {k: (app.get("decision") or {}).get(k) for k in ("decision", "reason", "at")}
-            if app.get("decision")
-            else None,
-            "history": [
-                {
-                    "label": step_label("unit_admin", h.get("from"), h.get("action")),
-                    "status_label": UNIT_ADMIN.state_label(h.get("status")),
-                    "at": h.get("at"),
-                    "by": {"applicant": "本人", "unit": "单位管理员"}.get(h.get("role") or "", "财政局"),
-                    "reason": h.get("reason"),
-                }
-                for h in app.get("history") or []
-            ],
+            "documents": documents_view(app, SLOTS),
+            "decision": decision_view(app),
+            "history": history_view(app, UNIT_ADMIN, {"applicant": "本人", "unit": "单位管理员"}),
             "submitted_at": app.get("submitted_at"),
             "decided_at": app.get("decided_at"),
         }
@@ -128,8 +110,7 @@ class UnitAdminService:
 
     async def _mine(self, user: SessionUser) -> list[Doc]:
         account = await self.store.account(user.openid) or {}
-        apps = [await self.store.application(i) for i in dict.fromkeys(account.get("unit_admins") or [])]
-        return [a for a in apps if a and a.get("openid") == user.openid and a.get("kind") == "unit_admin"]
+        return await self.store.owned(account.get("unit_admins"), user.openid, "unit_admin")
 
     async def overview(self, user: SessionUser) -> Doc:
         """The caller's applications (newest first), the files staged for the next one, the slots."""
@@ -137,8 +118,7 @@ class UnitAdminService:
         apps = await self._mine(user)
         return {
             "applications": [self.view(a) for a in reversed(apps)],
-            "staged": {s: staging.staged_view(s, account.get(s), label) for s, label in SLOTS.items()},
-            "slots": [{"code": s, "label": label} for s, label in SLOTS.items()],
+            **staging.staged_slots(account, SLOTS),
         }
 
     # -- the applicant ---------------------------------------------------------------
