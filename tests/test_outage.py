@@ -220,7 +220,8 @@ async def test_the_server_restarts_its_own_database_when_it_dies(tmp_path):
         assert server.proc is not None and server.proc.returncode is None and server.workers() == workers
         info = json.loads(local.pid_file.read_text())
         assert info["port"] == port and local.running_here() == [info["pid"]] and not alive(first_db)
-        assert "restarting it on port" in server.log()
+        # the whole log: requests failing during the outage may log tracebacks after the line
+        assert "restarting it on port" in server.log_path.read_text(errors="replace")
         print(
             f"back {back - killed:.1f} s after kill -9; answers: {summary(load.results)}; slowest: {slowest(load.results)}"
         )
