@@ -33,14 +33,19 @@ class Claim:
 
 
 def message_key(fields: dict) -> str | None:
-    """MsgId for messages; sender + CreateTime (+ event) for events; None when neither exists."""
+    """MsgId for messages; sender + CreateTime + event (+ EventKey) for events; None when neither exists.
+
+    WeChat's retry of an event repeats its EventKey, so a retry still finds the first copy's claim,
+    while two different menu taps in the same second (same sender and CreateTime) are two events."""
     msg_id = fields.get("MsgId")
     if isinstance(msg_id, str) and msg_id.strip():
         return "m:" + msg_id.strip()
     sender, created = fields.get("FromUserName"), fields.get("CreateTime")
     if isinstance(sender, str) and sender and isinstance(created, str) and created:
         event = fields.get("Event")
-        return f"e:{sender}:{created}:{event if isinstance(event, str) else ''}"
+        key = f"e:{sender}:{created}:{event if isinstance(event, str) else ''}"
+        event_key = fields.get("EventKey")
+        return f"{key}:{event_key[:256]}" if isinstance(event_key, str) and event_key else key
     return None
 
 

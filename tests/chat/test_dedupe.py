@@ -61,3 +61,6 @@ def test_message_keys():
     assert message_key({"MsgId": "123", "FromUserName": "o"}) == "m:123"
     assert message_key({"FromUserName": "o", "CreateTime": "17", "Event": "subscribe"}) == "e:o:17:subscribe"
     assert message_key({"ToUserName": "gh"}) is None
+    click = {"FromUserName": "o", "CreateTime": "17", "Event": "CLICK", "EventKey": "FAQ:transfer"}
+    assert message_key(click) == "e:o:17:CLICK:FAQ:transfer"
+    assert message_key({**click, "EventKey": "FAQ:photo_spec"}) != message_key(click)  # another tap

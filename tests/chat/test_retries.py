@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from server.db import utcnow
-from tests.chat.conftest import WeChatSender, event_xml, miss_question, next_msg_id, text_xml
+from tests.chat.conftest import WeChatSender, answer_of, event_xml, miss_question, next_msg_id, text_xml
 
 
 async def _two(chat, make_server, chat_settings, http_factory, mode: str):
@@ -69,3 +69,17 @@ async def test_dedupe_claims_expire(chat):
     await sender.ask("o-exp", "忘记密码")
     doc = await server.services.db["chat_dedupe"].find_one({})
     assert doc["expires_at"] > utcnow() + dt.timedelta(minutes=9) and "密码" in doc["reply"]
+
+
+async def test_two_menu_taps_in_the_same_second_each_get_their_answer_and_a_retry_is_answered_once(
+    chat, make_server, chat_settings, http_factory
+):
+    a, sender_a, b, sender_b = await _two(chat, make_server, chat_settings, http_factory, "plaintext")
+    transfer = event_xml("o-taps", "CLICK", "FAQ:transfer", created=1700000200)
+    photo = event_xml("o-taps", "CLICK", "FAQ:photo_spec", created=1700000200)  # the same second
+    first, second = await sender_a.send(transfer), await sender_a.send(photo)
+    assert first.content == answer_of("transfer") and second.content == answer_of("photo_spec")
+    retry = await sender_b.send(photo)  # WeChat's retry repeats the EventKey, possibly to another process
+    assert retry.content == second.content
+    keys = sorted([d["_id"] async for d in a.services.db["chat_dedupe"].find({})])
+    assert keys == ["e:o-taps:1700000200:CLICK:FAQ:photo_spec", "e:o-taps:1700000200:CLICK:FAQ:transfer"]
