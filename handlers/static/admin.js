@@ -864,13 +864,18 @@ $("ann-form").addEventListener("submit", async (ev) => {
   }
 });
 
+/* A destructive button asks twice: the first click arms it (showing `asking`) for 6 s, the second
+   confirms. True when this click confirms. */
+function confirmed(btn, asking, label) {
+  if (btn.classList.contains("confirming")) return true;
+  btn.classList.add("confirming");
+  btn.textContent = asking;
+  setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = label; }, 6000);
+  return false;
+}
+
 async function withdrawAnnouncement(a, btn) {
-  if (!btn.classList.contains("confirming")) {  // second click confirms
-    btn.classList.add("confirming");
-    btn.textContent = "确认撤回";
-    setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = "撤回"; }, 6000);
-    return;
-  }
+  if (!confirmed(btn, "确认撤回", "撤回")) return;  // the first click arms, the second confirms
   btn.disabled = true;
   try {
     await api("DELETE", "/admin/api/announcements/" + a.id);
@@ -997,12 +1002,7 @@ $("camp-form").addEventListener("submit", async (ev) => {
 });
 
 async function deleteCampaign(c, btn) {
-  if (!btn.classList.contains("confirming")) {  // second click confirms
-    btn.classList.add("confirming");
-    btn.textContent = "确认删除";
-    setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = "删除"; }, 6000);
-    return;
-  }
+  if (!confirmed(btn, "确认删除", "删除")) return;  // the first click arms, the second confirms
   btn.disabled = true;
   try {
     await api("DELETE", "/admin/api/campaigns/" + c.id);
@@ -1074,12 +1074,7 @@ async function loadMisses() {
 }
 
 async function deleteMiss(m, btn) {
-  if (!btn.classList.contains("confirming")) {  // second click confirms
-    btn.classList.add("confirming");
-    btn.textContent = "确认删除";
-    setTimeout(() => { btn.classList.remove("confirming"); btn.textContent = "删除"; }, 6000);
-    return;
-  }
+  if (!confirmed(btn, "确认删除", "删除")) return;  // the first click arms, the second confirms
   btn.disabled = true;
   try {
     await api("DELETE", "/admin/api/faq/misses/" + m.id);
