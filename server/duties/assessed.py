@@ -2,8 +2,8 @@
 side (server/units/), so that the standing runner depends on one small surface.
 
 - `assessed_years(services, archives)`: {archive number: {year: result label}}, read for a batch of
-  archives by `_id` through the assessments module (server/units/assessments.py) once it offers
-  `results_for(services, archive_nos)`; until then no assessment is known.
+  archives by `_id` through the assessments module's `results_for(services, archive_nos)`
+  (server/units/assessments.py).
 - `stream_assessed(services)`: the same for every archive as one stream, for the nightly run, when
   the assessments module offers `all_results(services)`; None when it does not (read by `_id` then).
 - `assessment_of(settings, data, assessed, today)`: the person's 在岗 / 非在岗 under the rule
@@ -20,6 +20,7 @@ import importlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from server.units.assessments import results_for
 from server.units.assessments_rules import assessment_standing, periods_of
 
 Doc = dict[str, Any]
@@ -27,14 +28,7 @@ Doc = dict[str, Any]
 
 async def assessed_years(services, archives: list[Doc]) -> dict[str, dict[int, str]]:
     """The assessments recorded for these archives (see module doc)."""
-    try:
-        module = importlib.import_module("server.units.assessments")
-    except ImportError:
-        return {}
-    reader = getattr(module, "results_for", None)
-    if reader is None:
-        return {}
-    found = await reader(services, [a["_id"] for a in archives])
+    found = await results_for(services, [a["_id"] for a in archives])
     return {k: {int(y): str(r) for y, r in (v or {}).items()} for k, v in (found or {}).items()}
 
 

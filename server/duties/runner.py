@@ -28,7 +28,7 @@ import logging
 import struct
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import UpdateOne
 
@@ -120,14 +120,13 @@ async def read_by_id(collection, numbers: list[str], projection: dict | None = N
     return out
 
 
-class Inputs:
+class Inputs(Protocol):
     """Where a batch's facts come from: {number: totals}, {number: stored summary}, {number: assessments}."""
 
-    async def get(self, archives: list[Doc]) -> tuple[dict[str, Totals], dict[str, Summary], dict[str, dict]]:
-        raise NotImplementedError
+    async def get(self, archives: list[Doc]) -> tuple[dict[str, Totals], dict[str, Summary], dict[str, dict]]: ...
 
 
-class ById(Inputs):
+class ById:
     """A few archives (a fact changed): each input read by `_id`."""
 
     def __init__(self, service: StandingService):
@@ -145,7 +144,7 @@ class ById(Inputs):
         return totals, {n: summary(d) for n, d in stored.items()}, assessed
 
 
-class Scanned(Inputs):
+class Scanned:
     """Every archive (the nightly run): each input collection streamed once into compact summaries
     (packed year totals, stored standings' fingerprints, assessment years): about 300 bytes an
     archive instead of a query per archive and input."""
