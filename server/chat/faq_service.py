@@ -20,6 +20,7 @@ from fractions import Fraction
 
 from faq import FaqEngine, MatchResult
 from server.chat.faq_store import FaqStore
+from server.chat.offices import OFFICE_PLACEHOLDERS
 from settings import Settings
 
 log = logging.getLogger("kjcj.chat.faq")
@@ -91,8 +92,13 @@ class Snapshot:
                 self.matches[text] = result
         return result
 
-    def answer(self, topic_id: str) -> str | None:
-        """The rendered answer of an active topic, or None."""
+    def answer(self, topic_id: str, overrides: dict | None = None) -> str | None:
+        """The rendered answer of an active topic, or None; `overrides` (one person's values, e.g.
+        their district's office) are rendered afresh, never cached."""
+        if overrides:
+            if self.engine.topic(topic_id) is None:
+                return None
+            return self.engine.render_answer(topic_id, {**self.context, **overrides})
         text = self.answers.get(topic_id)
         if text is None:
             if self.engine.topic(topic_id) is None:
@@ -130,9 +136,14 @@ class FaqService:
             raise RuntimeError("FaqService.start() has not run")
         return self.snapshot.match(text)
 
-    def answer(self, topic_id: str) -> str | None:
-        """The rendered answer of an active topic, or None."""
-        return self.snapshot.answer(topic_id) if self.snapshot else None
+    def answer(self, topic_id: str, overrides: dict | None = None) -> str | None:
+        """The rendered answer of an active topic, or None (`overrides`: one person's values)."""
+        return self.snapshot.answer(topic_id, overrides) if self.snapshot else None
+
+    def personal(self, topic_id: str) -> bool:
+        """Whether a topic's answer names the managing office (so it depends on who asks)."""
+        topic = self.engine.topic(topic_id) if self.snapshot else None
+        return bool(topic and any("{" + name + "}" in topic.answer for name in OFFICE_PLACEHOLDERS))
 
     def set_context(self, name: str, value: str) -> None:
         """Set one answer placeholder at run time (a value that is not a setting, e.g. the campaign

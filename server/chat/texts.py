@@ -29,6 +29,14 @@ OUT_OF_SCOPE = (
     + EXAMPLES
     + "。\n其他业务请咨询相关部门，或拨打咨询电话：{hotline}"
 )
+# greetings and thanks (server/chat/greetings.py): a friendly line, then the menu as numbered choices
+GREETING_REPLY = "您好！我是会计人员信息采集咨询助手，请直接发送您的问题。"
+THANKS_REPLY = "不客气，很高兴能帮到您！还有问题随时发给我。"
+COURTESY_MENU = (
+    "{opening}\n常见问题（回复数字查看，10 分钟内有效）：\n{choices}\n"
+    "发送“查询进度”查看审核结果，发送“查询继续教育”查看学分；"
+    "点击菜单“信息采集”进入小程序办理。咨询电话：{hotline}"
+)
 CHOICE_EXPIRED = "选项已过期或不存在，请重新发送您的问题。"
 TOPIC_GONE = "该问题的解答已下线，请直接发送您的问题。"
 

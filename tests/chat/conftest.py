@@ -175,12 +175,12 @@ MISS_PROBES = ("档案", "单位", "时间", "证书", "手机", "学历", "档�
 def miss_question(min_candidates: int = 2) -> tuple[str, list[str]]:
     """A question the built-in FAQ does not claim but has close topics for, and those topics."""
     from server.chat.faq_service import build_engine
-    from server.chat.router import MIN_CANDIDATE_CONFIDENCE
+    from server.chat.router import offered_topics
 
     engine = build_engine([])
     for question in MISS_PROBES:
         result = engine.match(question)
-        offered = [tid for tid, score in result.candidates if score >= MIN_CANDIDATE_CONFIDENCE]
+        offered = offered_topics(question, result.candidates)
         if result.topic is None and len(offered) >= min_candidates:
             return question, offered
     raise AssertionError("no probe question misses with candidates; update MISS_PROBES")
