@@ -1,5 +1,7 @@
 """Continuing education by chat: "查询继续教育" (or the menu key `DUTIES:ce`) answers a bound
-follower with their years and standing in a few lines (server/duties/view.py says the same)."""
+follower with their years and standing in a few lines (server/duties/view.py says the same).
+`查询进度` says the standing too when it is not 正常 (server/chat/status.py), from `standing` here:
+the same computation, so the two answers never disagree."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import re
 
 from faq.normalize import to_simplified
 from server.chat.binding import ChatBinding
+from server.chat.person import on_account
 from server.duties.view import DutiesView
+from server.lifecycle.store import Doc, LifecycleStore
 
 DUTIES_KEY = "DUTIES:ce"  # a menu click button's key
 NOT_LINKED = (
@@ -31,9 +35,16 @@ class DutiesChat:
     def __init__(self, services):
         self.binding = services.get(ChatBinding)
         self.view = services.get(DutiesView)
+        self.store = services.get(LifecycleStore)
 
     async def reply(self, chat_openid: str) -> str:
         linked, record = await self.binding.linked(chat_openid)
         if not linked or record is None:
             return NOT_LINKED
+        record, _ = await on_account(self.store, record)  # a recovered archive, not the abandoned draft
         return await self.view.chat_text(record)
+
+    async def standing(self, archive: Doc) -> Doc:
+        """The archive's standing computed now, as the reply above reads it (`standing`,
+        `standing_label`, `reason` naming the years, `what_to_do`...)."""
+        return await self.view.standing.preview(archive)

@@ -31,7 +31,7 @@ def test_the_menu_file_has_the_mini_program_faq_and_self_service_buttons(setting
     }
     assert [(b["name"], b["type"], b.get("key")) for b in top[1]["sub_button"]] == [
         ("生僻字", "click", "FAQ:rare_characters"),
-        ("忘记密码", "click", "FAQ:password_reset"),
+        ("登录与账号", "click", "FAQ:password_reset"),  # no password here: WeChat login, recovery
         ("调转", "click", "FAQ:transfer"),
         ("照片要求", "click", "FAQ:photo_spec"),
         ("通知公告", "miniprogram", None),
