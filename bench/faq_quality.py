@@ -69,7 +69,9 @@ def measure(engine) -> tuple[dict, list[str]]:
     for r in data:
         result = engine.match(r["q"])
         ok_best = result.topic == r["topics"][0]
-        ok = result.topic in r["topics"] or (result.topic is None and set(offered(engine, r["q"], result)) & set(r["topics"]))
+        ok = result.topic in r["topics"] or (
+            result.topic is None and set(offered(engine, r["q"], result)) & set(r["topics"])
+        )
         best += ok_best
         reached += bool(ok)
         if not ok:

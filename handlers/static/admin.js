@@ -1035,6 +1035,7 @@ async function openFaq() {
   if (!admin) { $("faq-form").hidden = true; $("faq-add-form").hidden = true; }
   await loadTopics();  // the misses' 加入到话题 lists the topics
   await loadMisses();
+  await faqGroupsOpen();  // admin_faq.js: the misses grouped by similarity
 }
 
 async function loadMisses() {

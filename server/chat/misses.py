@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+
+from pymongo import DeleteOne
 
 from faq.normalize import normalize
 from server.db import utcnow
@@ -16,6 +20,7 @@ MAX_QUESTION = 200
 LIST = "faq_misses"  # the sorted list staff page through
 META = "meta"
 MARKER = "faq_misses_listed_v1"
+FORGET_BATCH = 50  # misses forgotten per list write (and per bulk delete: FerretDB's limit)
 COUNT_MAX = 10**10 - 1
 TIME_MAX = 10**13 - 1
 
@@ -99,6 +104,29 @@ class MissLog:
                 return False
             await self.sorted.apply([], [list_key(doc)])
             return (await self.coll.delete_one({"_id": miss_id})).deleted_count == 1
+
+    async def exists(self, miss_id: str) -> bool:
+        """True while this miss is recorded."""
+        return await self.coll.find_one({"_id": miss_id}, {"_id": 1}) is not None
+
+    async def forget(self, miss_ids: Iterable[str]) -> int:
+        """Forget several misses (a group staff dealt with); returns how many were still there.
+        Fifty at a time: their mutexes taken in id order (so two of these never wait on each other
+        in a cycle; `record` holds one at a time), one list write and one bulk delete per batch."""
+        ids = sorted(set(miss_ids))
+        forgotten = 0
+        for start in range(0, len(ids), FORGET_BATCH):
+            batch = ids[start : start + FORGET_BATCH]
+            async with AsyncExitStack() as held:
+                for miss_id in batch:
+                    await held.enter_async_context(self.services.atomic.mutex(f"miss:{miss_id}", wait=10.0))
+                found = await asyncio.gather(*(self.coll.find_one({"_id": miss_id}) for miss_id in batch))
+                docs = [doc for doc in found if doc is not None]
+                if docs:
+                    await self.sorted.apply([], [list_key(doc) for doc in docs])
+                    await self.coll.bulk_write([DeleteOne({"_id": doc["_id"]}) for doc in docs], ordered=False)
+                forgotten += len(docs)
+        return forgotten
 
     async def ensure_listed(self) -> None:
         """Misses stored before the list existed are listed once, in bulk (idempotent: a marker in
