@@ -31,7 +31,28 @@ MATCH_CACHE_TEXT = 40  # only questions up to this many characters are remembere
 
 
 def answer_context(settings: Settings) -> dict:
-    """Placeholder values for FAQ answers, from settings (others keep the engine's defaults)."""
+    """Placeholder values for FAQ answers: settings, the code's own limits and rules, and the city's
+    office (`office_*`: the chat router puts the bound person's district in their place); others
+    keep the engine's defaults. Every number an answer quotes is one of these
+    (tests/faq/test_faq_truth.py)."""
+    import datetime as dt
+
+    from server.chat.offices import office_context
+    from server.districts import deployment_districts
+    from server.duties.standing import CONSECUTIVE, CUMULATIVE
+    from server.photos.messages import colours
+    from server.photos.service import spec_from_settings
+    from server.recovery.service import PER_ACCOUNT_DAY, PER_ID_NUMBER_DAY
+    from server.units.assessments_rules import ASSESSMENT_MISSING, Period, assessment_standing
+
+    # The assessment rule names no constant: ask it how many consecutive years without an
+    # assessment turn someone in post 非在岗 (years from 2000, everyone in post since then).
+    lapse_years = next(
+        n
+        for n in range(1, 10)
+        if assessment_standing([Period(dt.date(2000, 1, 1))], [], dt.date(2000 + n, 6, 1), 2000)["code"]
+        == ASSESSMENT_MISSING
+    )
     return {
         "hotline": settings.hotline,
         "photo_max_kb": settings.photo_max_kb,
@@ -39,10 +60,18 @@ def answer_context(settings: Settings) -> dict:
         "photo_width_px": settings.photo_width_px,
         "photo_height_px": settings.photo_height_px,
         "photo_dpi": settings.photo_dpi,
+        "photo_backgrounds": colours(spec_from_settings(settings).backgrounds),
         "file_max_kb": settings.upload_max_mb * 1024,
         "file_max_mb": settings.upload_max_mb,
         "ce_required_credits": settings.ce_required_credits,
         "ce_professional_share": share_words(settings.ce_professional_share),
+        "ce_consecutive_years": CONSECUTIVE,
+        "ce_cumulative_years": CUMULATIVE,
+        "assessment_first_year": settings.assessment_first_year,
+        "assessment_lapse_years": lapse_years,
+        "recovery_per_account_day": PER_ACCOUNT_DAY,
+        "recovery_per_number_day": PER_ID_NUMBER_DAY,
+        **office_context(deployment_districts(settings).city),
     }
 
 

@@ -29,6 +29,9 @@ BUILT_IN = {
     "display_problem",
     "archive_number",
     "work_unit",
+    "how_to_collect",
+    "commitment_letter",
+    "onsite_confirmation",
 }
 
 
