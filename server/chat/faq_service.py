@@ -20,7 +20,13 @@ from fractions import Fraction
 
 from faq import FaqEngine, MatchResult
 from server.chat.faq_store import FaqStore
-from server.chat.offices import OFFICE_PLACEHOLDERS
+from server.chat.offices import OFFICE_PLACEHOLDERS, office_context
+from server.districts import deployment_districts
+from server.duties.standing import CONSECUTIVE, CUMULATIVE
+from server.photos.messages import colours
+from server.photos.service import spec_from_settings
+from server.recovery.service import PER_ACCOUNT_DAY, PER_ID_NUMBER_DAY
+from server.units.assessments_rules import LAPSE_YEARS
 from settings import Settings
 
 log = logging.getLogger("kjcj.chat.faq")
@@ -35,24 +41,6 @@ def answer_context(settings: Settings) -> dict:
     office (`office_*`: the chat router puts the bound person's district in their place); others
     keep the engine's defaults. Every number an answer quotes is one of these
     (tests/faq/test_faq_truth.py)."""
-    import datetime as dt
-
-    from server.chat.offices import office_context
-    from server.districts import deployment_districts
-    from server.duties.standing import CONSECUTIVE, CUMULATIVE
-    from server.photos.messages import colours
-    from server.photos.service import spec_from_settings
-    from server.recovery.service import PER_ACCOUNT_DAY, PER_ID_NUMBER_DAY
-    from server.units.assessments_rules import ASSESSMENT_MISSING, Period, assessment_standing
-
-    # The assessment rule names no constant: ask it how many consecutive years without an
-    # assessment turn someone in post 非在岗 (years from 2000, everyone in post since then).
-    lapse_years = next(
-        n
-        for n in range(1, 10)
-        if assessment_standing([Period(dt.date(2000, 1, 1))], [], dt.date(2000 + n, 6, 1), 2000)["code"]
-        == ASSESSMENT_MISSING
-    )
     return {
         "hotline": settings.hotline,
         "photo_max_kb": settings.photo_max_kb,
@@ -68,7 +56,7 @@ def answer_context(settings: Settings) -> dict:
         "ce_consecutive_years": CONSECUTIVE,
         "ce_cumulative_years": CUMULATIVE,
         "assessment_first_year": settings.assessment_first_year,
-        "assessment_lapse_years": lapse_years,
+        "assessment_lapse_years": LAPSE_YEARS,
         "recovery_per_account_day": PER_ACCOUNT_DAY,
         "recovery_per_number_day": PER_ID_NUMBER_DAY,
         **office_context(deployment_districts(settings).city),

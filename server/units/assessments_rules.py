@@ -38,6 +38,7 @@ from faq.normalize import to_simplified
 # code -> label, in the order a unit picks them
 RESULTS: dict[str, str] = {"qualified": "合格", "basically_qualified": "基本合格", "unqualified": "不合格"}
 COMMENT_MAX = 200
+LAPSE_YEARS = 2  # consecutive ended years without an assessment that make a person 非在岗 (y and y + 1 below)
 EARLIEST_YEAR = 2000  # no deployment records assessments before this (a bound on FIRST_YEAR too)
 
 IN_POST = "in_post"

@@ -92,6 +92,8 @@ async def test_the_office_answer_names_the_linked_persons_district(chat):
     http.token = r.json["token"]
     r = await http.patch("/api/v1/me/record", json={"region_code": "350206"})
     assert r.status == 200, r.text
+    # what the answer promises: the mini-program's record shows the managing office and its phone
+    assert (r.json["region"]["office"], r.json["region"]["phone"]) == ("厦门市湖里区财政局", "0592-0000003")
     code = (await http.post("/api/v1/me/chat-binding")).json["code"]
     assert "绑定成功" in (await sender.ask("o-office", f"绑定 {code}")).content
     mine = (await sender.ask("o-office", "我归哪个管理机构管，电话多少")).content
