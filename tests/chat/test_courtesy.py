@@ -108,3 +108,23 @@ def _faq_service():
     from server.chat.faq_service import FaqService
 
     return FaqService
+
+
+async def test_the_seeds_questions_get_their_answers_through_the_webhook(chat):
+    from server.chat.faq_service import build_engine
+    from tests.faq.test_seed_questions import ALL_BEST, CHOICES, INNER_MONGOLIA_002
+
+    _, sender = await chat()
+    wrong = []
+    for i, (question, topic) in enumerate(ALL_BEST):
+        reply = (await sender.ask(f"o-seed-{i}", question)).content
+        if reply != answer_of(topic):
+            wrong.append((question, topic, reply[:40]))
+    engine = build_engine([])
+    for i, (word, topic, how) in enumerate(INNER_MONGOLIA_002):
+        if how != CHOICES:
+            continue
+        reply = (await sender.ask(f"o-seed-word-{i}", word)).content
+        if reply != answer_of(topic) and engine.topic(topic).title not in _choices(reply):
+            wrong.append((word, topic, reply[:40]))
+    assert not wrong
