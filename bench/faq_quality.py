@@ -100,18 +100,22 @@ def main() -> None:
     parser.add_argument("--root", default=str(REPO), help="checkout whose faq/ package is measured")
     parser.add_argument("--misses", action="store_true", help="print every wrong answer")
     parser.add_argument("--held", action="store_true", help="only the held-out half (odd lines)")
+    parser.add_argument("--set", default="blind", help="folder under tests/faq/ (blind, or blind2: writer C)")
     args = parser.parse_args()
-    global HALF
+    global HALF, BLIND
     HALF = "held" if args.held else "all"
+    BLIND = REPO / "tests" / "faq" / args.set
     sys.path.insert(0, str(Path(args.root).resolve()))
     from faq import FaqEngine
 
     engine = FaqEngine.load()
     figures, wrong = measure(engine)
-    print(f"faq package: {Path(args.root).resolve()} ({len(engine.topics())} topics), questions: {HALF}")
+    print(f"faq package: {Path(args.root).resolve()} ({len(engine.topics())} topics), questions: {args.set} {HALF}")
     for name, (ok, total) in figures.items():
+        if not total:
+            continue
         print(f"{name:40s} {ok:4d}/{total:<4d} {100 * ok / max(total, 1):5.1f} %")
-    if args.root == str(REPO):
+    if args.root == str(REPO) and rows("greetings.jsonl"):
         ok, total, more = courtesy_figures()
         print(f"{'greetings.jsonl courtesy told apart':40s} {ok:4d}/{total:<4d} {100 * ok / max(total, 1):5.1f} %")
         wrong += more
