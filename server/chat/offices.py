@@ -4,6 +4,7 @@ record (the archive's district after a transfer), else the city's office (config
 from __future__ import annotations
 
 from server.chat.binding import ChatBinding
+from server.chat.person import on_account
 from server.districts import deployment_districts
 from server.lifecycle.store import LifecycleStore
 
@@ -36,6 +37,7 @@ class ChatOffices:
         linked, record = await self.binding.linked(chat_openid)
         if not linked or not record:
             return {}
+        record, _ = await on_account(self.store, record)  # after a recovery: the record now theirs
         archive = await self.store.archive_of(record)
         code = (archive or {}).get("region_code") or ((archive or {}).get("data") or {}).get("region_code")
         code = code or record.get("region_code")
