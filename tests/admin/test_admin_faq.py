@@ -18,13 +18,19 @@ PARKING = "财政局可以停车吗"
 PARKING_ANSWER = "区财政局大院内有少量访客车位，建议乘坐公共交通前往。"
 
 
-async def test_a_missed_question_becomes_an_example_and_the_bot_answers_it(chat, http_factory):  # noqa: F811
-    from playwright.async_api import async_playwright
-
-    srv, sender = await chat()
+async def _chat_with_staff(make_chat):
+    """A chat server with a city administrator ("city") and a reviewer of district A ("rev-a")."""
+    srv, sender = await make_chat()
     accounts = srv.services.get(StaffAccounts)
     await accounts.add("city", "city_admin", [], PASSWORD)
     await accounts.add("rev-a", "reviewer", [A], PASSWORD)
+    return srv, sender
+
+
+async def test_a_missed_question_becomes_an_example_and_the_bot_answers_it(chat, http_factory):  # noqa: F811
+    from playwright.async_api import async_playwright
+
+    srv, sender = await _chat_with_staff(chat)
     for _ in range(3):
         missed = await sender.ask("o-faq-1", ASKED)
         assert "1. 会计档案号是什么" in missed.content, missed.content  # the closest topics, as numbered choices
@@ -143,10 +149,7 @@ HELP_ANSWER = "可以请同事协助操作，但须由本人确认信息并提�
 async def test_a_group_of_missed_questions_is_added_to_a_topic_from_the_page(chat, http_factory):  # noqa: F811
     from playwright.async_api import async_playwright
 
-    srv, sender = await chat()
-    accounts = srv.services.get(StaffAccounts)
-    await accounts.add("city", "city_admin", [], PASSWORD)
-    await accounts.add("rev-a", "reviewer", [A], PASSWORD)
+    srv, sender = await _chat_with_staff(chat)
     topic_answer = (await sender.send(event_xml("o-grp", "CLICK", f"FAQ:{WATER_TOPIC}", created=1700000201))).content
     assert topic_answer
     for question, times in WATER.items():
