@@ -143,9 +143,13 @@ class ChatRouter:
         """A friendly line and the menu: the main topics as numbered choices, and the commands."""
         offered = [tid for tid in MENU_TOPICS if self.faq.title(tid)]
         await self.choices.offer(openid, offered)
-        lines = "\n".join(f"{i}. {self.faq.title(tid)}" for i, tid in enumerate(offered, 1))
+        lines = self._numbered(offered)
         opening = texts.THANKS_REPLY if kind == THANKS else texts.GREETING_REPLY
         return texts.COURTESY_MENU.format(opening=opening, choices=lines, hotline=self.hotline)
+
+    def _numbered(self, topic_ids: list[str]) -> str:
+        """Topics as numbered choices, one line each ("1. 标题")."""
+        return "\n".join(f"{i}. {self.faq.title(tid)}" for i, tid in enumerate(topic_ids, 1))
 
     async def _bind(self, openid: str, code: str) -> str:
         """Redeem a binding code."""
@@ -162,7 +166,7 @@ class ChatRouter:
         if not offered:
             return texts.MISS_NO_CHOICES.format(hotline=self.hotline)
         await self.choices.offer(openid, offered)
-        lines = "\n".join(f"{i}. {self.faq.title(tid)}" for i, tid in enumerate(offered, 1))
+        lines = self._numbered(offered)
         return texts.MISS_WITH_CHOICES.format(choices=lines, hotline=self.hotline)
 
 
