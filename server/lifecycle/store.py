@@ -116,6 +116,11 @@ class LifecycleStore:
         found = [await self.application(i) for i in dict.fromkeys(ids or [])]
         return [a for a in found if a and a.get("openid") == openid and a.get("kind") == kind]
 
+    async def account_and_owned(self, openid: str, field: str, kind: str) -> tuple[Doc, list[Application]]:
+        """(the account, {} when none; the applications of this kind it lists under `field` and made)."""
+        account = await self.account(openid) or {}
+        return account, await self.owned(account.get(field), openid, kind)
+
     async def add_job(self, app_id: Any, n: int) -> str:
         """Record that step n of an application may have effects to apply (before writing it).
 

@@ -84,13 +84,8 @@ class RecoveryService:
             "decided_at": app.get("decided_at"),
         }
 
-    async def _mine(self, user: SessionUser) -> list[Doc]:
-        account = await self.store.account(user.openid) or {}
-        return await self.store.owned(account.get("recoveries"), user.openid, "recovery")
-
     async def overview(self, user: SessionUser) -> Doc:
-        account = await self.store.account(user.openid) or {}
-        apps = await self._mine(user)
+        account, apps = await self.store.account_and_owned(user.openid, "recoveries", "recovery")
         return {
             "recoveries": [self.view(a) for a in reversed(apps)],
             **staging.staged_slots(account, SLOTS),

@@ -108,14 +108,13 @@ class UnitAdminService:
             "is_me": bool(me) and entry.get("openid") == me,
         }
 
-    async def _mine(self, user: SessionUser) -> list[Doc]:
-        account = await self.store.account(user.openid) or {}
-        return await self.store.owned(account.get("unit_admins"), user.openid, "unit_admin")
+    async def _mine(self, user: SessionUser) -> tuple[Doc, list[Doc]]:
+        """(the caller's account, their unit-administrator applications, oldest first)."""
+        return await self.store.account_and_owned(user.openid, "unit_admins", "unit_admin")
 
     async def overview(self, user: SessionUser) -> Doc:
         """The caller's applications (newest first), the files staged for the next one, the slots."""
-        account = await self.store.account(user.openid) or {}
-        apps = await self._mine(user)
+        account, apps = await self._mine(user)
         return {
             "applications": [self.view(a) for a in reversed(apps)],
             **staging.staged_slots(account, SLOTS),
@@ -197,7 +196,8 @@ class UnitAdminService:
             where = district_name(self.settings, unit["region_code"])
             message = f"该单位已登记在{where}，请选择{where}"
             raise Invalid([_problem("region_code", "unit_region_mismatch", message)], message, "unit_region_mismatch")
-        for other in await self._mine(user):
+        _, mine = await self._mine(user)
+        for other in mine:
             if (other.get("payload") or {}).get("uscc") != payload["uscc"]:
                 continue
             if other.get("status") == "verified":
