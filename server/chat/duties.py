@@ -9,7 +9,7 @@ import re
 
 from faq.normalize import to_simplified
 from server.chat.binding import ChatBinding
-from server.chat.person import on_account
+from server.chat.person import linked_person
 from server.duties.view import DutiesView
 from server.lifecycle.store import Doc, LifecycleStore
 
@@ -38,11 +38,8 @@ class DutiesChat:
         self.store = services.get(LifecycleStore)
 
     async def reply(self, chat_openid: str) -> str:
-        linked, record = await self.binding.linked(chat_openid)
-        if not linked or record is None:
-            return NOT_LINKED
-        record, _ = await on_account(self.store, record)  # a recovered archive, not the abandoned draft
-        return await self.view.chat_text(record)
+        person = await linked_person(self.binding, self.store, chat_openid)  # a recovered archive, not the draft
+        return await self.view.chat_text(person[0]) if person else NOT_LINKED
 
     async def standing(self, archive: Doc) -> Doc:
         """The archive's standing computed now, as the reply above reads it (`standing`,

@@ -4,7 +4,7 @@ record (the archive's district after a transfer), else the city's office (config
 from __future__ import annotations
 
 from server.chat.binding import ChatBinding
-from server.chat.person import on_account
+from server.chat.person import linked_person
 from server.districts import deployment_districts
 from server.lifecycle.store import LifecycleStore
 
@@ -34,10 +34,10 @@ class ChatOffices:
 
     async def of_chat_user(self, chat_openid: str) -> dict:
         """The office placeholders for this chat user: their district's, else {} (the city's stay)."""
-        linked, record = await self.binding.linked(chat_openid)
-        if not linked or not record:
+        person = await linked_person(self.binding, self.store, chat_openid)  # after a recovery: the record now theirs
+        if person is None:
             return {}
-        record, _ = await on_account(self.store, record)  # after a recovery: the record now theirs
+        record = person[0]
         archive = await self.store.archive_of(record)
         code = (archive or {}).get("region_code") or ((archive or {}).get("data") or {}).get("region_code")
         code = code or record.get("region_code")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.chat.binding import ChatBinding
 from server.lifecycle.store import LifecycleStore
 
 
@@ -25,3 +26,12 @@ async def on_account(store: LifecycleStore, record: Any) -> tuple[Any, Any]:
         return record, account
     moved = await store.application(now_id)
     return (moved, account) if moved is not None and moved.get("openid") == openid else (record, account)
+
+
+async def linked_person(binding: ChatBinding, store: LifecycleStore, chat_openid: str) -> tuple[Any, Any] | None:
+    """(record, account) of the chat user's link, followed to the record now on the account; None
+    when the chat user is not linked or the linked record is gone."""
+    linked, record = await binding.linked(chat_openid)
+    if not linked or record is None:
+        return None
+    return await on_account(store, record)
