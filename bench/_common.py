@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -29,3 +36,29 @@ def status_kb(field: str, pid: int | str = "self") -> int:
     except OSError:
         pass
     return 0
+
+
+@contextlib.asynccontextmanager
+async def bench_services(name: str) -> AsyncIterator[tuple[Any, str]]:
+    """(services, where the database is) on a throw-away database `bench_<name>_<random>`: on
+    MONGODB_URI when set, else on a local server in a temporary folder; dropped and stopped after."""
+    from server.app import create_services
+    from server.localdb import LocalDatabase
+    from settings import Settings
+
+    local = services = None
+    try:
+        uri = os.environ.get("MONGODB_URI")
+        if not uri:
+            tmp = Path(tempfile.mkdtemp(prefix=f"kjcj-bench-{name}-"))
+            local = LocalDatabase(tmp / "db", Settings.from_env({}).cache_path)
+            uri = local.start()
+        settings = Settings.from_env({}, mongodb_uri=uri, mongodb_db=f"bench_{name}_{uuid.uuid4().hex[:8]}")
+        services = await create_services(settings)
+        yield services, "MONGODB_URI" if local is None else local.kind
+    finally:
+        if services is not None:
+            await services.db.client.drop_database(services.db.name)
+            await services.close()
+        if local is not None:
+            local.stop()

@@ -31,12 +31,9 @@ import argparse
 import asyncio
 import datetime as dt
 import io
-import os
 import random
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +42,7 @@ for _p in (str(ROOT), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _common import status_kb  # noqa: E402
+from _common import bench_services, status_kb  # noqa: E402
 
 WRITE = 50
 OTHER_UNITS = 200
@@ -198,29 +195,15 @@ def by_number(people: list[tuple[str, str, str]], year: int) -> bytes:
 
 async def amain(args) -> int:
     from server.accounts.sessions import SessionUser
-    from server.app import create_services
-    from server.localdb import LocalDatabase
     from server.units.assessments import Assessments
     from server.units.assessments_sheet import read_sheet
-    from settings import Settings
 
-    tmp = Path(tempfile.mkdtemp(prefix="kjcj-bench-assess-"))
-    external = os.environ.get("MONGODB_URI")
-    local = None
-    services = None
-    try:
-        if external:
-            uri = external
-        else:
-            local = LocalDatabase(tmp / "db", Settings.from_env({}).cache_path)
-            uri = local.start()
-        settings = Settings.from_env({}, mongodb_uri=uri, mongodb_db=f"bench_assess_{uuid.uuid4().hex[:8]}")
-        services = await create_services(settings)
+    async with bench_services("assess") as (services, where):
+        settings = services.settings
         this_year = dt.date.today().year
         first = settings.assessment_first_year
         print(
-            f"=== {args.archives} archives, a unit of {args.people}; first year {first}; database: "
-            f"{'MONGODB_URI' if external else local.kind}",
+            f"=== {args.archives} archives, a unit of {args.people}; first year {first}; database: {where}",
             flush=True,
         )
         seeded = await seed(services, args.archives, args.people, first, this_year)
@@ -273,12 +256,6 @@ async def amain(args) -> int:
             f"by ID numbers {t_typed / base_sheet:.2f} x (of the sheet's parse); standing {t_standing / base_stream:.2f} x (of the archives' stream)"
         )
         return 0
-    finally:
-        if services is not None:
-            await services.db.client.drop_database(services.db.name)
-            await services.close()
-        if local is not None:
-            local.stop()
 
 
 def main() -> int:

@@ -27,12 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import random
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,7 +38,7 @@ for _p in (str(ROOT), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _common import percentile, status_kb  # noqa: E402
+from _common import bench_services, percentile, status_kb  # noqa: E402
 
 ASSESSMENTS = "bench_assessments"
 WRITE = 50
@@ -213,27 +210,14 @@ async def phase(name: str, fn) -> dict:
 async def amain(args) -> int:
     import datetime as dt
 
-    from server.app import create_services
     from server.districts import deployment_districts
-    from server.localdb import LocalDatabase
     from server.notify.template import CHINA
-    from settings import Settings
 
     this_year = dt.datetime.now(CHINA).year
-    tmp = Path(tempfile.mkdtemp(prefix="kjcj-bench-duties-"))
-    external = os.environ.get("MONGODB_URI")
-    local = None
-    services = None
-    try:
-        if external:
-            uri = external
-        else:
-            local = LocalDatabase(tmp / "db", Settings.from_env({}).cache_path)
-            uri = local.start()
-        settings = Settings.from_env({}, mongodb_uri=uri, mongodb_db=f"bench_duties_{uuid.uuid4().hex[:8]}")
-        services = await create_services(settings)
+    async with bench_services("duties") as (services, where):
+        settings = services.settings
         codes = list(deployment_districts(settings).codes)
-        print(f"=== N = {args.n} archives; database: {'MONGODB_URI' if external else local.kind}", flush=True)
+        print(f"=== N = {args.n} archives; database: {where}", flush=True)
         await seed(services.db, args.n, codes, this_year)
         plug_assessments(services.db)
         from server.duties.runner import StandingService
@@ -253,12 +237,6 @@ async def amain(args) -> int:
             f"second run {second['seconds'] / base['seconds']:.2f} x time"
         )
         return 0
-    finally:
-        if services is not None:
-            await services.db.client.drop_database(services.db.name)
-            await services.close()
-        if local is not None:
-            local.stop()
 
 
 def main() -> int:
