@@ -71,8 +71,8 @@ def cluster(sets: Sequence[frozenset[str]], threshold: float = THRESHOLD) -> lis
     out: list[int] = []
     for i, feats in enumerate(sets):
         best, best_sim = -1, -1.0
+        ordered = sorted(feats, key=lambda f: (df[f], f))  # rarest first
         if feats:
-            ordered = sorted(feats, key=lambda f: (df[f], f))
             seen: set[int] = set()
             for f in _prefix(ordered, threshold):
                 for lead in index.get(f, ()):
@@ -89,7 +89,7 @@ def cluster(sets: Sequence[frozenset[str]], threshold: float = THRESHOLD) -> lis
         if best < 0:
             leaders.append(i)
             best = i
-            for f in _prefix(sorted(feats, key=lambda f: (df[f], f)), threshold):
+            for f in _prefix(ordered, threshold):
                 index.setdefault(f, []).append(i)
         out.append(best)
     return out
